@@ -1,0 +1,56 @@
+# One command to run, one to test. See README.md.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1:8000
+# Optional folder with the seed articles' text files; when present the demo stores them as
+# the two sources' full text.
+SEED_TEXTS ?= $(wildcard ../shared/seeds)
+PYTEST_WORKERS ?= auto
+
+.PHONY: run test install install-dev browser lint migrate seed clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input
+
+seed: migrate
+	DEBUG=1 $(BIN)/python manage.py seed_demo $(if $(SEED_TEXTS),--texts $(SEED_TEXTS))
+
+## run: the app on SQLite with the seed review, at http://127.0.0.1:8000/
+run: seed
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST)
+
+## browser: Debian's Chromium for the browser tests (installed when missing and we are root)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "Chromium is missing: sudo apt-get install -y chromium" >&2; exit 1; \
+		fi; }
+
+## test: the whole suite, browser tests included, on SQLite (or DATABASE_URL when set)
+test: install-dev browser
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) data test-results

@@ -1,0 +1,137 @@
+"""The access policy: who may see and do what in a project.
+
+Every project view, form, template and the API ask this module; nothing else decides. The rules
+are DESIGN.md's role table. Outsiders never learn that a project exists (404); members without a
+right get 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+
+from apps.accounts.models import Membership, Role
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+# The review status an annotation must have before students see it. The status vocabulary
+# belongs to the annotations app (a higher app); the policy only needs this one value.
+APPROVED = "approved"
+
+
+class Action(StrEnum):
+    VIEW = "view"  # sources, people, concepts, approved annotations, claims with approved evidence
+    EDIT_LIBRARY = "edit_library"  # add/edit sources, people, claims, concepts
+    ANNOTATE = "annotate"  # create annotations, edit own while draft or changes requested
+    SEE_ALL_ANNOTATIONS = "see_all_annotations"  # everyone's drafts and pending work
+    SEE_UNSUPPORTED_CLAIMS = "see_unsupported_claims"  # claims without approved evidence
+    REVIEW = "review"  # approve / request changes / reject, reopen approved annotations
+    MANAGE = "manage"  # members and project settings
+    EXPORT = "export"  # bibliography and approved map
+
+
+ROLE_ACTIONS: dict[str, frozenset[Action]] = {
+    Role.STUDENT: frozenset({Action.VIEW, Action.EXPORT}),
+    Role.ANALYST: frozenset(
+        {
+            Action.VIEW,
+            Action.EXPORT,
+            Action.EDIT_LIBRARY,
+            Action.ANNOTATE,
+            Action.SEE_UNSUPPORTED_CLAIMS,
+        }
+    ),
+    Role.SUPERVISOR: frozenset(Action),
+}
+
+
+def can(membership: Membership | None, action: Action) -> bool:
+    if membership is None:
+        return False
+    return action in ROLE_ACTIONS[membership.role]
+
+
+def visible_annotations_q(membership: Membership, prefix: str = "") -> Q:
+    """The annotations this member may see, as a filter (prefix it to reach them via a relation).
+
+    Supervisors see everything; analysts see approved work and their own; students see approved
+    work only. `can_see_annotation` below is the same rule for one loaded row.
+    """
+    if can(membership, Action.SEE_ALL_ANNOTATIONS):
+        return Q()
+    approved = Q(**{f"{prefix}status": APPROVED})
+    if can(membership, Action.ANNOTATE):
+        return approved | Q(**{f"{prefix}author_id": membership.user_id})
+    return approved
+
+
+def can_see_annotation(membership: Membership, annotation: Any) -> bool:
+    if can(membership, Action.SEE_ALL_ANNOTATIONS):
+        return True
+    if annotation.status == APPROVED:
+        return True
+    return can(membership, Action.ANNOTATE) and annotation.author_id == membership.user_id
+
+
+def can_see_review_history(membership: Membership, annotation: Any) -> bool:
+    if can(membership, Action.SEE_ALL_ANNOTATIONS):
+        return True
+    if annotation.author_id == membership.user_id:
+        return True
+    return membership.project.students_see_history and can_see_annotation(membership, annotation)
+
+
+class Permissions:
+    """Attribute access to `can()` for templates, which cannot pass arguments."""
+
+    def __init__(self, membership: Membership) -> None:
+        self._membership = membership
+
+    def __getattr__(self, name: str) -> bool:
+        try:
+            action = Action(name)
+        except ValueError:
+            raise AttributeError(name) from None
+        return can(self._membership, action)
+
+
+def get_membership(user: User, slug: str) -> Membership:
+    """The user's membership in project `slug`, with its project; 404 for anyone else."""
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        return Membership.objects.select_related("project", "user").get(
+            user=user, project__slug=slug
+        )
+    except Membership.DoesNotExist:
+        raise Http404("No such project.") from None
+
+
+ProjectView = Callable[..., HttpResponse]
+
+
+def project_view(action: Action = Action.VIEW) -> Callable[[ProjectView], ProjectView]:
+    """Resolve `slug` to the member's Membership, check `action`, pass it on as `membership`.
+
+    Every view under /p/<slug>/ is wrapped in this; a test walks the URL conf to make sure.
+    """
+
+    def decorator(view: ProjectView) -> ProjectView:
+        @wraps(view)
+        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership = get_membership(request.user, slug)
+            if not can(membership, action):
+                raise PermissionDenied
+            return view(request, membership, *args, **kwargs)
+
+        wrapper.project_action = action  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator

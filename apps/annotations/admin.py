@@ -1,0 +1,64 @@
+from django.contrib import admin
+
+from apps.annotations.models import Annotation, Evidence, Mention, ReviewEvent
+
+
+class EvidenceInline(admin.TabularInline):
+    model = Evidence
+    extra = 1
+    autocomplete_fields = ["claim"]
+
+
+class MentionInline(admin.TabularInline):
+    model = Mention
+    extra = 1
+    autocomplete_fields = ["person", "work"]
+
+
+class ReviewEventInline(admin.TabularInline):
+    """The ledger, read-only: review events are never edited or deleted."""
+
+    model = ReviewEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "actor", "action", "from_status", "to_status", "reason", "comment"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "status", "author", "locator", "project", "status_changed_at"]
+    list_filter = ["status", "project", "author"]
+    search_fields = ["quote", "note", "source__title", "source__citation_key"]
+    list_select_related = ["source", "author", "project"]
+    autocomplete_fields = ["source", "concepts"]
+    readonly_fields = ["status", "status_changed_at", "version", "note_html"]
+    inlines = [EvidenceInline, MentionInline, ReviewEventInline]
+    fieldsets = [
+        (None, {"fields": ["project", "source", "author", "status", "status_changed_at", "version"]}),
+        (
+            "Excerpt",
+            {"fields": ["quote", "locator", "page_label", "page_index", "prefix", "suffix", ("start", "end")]},
+        ),
+        ("Note and codes", {"fields": ["note", "note_html", "concepts"]}),
+    ]
+
+
+@admin.register(ReviewEvent)
+class ReviewEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action", "from_status", "to_status", "reason", "annotation"]
+    list_filter = ["action", "to_status", "reason"]
+    search_fields = ["comment", "actor__username"]
+    list_select_related = ["actor", "annotation__source"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

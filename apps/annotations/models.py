@@ -1,0 +1,376 @@
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Prefetch, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.models import Membership, Project
+from apps.accounts.policy import visible_annotations_q
+from apps.annotations.richtext import render_markdown
+from apps.claims.models import Claim, Concept
+from apps.library.models import Source
+from apps.people.models import Person
+
+if TYPE_CHECKING:
+    from apps.accounts.models import User
+
+MAX_QUOTE_LENGTH = 5000
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    REJECTED = "rejected", "Rejected"
+
+
+class ReviewAction(models.TextChoices):
+    SUBMIT = "submit", "Submit for review"
+    APPROVE = "approve", "Approve"
+    REQUEST_CHANGES = "request_changes", "Request changes"
+    REJECT = "reject", "Reject"
+    REOPEN = "reopen", "Reopen"
+
+
+class ReasonCode(models.TextChoices):
+    MISQUOTED = "misquoted", "Misquoted"
+    WRONG_LOCATOR = "wrong_locator", "Wrong locator"
+    UNSUPPORTED_LINK = "unsupported_link", "Unsupported link"
+    NOT_A_CLAIM = "not_a_claim", "Not a claim"
+    DUPLICATE = "duplicate", "Duplicate"
+    UNCLEAR_NOTE = "unclear_note", "Unclear note"
+    OTHER = "other", "Other"
+
+
+# The review workflow of DESIGN.md: (status, action) -> new status. Anything not listed is
+# refused.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (Status.DRAFT, ReviewAction.SUBMIT): Status.SUBMITTED,
+    (Status.CHANGES_REQUESTED, ReviewAction.SUBMIT): Status.SUBMITTED,
+    (Status.SUBMITTED, ReviewAction.APPROVE): Status.APPROVED,
+    (Status.SUBMITTED, ReviewAction.REQUEST_CHANGES): Status.CHANGES_REQUESTED,
+    (Status.SUBMITTED, ReviewAction.REJECT): Status.REJECTED,
+    (Status.APPROVED, ReviewAction.REOPEN): Status.CHANGES_REQUESTED,
+}
+# Actions that are a reviewer's decision about someone else's work and must say why.
+NEEDS_REASON = {ReviewAction.REQUEST_CHANGES, ReviewAction.REJECT, ReviewAction.REOPEN}
+
+
+class TransitionError(Exception):
+    """A review action that is not allowed now; the message says why, for the user."""
+
+
+class Stance(models.TextChoices):
+    ASSERTS = "asserts", "asserts"
+    SUPPORTS = "supports", "supports"
+    CONTRADICTS = "contradicts", "contradicts"
+    QUALIFIES = "qualifies", "qualifies"
+    REPORTS = "reports", "reports"
+
+
+class MentionFunction(models.TextChoices):
+    """scite's citation functions."""
+
+    SUPPORTING = "supporting", "supporting"
+    CONTRASTING = "contrasting", "contrasting"
+    MENTIONING = "mentioning", "mentioning"
+
+
+class AnnotationQuerySet(models.QuerySet):
+    def for_project(self, project: Project) -> AnnotationQuerySet:
+        return self.filter(project=project)
+
+    def visible_to(self, membership: Membership) -> AnnotationQuerySet:
+        return self.filter(visible_annotations_q(membership), project_id=membership.project_id)
+
+    def approved(self) -> AnnotationQuerySet:
+        return self.filter(status=Status.APPROVED)
+
+    def in_text_order(self) -> AnnotationQuerySet:
+        # Annotations without a text position (no stored full text) follow in creation order.
+        return self.order_by(F("start").asc(nulls_last=True), "created_at", "pk")
+
+    def with_links(self) -> AnnotationQuerySet:
+        """The links an annotation row shows: evidence with claims, mentions with people and
+        works, concepts."""
+        return self.prefetch_related(
+            Prefetch("evidence", queryset=Evidence.objects.select_related("claim")),
+            Prefetch(
+                "mentions",
+                queryset=Mention.objects.select_related("person", "work").only(
+                    "annotation_id",
+                    "function",
+                    "person__id",
+                    "person__display_name",
+                    "work__id",
+                    "work__title",
+                ),
+            ),
+            Prefetch("concepts", queryset=Concept.objects.only("id", "name")),
+        )
+
+    def with_list_data(self) -> AnnotationQuerySet:
+        """Annotation rows shown out of their source: the source and author too."""
+        return self.select_related("source", "author").defer(
+            "source__full_text", "source__abstract", "source__extra"
+        ).with_links()
+
+
+class Annotation(models.Model):
+    """An excerpt of a source with the analyst's note and links: the unit of review.
+
+    The target follows the W3C Web Annotation model: a TextQuoteSelector (quote with prefix
+    and suffix), an optional TextPositionSelector (start/end in the source's stored text),
+    a page label, and the human locator readers cite ("¶12", "p. 14").
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="annotations")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    # Bumped on every edit; a decision or an edit made on an older version is refused.
+    version = models.PositiveIntegerField(default=1)
+
+    quote = models.TextField(help_text="The exact words of the source.")
+    prefix = models.CharField(max_length=200, blank=True)
+    suffix = models.CharField(max_length=200, blank=True)
+    start = models.PositiveIntegerField(null=True, blank=True)
+    end = models.PositiveIntegerField(null=True, blank=True)
+    page_label = models.CharField(max_length=30, blank=True)
+    page_index = models.PositiveIntegerField(null=True, blank=True)
+    locator = models.CharField(max_length=60, help_text="Where a reader finds it: ¶12, p. 14.")
+
+    note = models.TextField(blank=True, help_text="Markdown.")
+    # Derived from `note` on save by render_markdown(); the only copy ever marked safe.
+    note_html = models.TextField(blank=True, editable=False)
+
+    concepts = models.ManyToManyField(Concept, blank=True, related_name="annotations")
+    claims = models.ManyToManyField(Claim, through="Evidence", related_name="annotations")
+    people = models.ManyToManyField(Person, through="Mention", related_name="annotations")
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AnnotationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="annotation_status_valid"),
+            models.CheckConstraint(condition=~Q(quote=""), name="annotation_quote_set"),
+            models.CheckConstraint(condition=~Q(locator=""), name="annotation_locator_set"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="annotation_version_positive"),
+            models.CheckConstraint(
+                condition=(Q(start__isnull=True) & Q(end__isnull=True))
+                | (Q(start__isnull=False) & Q(end__gt=F("start"))),
+                name="annotation_position_valid",
+            ),
+        ]
+        indexes = [
+            # Source page and reading view: a source's annotations in text order.
+            models.Index(fields=["source", "start"], name="annotation_source_start"),
+            # Project home and review queue: a project's annotations by status, oldest first.
+            models.Index(
+                fields=["project", "status", "status_changed_at"], name="annotation_status_time"
+            ),
+            # An analyst's own work by status.
+            models.Index(fields=["author", "status"], name="annotation_author_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.citation_key} {self.locator}: {self.quote[:60]}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.note_html = render_markdown(self.note)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("annotations:annotation_detail", args=[self.project.slug, self.pk])
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == Status.APPROVED
+
+    def transition(
+        self,
+        action: str,
+        *,
+        by: User,
+        seen_version: int | None = None,
+        reason: str = "",
+        comment: str = "",
+        at: datetime.datetime | None = None,
+    ) -> ReviewEvent:
+        """Apply a review action under a row lock and record it in the ledger.
+
+        `seen_version` is the version the actor looked at: deciding on text one has not read
+        is refused. Who may take which action is the caller's check (the access policy); the
+        rules that hold whoever asks — the transition table, four eyes, reasons — are here.
+        """
+        with transaction.atomic():
+            current = Annotation.objects.select_for_update().get(pk=self.pk)
+            target = TRANSITIONS.get((current.status, action))
+            if target is None:
+                raise TransitionError(
+                    f"An annotation that is {current.get_status_display().lower()} cannot be "
+                    f"given the action “{ReviewAction(action).label.lower()}”."
+                )
+            if seen_version is not None and seen_version != current.version:
+                raise TransitionError(
+                    f"The annotation changed since you opened it (you saw version "
+                    f"{seen_version}, it is now version {current.version}). Read it again."
+                )
+            if action == ReviewAction.SUBMIT and current.author_id != by.pk:
+                raise TransitionError("Only the author can submit an annotation for review.")
+            if action in {ReviewAction.APPROVE, ReviewAction.REQUEST_CHANGES, ReviewAction.REJECT}:
+                if current.author_id == by.pk:
+                    raise TransitionError(
+                        "You cannot decide on your own annotation; another supervisor must."
+                    )
+            if action in NEEDS_REASON and (reason not in ReasonCode.values or not comment.strip()):
+                raise TransitionError("Give a reason and a comment for this decision.")
+            when = at or timezone.now()
+            event = ReviewEvent.objects.create(
+                annotation=current,
+                actor=by,
+                action=action,
+                from_status=current.status,
+                to_status=target,
+                reason=reason if action in NEEDS_REASON else "",
+                comment=comment.strip(),
+                annotation_version=current.version,
+                created_at=when,
+            )
+            Annotation.objects.filter(pk=self.pk).update(status=target, status_changed_at=when)
+        self.status = target
+        self.status_changed_at = when
+        self.version = current.version
+        return event
+
+
+class Evidence(models.Model):
+    """The annotation's passage bears on the claim with this stance."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="evidence")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="evidence")
+    stance = models.CharField(max_length=20, choices=Stance.choices)
+
+    class Meta:
+        verbose_name_plural = "evidence"
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["annotation", "claim"], name="evidence_unique"),
+            models.CheckConstraint(condition=Q(stance__in=Stance.values), name="evidence_stance_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotation_id} {self.stance} {self.claim}"
+
+
+class Mention(models.Model):
+    """The annotation's passage cites a person, optionally a particular work of theirs."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="mentions")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="mentions")
+    work = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cited_in",
+        help_text="The work cited, when the passage names one.",
+    )
+    function = models.CharField(
+        max_length=20, choices=MentionFunction.choices, default=MentionFunction.MENTIONING
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            # One mention per person and work; NULL works need their own constraint because
+            # NULLs are distinct in unique indexes.
+            models.UniqueConstraint(
+                fields=["annotation", "person", "work"],
+                condition=Q(work__isnull=False),
+                name="mention_unique_with_work",
+            ),
+            models.UniqueConstraint(
+                fields=["annotation", "person"],
+                condition=Q(work__isnull=True),
+                name="mention_unique_without_work",
+            ),
+            models.CheckConstraint(
+                condition=Q(function__in=MentionFunction.values), name="mention_function_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotation_id} {self.function} {self.person}"
+
+
+class ReviewEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Review events are append-only.")
+
+    def delete(self):
+        raise TypeError("Review events are append-only.")
+
+
+class ReviewEvent(models.Model):
+    """Append-only ledger: one row for every status change of an annotation."""
+
+    # The UI never destroys annotations (they are withdrawn); only deleting a whole project
+    # takes its ledger with it.
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="review_events"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=20, choices=ReviewAction.choices)
+    from_status = models.CharField(max_length=20, choices=Status.choices)
+    to_status = models.CharField(max_length=20, choices=Status.choices)
+    reason = models.CharField(max_length=20, choices=ReasonCode.choices, blank=True)
+    comment = models.TextField(blank=True)
+    annotation_version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ReviewEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=ReviewAction.values), name="reviewevent_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(from_status__in=Status.values) & Q(to_status__in=Status.values),
+                name="reviewevent_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(reason="") | Q(reason__in=ReasonCode.values),
+                name="reviewevent_reason_valid",
+            ),
+        ]
+        indexes = [
+            # An analyst's inbox: decisions on their work since their last visit.
+            models.Index(fields=["annotation", "created_at"], name="reviewevent_annotation_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.annotation_id} ({self.from_status} → {self.to_status})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise TypeError("Review events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Review events are append-only.")

@@ -1,0 +1,53 @@
+"""Notes are Markdown; this turns them into HTML that is safe to mark safe.
+
+`sanitize()` is the only place bleach is called. Notes are rendered and sanitised once, on write
+(`Annotation.save`), and only the sanitised copy is ever shown as HTML.
+"""
+
+from functools import partial
+
+import bleach
+from bleach.linkifier import LinkifyFilter
+from markdown_it import MarkdownIt
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h3", "h4", "h5", "h6",
+        "hr", "i", "kbd", "li", "ol", "p", "pre", "q", "s", "strong", "sub", "sup", "ul",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": ["href", "title", "rel"], "abbr": ["title"], "q": ["cite"]}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+
+
+def _external_link_rel(attrs: dict, new: bool = False) -> dict:
+    href_key = (None, "href")
+    if href_key in attrs and not attrs[href_key].startswith("mailto:"):
+        attrs[(None, "rel")] = "nofollow noopener"
+    return attrs
+
+
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    filters=[partial(LinkifyFilter, callbacks=[_external_link_rel], skip_tags={"pre", "code"})],
+)
+
+# Raw HTML in Markdown is let through to the sanitiser rather than escaped, so that harmless
+# inline tags (<sup>, <kbd>) work and everything else is removed in one place.
+_markdown = MarkdownIt("commonmark", {"html": True, "breaks": True})
+
+
+def sanitize(html: str) -> str:
+    """Keep only harmless formatting and http(s)/mailto links, with rel="nofollow noopener"."""
+    return _cleaner.clean(html)
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to sanitised HTML."""
+    if not text.strip():
+        return ""
+    return sanitize(_markdown.render(text)).strip()

@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+
+from apps.accounts.models import Membership, Project
+from apps.accounts.policy import Action, can, visible_annotations_q
+from apps.people.models import Person
+
+
+class ClaimKind(models.TextChoices):
+    THESIS = "thesis", "Thesis"
+    FINDING = "finding", "Finding"
+    PREDICTION = "prediction", "Prediction"
+    DEFINITION = "definition", "Definition"
+    INTERPRETATION = "interpretation", "Interpretation"
+    EXPLANATION = "explanation", "Explanation"
+    RECOMMENDATION = "recommendation", "Recommendation"
+
+
+class RelationKind(models.TextChoices):
+    SUPPORTS = "supports", "supports"
+    CONTRADICTS = "contradicts", "contradicts"
+    REFINES = "refines", "refines"
+    DUPLICATES = "duplicates", "duplicates"
+
+
+class ClaimQuerySet(models.QuerySet):
+    def for_project(self, project: Project) -> ClaimQuerySet:
+        return self.filter(project=project)
+
+    def visible_to(self, membership: Membership) -> ClaimQuerySet:
+        """Students see a claim only once some evidence they may see backs it."""
+        claims = self.filter(project_id=membership.project_id)
+        if can(membership, Action.SEE_UNSUPPORTED_CLAIMS):
+            return claims
+        # claims sits below annotations, so Evidence is reached through the relation rather
+        # than imported.
+        evidence = self.model.evidence.field.model.objects.filter(
+            visible_annotations_q(membership, prefix="annotation__"), claim=OuterRef("pk")
+        )
+        return claims.filter(Exists(evidence))
+
+    def with_evidence_counts(self, membership: Membership) -> ClaimQuerySet:
+        """`evidence_count`: evidence the member may see. A correlated subquery, so a paginated
+        list only counts for the rows it shows."""
+        evidence = (
+            self.model.evidence.field.model.objects.filter(
+                visible_annotations_q(membership, prefix="annotation__"), claim=OuterRef("pk")
+            )
+            .order_by()
+            .values("claim")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return self.annotate(evidence_count=Coalesce(Subquery(evidence), 0))
+
+
+class Claim(models.Model):
+    """A proposition in the team's own words."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="claims")
+    statement = models.TextField()
+    kind = models.CharField(max_length=20, choices=ClaimKind.choices, default=ClaimKind.THESIS)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["statement", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(statement=""), name="claim_statement_set"),
+            models.CheckConstraint(condition=Q(kind__in=ClaimKind.values), name="claim_kind_valid"),
+        ]
+        indexes = [
+            # Claims list, filtered by kind.
+            models.Index(fields=["project", "kind"], name="claim_project_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return self.statement
+
+    def get_absolute_url(self) -> str:
+        return reverse("xref:claim_detail", args=[self.project.slug, self.pk])
+
+    def relate(self, other: Claim, kind: str) -> ClaimRelation:
+        relation, _ = ClaimRelation.objects.get_or_create(source=self, target=other, kind=kind)
+        return relation
+
+
+class ClaimRelation(models.Model):
+    """A typed edge between two claims of the same project: source <kind> target."""
+
+    source = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="relations_out")
+    target = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="relations_in")
+    kind = models.CharField(max_length=20, choices=RelationKind.choices)
+
+    class Meta:
+        ordering = ["kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target", "kind"], name="claimrelation_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source=F("target")), name="claimrelation_not_reflexive"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=RelationKind.values), name="claimrelation_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.kind} {self.target}"
+
+    def clean(self) -> None:
+        if self.source.project_id != self.target.project_id:
+            raise ValidationError("Both claims must belong to the same project.")
+
+
+class ConceptQuerySet(models.QuerySet):
+    def for_project(self, project: Project) -> ConceptQuerySet:
+        return self.filter(project=project)
+
+    def with_annotation_counts(self, membership: Membership) -> ConceptQuerySet:
+        visible = visible_annotations_q(membership, prefix="annotations__")
+        return self.annotate(annotation_count=models.Count("annotations", filter=visible))
+
+
+class Concept(models.Model):
+    """An entry of the team's codebook, optionally nested under a broader concept."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="concepts")
+    name = models.CharField(max_length=200)
+    definition = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    originator = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="originated_concepts",
+        help_text="The person the concept goes back to, e.g. Kaplan for the fifth wave.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ConceptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="concept_name_unique"),
+            models.CheckConstraint(condition=~Q(name=""), name="concept_name_set"),
+            models.CheckConstraint(condition=~Q(parent=F("pk")), name="concept_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("xref:concept_detail", args=[self.project.slug, self.pk])
+
+    def clean(self) -> None:
+        ancestor = self.parent
+        while ancestor is not None:
+            if ancestor.project_id != self.project_id:
+                raise ValidationError({"parent": "The parent belongs to another project."})
+            if ancestor.pk == self.pk:
+                raise ValidationError({"parent": "A concept cannot sit below itself."})
+            ancestor = ancestor.parent
+
+
+def concept_tree(concepts) -> list[tuple[Concept, int]]:
+    """Concepts in codebook order: each parent followed by its children, with their depth."""
+    by_parent: dict[int | None, list[Concept]] = {}
+    for concept in concepts:
+        by_parent.setdefault(concept.parent_id, []).append(concept)
+    known = {c.pk for siblings in by_parent.values() for c in siblings}
+    # A parent outside the given set (e.g. filtered away) makes its children roots.
+    roots = [c for pid, siblings in by_parent.items() if pid is None or pid not in known for c in siblings]
+    tree: list[tuple[Concept, int]] = []
+    stack = [(c, 0) for c in sorted(roots, key=lambda c: c.name.casefold(), reverse=True)]
+    while stack:
+        concept, depth = stack.pop()
+        tree.append((concept, depth))
+        children = sorted(by_parent.get(concept.pk, []), key=lambda c: c.name.casefold(), reverse=True)
+        stack.extend((child, depth + 1) for child in children)
+    return tree

@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from apps.library.models import Contributor, Source, SourceIdentifier
+
+
+class ContributorInline(admin.TabularInline):
+    model = Contributor
+    extra = 1
+    autocomplete_fields = ["person"]
+
+
+class SourceIdentifierInline(admin.TabularInline):
+    model = SourceIdentifier
+    extra = 1
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["citation_key", "title", "csl_type", "issued_year", "container_title", "project"]
+    list_filter = ["csl_type", "project", "language"]
+    search_fields = ["citation_key", "title", "container_title", "identifiers__value"]
+    list_select_related = ["project"]
+    inlines = [ContributorInline, SourceIdentifierInline]
+    fieldsets = [
+        (None, {"fields": ["project", "citation_key", "csl_type", "title", "title_short"]}),
+        (
+            "Publication",
+            {
+                "fields": [
+                    "container_title",
+                    "collection_title",
+                    "publisher",
+                    "publisher_place",
+                    "genre",
+                    "edition",
+                    ("volume", "issue", "page"),
+                    ("issued_year", "issued_month", "issued_day"),
+                    "language",
+                ]
+            },
+        ),
+        ("Online", {"fields": ["url", "accessed"]}),
+        ("Content", {"fields": ["abstract", "full_text", "extra"], "classes": ["collapse"]}),
+    ]

@@ -1,0 +1,74 @@
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+
+from apps.accounts.models import Membership
+from apps.accounts.policy import visible_annotations_q
+from apps.claims.models import Concept
+from apps.library.models import Source, SourceType
+from apps.people.models import Person
+
+
+class SourceFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("year_min"), cleaned.get("year_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("year_max", "The end year is before the start year.")
+        return cleaned
+
+
+class SourceFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Title contains", method="filter_title")
+    type = django_filters.ChoiceFilter(
+        field_name="csl_type", label="Type", choices=SourceType.choices, empty_label="Any type"
+    )
+    year_min = django_filters.NumberFilter(
+        field_name="issued_year", lookup_expr="gte", label="From year", min_value=0, max_value=9999
+    )
+    year_max = django_filters.NumberFilter(
+        field_name="issued_year", lookup_expr="lte", label="To year", min_value=0, max_value=9999
+    )
+    person = django_filters.CharFilter(
+        label="Person",
+        method="filter_person",
+        help_text="Authors, editors or people it cites; any spelling.",
+    )
+    concept = django_filters.ModelChoiceFilter(
+        label="Concept", queryset=Concept.objects.none(), method="filter_concept", empty_label="Any concept"
+    )
+
+    class Meta:
+        model = Source
+        fields: list[str] = []
+        form = SourceFilterForm
+
+    def __init__(self, data, *args, membership: Membership, **kwargs):
+        self.membership = membership
+        super().__init__(data, *args, **kwargs)
+        self.filters["concept"].queryset = Concept.objects.for_project(membership.project).only(
+            "id", "name"
+        )
+        for name in ("year_min", "year_max"):
+            self.filters[name].field.widget.attrs.update({"inputmode": "numeric", "size": 6})
+
+    def filter_title(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        for word in value.split():
+            queryset = queryset.filter(title__icontains=word)
+        return queryset
+
+    def filter_person(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        people = Person.objects.for_project(self.membership.project).matching(value).values("pk")
+        authored = Source.objects.filter(contributors__person__in=people).values("pk")
+        citing = Source.objects.filter(
+            visible_annotations_q(self.membership, prefix="annotations__"),
+            annotations__mentions__person__in=people,
+        ).values("pk")
+        return queryset.filter(Q(pk__in=authored) | Q(pk__in=citing))
+
+    def filter_concept(self, queryset: QuerySet, name: str, value: Concept) -> QuerySet:
+        coded = Source.objects.filter(
+            visible_annotations_q(self.membership, prefix="annotations__"),
+            annotations__concepts=value,
+        ).values("pk")
+        return queryset.filter(pk__in=coded)

@@ -1,0 +1,294 @@
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Prefetch, Q
+from django.urls import reverse
+
+from apps.accounts.models import Project
+from apps.library.identifiers import normalise_identifier
+from apps.people.models import Person
+
+
+class SourceType(models.TextChoices):
+    """The item types of CSL 1.0.2, the vocabulary Zotero and citeproc share."""
+
+    ARTICLE = "article", "Article (preprint, working paper)"
+    ARTICLE_JOURNAL = "article-journal", "Journal article"
+    ARTICLE_MAGAZINE = "article-magazine", "Magazine article"
+    ARTICLE_NEWSPAPER = "article-newspaper", "Newspaper article"
+    BILL = "bill", "Bill"
+    BOOK = "book", "Book"
+    BROADCAST = "broadcast", "Broadcast"
+    CHAPTER = "chapter", "Book chapter"
+    CLASSIC = "classic", "Classic work"
+    COLLECTION = "collection", "Collection"
+    DATASET = "dataset", "Dataset"
+    DOCUMENT = "document", "Document"
+    ENTRY = "entry", "Entry"
+    ENTRY_DICTIONARY = "entry-dictionary", "Dictionary entry"
+    ENTRY_ENCYCLOPEDIA = "entry-encyclopedia", "Encyclopedia entry"
+    EVENT = "event", "Event"
+    FIGURE = "figure", "Figure"
+    GRAPHIC = "graphic", "Graphic"
+    HEARING = "hearing", "Hearing"
+    INTERVIEW = "interview", "Interview"
+    LEGAL_CASE = "legal_case", "Legal case"
+    LEGISLATION = "legislation", "Legislation"
+    MANUSCRIPT = "manuscript", "Manuscript"
+    MAP = "map", "Map"
+    MOTION_PICTURE = "motion_picture", "Film"
+    MUSICAL_SCORE = "musical_score", "Musical score"
+    PAMPHLET = "pamphlet", "Pamphlet"
+    PAPER_CONFERENCE = "paper-conference", "Conference paper"
+    PATENT = "patent", "Patent"
+    PERFORMANCE = "performance", "Performance"
+    PERIODICAL = "periodical", "Periodical"
+    PERSONAL_COMMUNICATION = "personal_communication", "Personal communication"
+    POST = "post", "Post"
+    POST_WEBLOG = "post-weblog", "Blog post"
+    REGULATION = "regulation", "Regulation"
+    REPORT = "report", "Report"
+    REVIEW = "review", "Review"
+    REVIEW_BOOK = "review-book", "Book review"
+    SOFTWARE = "software", "Software"
+    SONG = "song", "Song"
+    SPEECH = "speech", "Speech"
+    STANDARD = "standard", "Standard"
+    THESIS = "thesis", "Thesis"
+    TREATY = "treaty", "Treaty"
+    WEBPAGE = "webpage", "Web page"
+
+
+class IdentifierScheme(models.TextChoices):
+    DOI = "doi", "DOI"
+    ISBN = "isbn", "ISBN"
+    ISSN = "issn", "ISSN"
+    URL = "url", "URL"
+    OPENALEX = "openalex", "OpenAlex"
+    PMID = "pmid", "PubMed ID"
+    ARXIV = "arxiv", "arXiv"
+    WIKIDATA = "wikidata", "Wikidata"
+    OTHER = "other", "Other"
+
+
+class ContributorRole(models.TextChoices):
+    """CSL name variables a team is likely to record."""
+
+    AUTHOR = "author", "Author"
+    EDITOR = "editor", "Editor"
+    TRANSLATOR = "translator", "Translator"
+    CONTAINER_AUTHOR = "container-author", "Container author"
+    COLLECTION_EDITOR = "collection-editor", "Series editor"
+    COMPILER = "compiler", "Compiler"
+    CONTRIBUTOR = "contributor", "Contributor"
+    DIRECTOR = "director", "Director"
+    INTERVIEWER = "interviewer", "Interviewer"
+    ILLUSTRATOR = "illustrator", "Illustrator"
+    ORIGINAL_AUTHOR = "original-author", "Original author"
+    RECIPIENT = "recipient", "Recipient"
+    REVIEWED_AUTHOR = "reviewed-author", "Reviewed author"
+
+
+class SourceQuerySet(models.QuerySet):
+    def for_project(self, project: Project) -> SourceQuerySet:
+        return self.filter(project=project)
+
+    def with_list_data(self) -> SourceQuerySet:
+        """What a bibliography row shows: the source and its ordered contributors."""
+        return self.defer("full_text", "abstract", "extra").prefetch_related(
+            Prefetch(
+                "contributors",
+                queryset=Contributor.objects.select_related("person").only(
+                    "source_id", "role", "position", "person__display_name", "person__id"
+                ),
+            )
+        )
+
+
+class Source(models.Model):
+    """Any bibliographic item: an article under review, or a work that is only cited."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sources")
+    citation_key = models.CharField(
+        max_length=100,
+        help_text="Unique in the project; what a LaTeX document cites, e.g. mironova2017bloody.",
+    )
+    csl_type = models.CharField(
+        "type", max_length=30, choices=SourceType.choices, default=SourceType.ARTICLE_JOURNAL
+    )
+    title = models.TextField()
+    title_short = models.CharField("short title", max_length=300, blank=True)
+    container_title = models.CharField(
+        "container title",
+        max_length=500,
+        blank=True,
+        help_text="Journal, magazine, book or website the item appears in.",
+    )
+    collection_title = models.CharField("series", max_length=500, blank=True)
+    publisher = models.CharField(max_length=300, blank=True)
+    publisher_place = models.CharField("place of publication", max_length=200, blank=True)
+    genre = models.CharField(max_length=200, blank=True, help_text="e.g. Analysis, PhD thesis.")
+    edition = models.CharField(max_length=50, blank=True)
+    volume = models.CharField(max_length=50, blank=True)
+    issue = models.CharField(max_length=50, blank=True)
+    page = models.CharField("pages", max_length=50, blank=True)
+    issued_year = models.SmallIntegerField("year", null=True, blank=True)
+    issued_month = models.PositiveSmallIntegerField("month", null=True, blank=True)
+    issued_day = models.PositiveSmallIntegerField("day", null=True, blank=True)
+    language = models.CharField(max_length=35, blank=True, help_text="BCP 47 tag, e.g. en, ar.")
+    abstract = models.TextField(blank=True)
+    url = models.URLField("URL", max_length=2000, blank=True)
+    accessed = models.DateField(null=True, blank=True)
+    # Fields of imported records we do not model, kept so that exports give them back.
+    extra = models.JSONField(default=dict, blank=True)
+    full_text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "citation_key"], name="source_citation_key_unique_per_project"
+            ),
+            models.CheckConstraint(condition=~Q(citation_key=""), name="source_citation_key_set"),
+            models.CheckConstraint(condition=~Q(title=""), name="source_title_set"),
+            models.CheckConstraint(
+                condition=Q(csl_type__in=SourceType.values), name="source_csl_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(issued_month__isnull=True)
+                | (Q(issued_year__isnull=False) & Q(issued_month__gte=1) & Q(issued_month__lte=12)),
+                name="source_issued_month_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(issued_day__isnull=True)
+                | (Q(issued_month__isnull=False) & Q(issued_day__gte=1) & Q(issued_day__lte=31)),
+                name="source_issued_day_valid",
+            ),
+        ]
+        indexes = [
+            # Bibliography filtered by type and year range.
+            models.Index(fields=["project", "csl_type", "issued_year"], name="source_type_year"),
+            models.Index(fields=["project", "issued_year"], name="source_project_year"),
+            # Default ordering of the bibliography.
+            models.Index(fields=["project", "title"], name="source_project_title"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("xref:source_detail", args=[self.project.slug, self.pk])
+
+    def clean(self) -> None:
+        if self.issued_day and self.issued_month and self.issued_year:
+            try:
+                datetime.date(self.issued_year, self.issued_month, self.issued_day)
+            except ValueError:
+                raise ValidationError(
+                    {"issued_day": "This day does not exist in that month."}
+                ) from None
+
+    @property
+    def issued_display(self) -> str:
+        """The issued date as precisely as it is known: 2016, 2016-12 or 2016-12-01."""
+        if self.issued_year is None:
+            return ""
+        parts = [f"{self.issued_year:04d}"]
+        if self.issued_month:
+            parts.append(f"{self.issued_month:02d}")
+            if self.issued_day:
+                parts.append(f"{self.issued_day:02d}")
+        return "-".join(parts)
+
+    def authors(self) -> list[Contributor]:
+        # Uses the prefetched contributors when a list bundle loaded them.
+        return [c for c in self.contributors.all() if c.role == ContributorRole.AUTHOR]
+
+    def add_contributor(self, person: Person, *, role: str = ContributorRole.AUTHOR) -> Contributor:
+        last = self.contributors.filter(role=role).aggregate(models.Max("position"))
+        position = (last["position__max"] or 0) + 1
+        return Contributor.objects.create(source=self, person=person, role=role, position=position)
+
+    def add_identifier(self, scheme: str, value: str) -> SourceIdentifier:
+        identifier, _ = SourceIdentifier.objects.get_or_create(
+            source=self, scheme=scheme, value=normalise_identifier(scheme, value)
+        )
+        return identifier
+
+    @property
+    def text_direction(self) -> str:
+        """"rtl" for sources in right-to-left languages, else "auto" (the browser decides)."""
+        primary = self.language.split("-")[0].lower()
+        return "rtl" if primary in {"ar", "fa", "he", "ur", "ps", "yi", "ku", "sd", "dv"} else "auto"
+
+
+class SourceIdentifier(models.Model):
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="identifiers")
+    scheme = models.CharField(max_length=20, choices=IdentifierScheme.choices)
+    # Stored in normal form (see identifiers.normalise_identifier) so duplicates are found by
+    # equality.
+    value = models.CharField(max_length=2000)
+
+    class Meta:
+        ordering = ["scheme", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "scheme", "value"], name="identifier_unique_per_source"
+            ),
+            models.CheckConstraint(
+                condition=Q(scheme__in=IdentifierScheme.values), name="identifier_scheme_valid"
+            ),
+            models.CheckConstraint(condition=~Q(value=""), name="identifier_value_set"),
+        ]
+        indexes = [
+            # Duplicate detection on import: which source already carries this DOI/ISBN?
+            models.Index(fields=["scheme", "value"], name="identifier_lookup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scheme_display()} {self.value}"
+
+    @property
+    def link(self) -> str:
+        if self.scheme == IdentifierScheme.DOI:
+            return f"https://doi.org/{self.value}"
+        if self.scheme == IdentifierScheme.URL:
+            return self.value
+        if self.scheme == IdentifierScheme.OPENALEX:
+            return f"https://openalex.org/{self.value}"
+        return ""
+
+
+class Contributor(models.Model):
+    """A person's role on a source, in the order the source lists them."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="contributors")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="contributions")
+    role = models.CharField(
+        max_length=30, choices=ContributorRole.choices, default=ContributorRole.AUTHOR
+    )
+    position = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["source", "role", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "role", "position"], name="contributor_position_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["source", "person", "role"], name="contributor_person_role_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=ContributorRole.values), name="contributor_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} ({self.get_role_display()}) — {self.source}"

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from apps.people import views
+
+app_name = "people"
+
+urlpatterns = [
+    path("people/", views.person_list, name="person_list"),
+]

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class XrefConfig(AppConfig):
+    name = "apps.xref"
