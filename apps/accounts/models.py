@@ -54,7 +54,9 @@ class Membership(models.Model):
     class Meta:
         ordering = ["project__name", "user__username"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "project"], name="membership_unique_user_project"),
+            models.UniqueConstraint(
+                fields=["user", "project"], name="membership_unique_user_project"
+            ),
             models.CheckConstraint(
                 condition=models.Q(role__in=Role.values), name="membership_role_valid"
             ),

@@ -38,10 +38,23 @@ class AnnotationAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "status_changed_at", "version", "note_html"]
     inlines = [EvidenceInline, MentionInline, ReviewEventInline]
     fieldsets = [
-        (None, {"fields": ["project", "source", "author", "status", "status_changed_at", "version"]}),
+        (
+            None,
+            {"fields": ["project", "source", "author", "status", "status_changed_at", "version"]},
+        ),
         (
             "Excerpt",
-            {"fields": ["quote", "locator", "page_label", "page_index", "prefix", "suffix", ("start", "end")]},
+            {
+                "fields": [
+                    "quote",
+                    "locator",
+                    "page_label",
+                    "page_index",
+                    "prefix",
+                    "suffix",
+                    ("start", "end"),
+                ]
+            },
         ),
         ("Note and codes", {"fields": ["note", "note_html", "concepts"]}),
     ]
@@ -49,7 +62,15 @@ class AnnotationAdmin(admin.ModelAdmin):
 
 @admin.register(ReviewEvent)
 class ReviewEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor", "action", "from_status", "to_status", "reason", "annotation"]
+    list_display = [
+        "created_at",
+        "actor",
+        "action",
+        "from_status",
+        "to_status",
+        "reason",
+        "annotation",
+    ]
     list_filter = ["action", "to_status", "reason"]
     search_fields = ["comment", "actor__username"]
     list_select_related = ["actor", "annotation__source"]

@@ -58,7 +58,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (Status.SUBMITTED, ReviewAction.REJECT): Status.REJECTED,
     (Status.APPROVED, ReviewAction.REOPEN): Status.CHANGES_REQUESTED,
 }
-# Actions that are a reviewer's decision about someone else's work and must say why.
+# A reviewer's decisions on someone else's work (four eyes: never on one's own).
+DECISIONS = {ReviewAction.APPROVE, ReviewAction.REQUEST_CHANGES, ReviewAction.REJECT}
+# Actions that send work back or stop it, and so must say why.
 NEEDS_REASON = {ReviewAction.REQUEST_CHANGES, ReviewAction.REJECT, ReviewAction.REOPEN}
 
 
@@ -117,9 +119,11 @@ class AnnotationQuerySet(models.QuerySet):
 
     def with_list_data(self) -> AnnotationQuerySet:
         """Annotation rows shown out of their source: the source and author too."""
-        return self.select_related("source", "author").defer(
-            "source__full_text", "source__abstract", "source__extra"
-        ).with_links()
+        return (
+            self.select_related("source", "author")
+            .defer("source__full_text", "source__abstract", "source__extra")
+            .with_links()
+        )
 
 
 class Annotation(models.Model):
@@ -131,7 +135,7 @@ class Annotation(models.Model):
     """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="annotations")
+    source = models.ForeignKey(Source, on_delete=models.RESTRICT, related_name="annotations")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
     )
@@ -165,13 +169,15 @@ class Annotation(models.Model):
     class Meta:
         ordering = ["-created_at", "pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=Status.values), name="annotation_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="annotation_status_valid"
+            ),
             models.CheckConstraint(condition=~Q(quote=""), name="annotation_quote_set"),
             models.CheckConstraint(condition=~Q(locator=""), name="annotation_locator_set"),
             models.CheckConstraint(condition=Q(version__gte=1), name="annotation_version_positive"),
             models.CheckConstraint(
                 condition=(Q(start__isnull=True) & Q(end__isnull=True))
-                | (Q(start__isnull=False) & Q(end__gt=F("start"))),
+                | (Q(start__isnull=False) & Q(end__isnull=False) & Q(end__gt=F("start"))),
                 name="annotation_position_valid",
             ),
         ]
@@ -231,11 +237,10 @@ class Annotation(models.Model):
                 )
             if action == ReviewAction.SUBMIT and current.author_id != by.pk:
                 raise TransitionError("Only the author can submit an annotation for review.")
-            if action in {ReviewAction.APPROVE, ReviewAction.REQUEST_CHANGES, ReviewAction.REJECT}:
-                if current.author_id == by.pk:
-                    raise TransitionError(
-                        "You cannot decide on your own annotation; another supervisor must."
-                    )
+            if action in DECISIONS and current.author_id == by.pk:
+                raise TransitionError(
+                    "You cannot decide on your own annotation; another supervisor must."
+                )
             if action in NEEDS_REASON and (reason not in ReasonCode.values or not comment.strip()):
                 raise TransitionError("Give a reason and a comment for this decision.")
             when = at or timezone.now()
@@ -261,7 +266,7 @@ class Evidence(models.Model):
     """The annotation's passage bears on the claim with this stance."""
 
     annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="evidence")
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="evidence")
+    claim = models.ForeignKey(Claim, on_delete=models.RESTRICT, related_name="evidence")
     stance = models.CharField(max_length=20, choices=Stance.choices)
 
     class Meta:
@@ -269,7 +274,9 @@ class Evidence(models.Model):
         ordering = ["pk"]
         constraints = [
             models.UniqueConstraint(fields=["annotation", "claim"], name="evidence_unique"),
-            models.CheckConstraint(condition=Q(stance__in=Stance.values), name="evidence_stance_valid"),
+            models.CheckConstraint(
+                condition=Q(stance__in=Stance.values), name="evidence_stance_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -280,10 +287,10 @@ class Mention(models.Model):
     """The annotation's passage cites a person, optionally a particular work of theirs."""
 
     annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="mentions")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="mentions")
+    person = models.ForeignKey(Person, on_delete=models.RESTRICT, related_name="mentions")
     work = models.ForeignKey(
         Source,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="cited_in",
@@ -365,7 +372,8 @@ class ReviewEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.actor} {self.action} {self.annotation_id} ({self.from_status} → {self.to_status})"
+        change = f"{self.from_status} → {self.to_status}"
+        return f"{self.actor} {self.action} #{self.annotation_id}: {change}"
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:

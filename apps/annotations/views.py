@@ -11,10 +11,7 @@ from apps.annotations.models import Annotation
 def get_annotation_for_user(membership: Membership, pk: int) -> Annotation:
     """404 when the annotation is not in the member's project, 403 when they may not see it."""
     annotation = (
-        Annotation.objects.for_project(membership.project)
-        .with_list_data()
-        .filter(pk=pk)
-        .first()
+        Annotation.objects.for_project(membership.project).with_list_data().filter(pk=pk).first()
     )
     if annotation is None:
         raise Http404("No such annotation in this project.")

@@ -145,11 +145,11 @@ class Concept(models.Model):
     name = models.CharField(max_length=200)
     definition = models.TextField(blank=True)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self", on_delete=models.RESTRICT, null=True, blank=True, related_name="children"
     )
     originator = models.ForeignKey(
         Person,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="originated_concepts",
@@ -190,12 +190,19 @@ def concept_tree(concepts) -> list[tuple[Concept, int]]:
         by_parent.setdefault(concept.parent_id, []).append(concept)
     known = {c.pk for siblings in by_parent.values() for c in siblings}
     # A parent outside the given set (e.g. filtered away) makes its children roots.
-    roots = [c for pid, siblings in by_parent.items() if pid is None or pid not in known for c in siblings]
+    roots = [
+        c
+        for pid, siblings in by_parent.items()
+        if pid is None or pid not in known
+        for c in siblings
+    ]
     tree: list[tuple[Concept, int]] = []
     stack = [(c, 0) for c in sorted(roots, key=lambda c: c.name.casefold(), reverse=True)]
     while stack:
         concept, depth = stack.pop()
         tree.append((concept, depth))
-        children = sorted(by_parent.get(concept.pk, []), key=lambda c: c.name.casefold(), reverse=True)
+        children = sorted(
+            by_parent.get(concept.pk, []), key=lambda c: c.name.casefold(), reverse=True
+        )
         stack.extend((child, depth + 1) for child in children)
     return tree

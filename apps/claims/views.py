@@ -21,7 +21,12 @@ def claim_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(
         request,
         "claims/claim_list.html",
-        {"membership": membership, "project": membership.project, "filter": filterset, "page": page},
+        {
+            "membership": membership,
+            "project": membership.project,
+            "filter": filterset,
+            "page": page,
+        },
     )
 
 

@@ -16,7 +16,14 @@ class SourceIdentifierInline(admin.TabularInline):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
-    list_display = ["citation_key", "title", "csl_type", "issued_year", "container_title", "project"]
+    list_display = [
+        "citation_key",
+        "title",
+        "csl_type",
+        "issued_year",
+        "container_title",
+        "project",
+    ]
     list_filter = ["csl_type", "project", "language"]
     search_fields = ["citation_key", "title", "container_title", "identifiers__value"]
     list_select_related = ["project"]

@@ -35,7 +35,10 @@ class SourceFilter(django_filters.FilterSet):
         help_text="Authors, editors or people it cites; any spelling.",
     )
     concept = django_filters.ModelChoiceFilter(
-        label="Concept", queryset=Concept.objects.none(), method="filter_concept", empty_label="Any concept"
+        label="Concept",
+        queryset=Concept.objects.none(),
+        method="filter_concept",
+        empty_label="Any concept",
     )
 
     class Meta:

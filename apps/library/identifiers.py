@@ -1,4 +1,4 @@
-"""Normal forms of bibliographic identifiers, so the same work is recognised however it is written."""
+"""Normal forms of bibliographic identifiers: the same work is recognised however it is written."""
 
 import re
 

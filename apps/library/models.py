@@ -224,9 +224,11 @@ class Source(models.Model):
 
     @property
     def text_direction(self) -> str:
-        """"rtl" for sources in right-to-left languages, else "auto" (the browser decides)."""
+        """ "rtl" for sources in right-to-left languages, else "auto" (the browser decides)."""
         primary = self.language.split("-")[0].lower()
-        return "rtl" if primary in {"ar", "fa", "he", "ur", "ps", "yi", "ku", "sd", "dv"} else "auto"
+        return (
+            "rtl" if primary in {"ar", "fa", "he", "ur", "ps", "yi", "ku", "sd", "dv"} else "auto"
+        )
 
 
 class SourceIdentifier(models.Model):
@@ -270,7 +272,7 @@ class Contributor(models.Model):
     """A person's role on a source, in the order the source lists them."""
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="contributors")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="contributions")
+    person = models.ForeignKey(Person, on_delete=models.RESTRICT, related_name="contributions")
     role = models.CharField(
         max_length=30, choices=ContributorRole.choices, default=ContributorRole.AUTHOR
     )

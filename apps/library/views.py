@@ -23,5 +23,10 @@ def source_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(
         request,
         "library/source_list.html",
-        {"membership": membership, "project": membership.project, "filter": filterset, "page": page},
+        {
+            "membership": membership,
+            "project": membership.project,
+            "filter": filterset,
+            "page": page,
+        },
     )

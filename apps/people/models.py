@@ -47,7 +47,9 @@ class Person(models.Model):
         "ORCID",
         max_length=19,
         blank=True,
-        validators=[RegexValidator(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$", "Use the form 0000-0002-1825-0097.")],
+        validators=[
+            RegexValidator(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$", "Use the form 0000-0002-1825-0097.")
+        ],
     )
     wikidata = models.CharField(
         "Wikidata ID",

@@ -14,7 +14,7 @@ _APOSTROPHES = dict.fromkeys(map(ord, "'`´ʼʻʿʾ‘’′ʹʽ"), None)
 # The Arabic article in its assimilated Latin spellings (al-, el-, as-, ash-, ad-, …) when it
 # is attached with a hyphen or apostrophe, and "al"/"el" when written as a separate word.
 _LATIN_ARTICLE = re.compile(
-    r"\b(?:al|el|ul|as|ash|at|ath|ad|adh|ar|az|an|ud|ut|un)-(?=\w)|\b(?:al|el)\s+(?=\w)"
+    r"\b(?:al|el|ul|as|ash|at|ath|ad|adh|ar|az|an|ud|ut|un)-(?=\w|\s|$)|\b(?:al|el)\s+(?=\w)"
 )
 
 # Arabic letter variants that transliteration schemes and typists interchange.

@@ -21,5 +21,10 @@ def person_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(
         request,
         "people/person_list.html",
-        {"membership": membership, "project": membership.project, "filter": filterset, "page": page},
+        {
+            "membership": membership,
+            "project": membership.project,
+            "filter": filterset,
+            "page": page,
+        },
     )

@@ -164,7 +164,9 @@ def load_seed_review(
             project=project,
             name=entry["name"],
             definition=entry.get("definition", ""),
-            parent=_lookup(concepts, entry["parent"], "concept", where) if entry.get("parent") else None,
+            parent=_lookup(concepts, entry["parent"], "concept", where)
+            if entry.get("parent")
+            else None,
             originator=(
                 _lookup(people, entry["originator"], "person", where)
                 if entry.get("originator")
@@ -257,11 +259,18 @@ def _load_annotation(
     if status == Status.APPROVED:
         steps.append((ReviewAction.APPROVE, reviewer, {}))
     elif status in {Status.CHANGES_REQUESTED, Status.REJECTED}:
-        action = ReviewAction.REQUEST_CHANGES if status == Status.CHANGES_REQUESTED else ReviewAction.REJECT
+        action = (
+            ReviewAction.REQUEST_CHANGES
+            if status == Status.CHANGES_REQUESTED
+            else ReviewAction.REJECT
+        )
         decision = {"reason": entry["review_reason"], "comment": entry["review_comment"]}
         steps.append((action, reviewer, decision))
     for step, (action, actor, decision) in enumerate(steps, start=1):
         annotation.transition(
-            action, by=actor, at=created + datetime.timedelta(hours=2 * step, days=step - 1), **decision
+            action,
+            by=actor,
+            at=created + datetime.timedelta(hours=2 * step, days=step - 1),
+            **decision,
         )
     return annotation

@@ -17,7 +17,13 @@ from apps.people.models import Person
 RECENT_COUNT = 10
 PAGE_SIZE = 50
 # The order in which a claim page presents its evidence.
-STANCE_ORDER = [Stance.ASSERTS, Stance.SUPPORTS, Stance.QUALIFIES, Stance.CONTRADICTS, Stance.REPORTS]
+STANCE_ORDER = [
+    Stance.ASSERTS,
+    Stance.SUPPORTS,
+    Stance.QUALIFIES,
+    Stance.CONTRADICTS,
+    Stance.REPORTS,
+]
 
 
 def _context(membership: Membership, **extra) -> dict:
@@ -36,10 +42,12 @@ def project_home(request: HttpRequest, membership: Membership) -> HttpResponse:
         "concepts": Concept.objects.for_project(project).count(),
         "annotations": annotations.approved().count(),
     }
-    recent = annotations.approved().with_list_data().order_by("-status_changed_at", "-pk")[
-        :RECENT_COUNT
-    ]
-    return render(request, "xref/project_home.html", _context(membership, counts=counts, recent=recent))
+    recent = (
+        annotations.approved().with_list_data().order_by("-status_changed_at", "-pk")[:RECENT_COUNT]
+    )
+    return render(
+        request, "xref/project_home.html", _context(membership, counts=counts, recent=recent)
+    )
 
 
 @require_safe
@@ -61,7 +69,9 @@ def source_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
         .in_text_order()
     )
     return render(
-        request, "xref/source_detail.html", _context(membership, source=source, annotations=annotations)
+        request,
+        "xref/source_detail.html",
+        _context(membership, source=source, annotations=annotations),
     )
 
 
@@ -118,7 +128,11 @@ def claim_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpR
             visible_annotations_q(membership, prefix="annotation__"), claim=claim
         )
         .select_related("annotation__source")
-        .defer("annotation__source__full_text", "annotation__source__abstract", "annotation__source__extra")
+        .defer(
+            "annotation__source__full_text",
+            "annotation__source__abstract",
+            "annotation__source__extra",
+        )
         .prefetch_related(
             Prefetch(
                 "annotation__mentions",

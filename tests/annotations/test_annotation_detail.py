@@ -1,0 +1,65 @@
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture
+def annotation(cast):
+    source = factories.make_source(cast.project, "The Bloody Split Within ISIS", language="en")
+    annotation = factories.make_annotation(
+        source,
+        cast.analyst,
+        quote="the extension of excommunication Hazimi supports is known as “chain takfir.”",
+        prefix="(To excommunicate is to declare takfir; ",
+        suffix=") Like some other radical",
+        locator="¶4",
+        note="Defines *chain takfir*.",
+    )
+    annotation.transition("submit", by=cast.analyst)
+    annotation.transition(
+        "request_changes", by=cast.supervisor, reason="wrong_locator", comment="It is ¶4, not ¶5."
+    )
+    annotation.transition("submit", by=cast.analyst)
+    annotation.transition("approve", by=cast.supervisor)
+    return annotation
+
+
+def url(annotation):
+    return f"/p/review/annotations/{annotation.pk}/"
+
+
+def test_shows_the_quote_in_context_and_the_note(cast, client_for, annotation):
+    text = client_for(cast.student).get(url(annotation)).text
+    assert "“chain takfir.”" in text
+    assert "(To excommunicate is to declare takfir;" in text
+    assert "Defines <em>chain takfir</em>." in text
+
+
+def test_review_history_for_supervisors_and_the_author(cast, client_for, annotation):
+    for user in (cast.supervisor, cast.analyst):
+        text = client_for(user).get(url(annotation)).text
+        assert "It is ¶4, not ¶5." in text
+        assert "Wrong locator" in text
+    assert "It is ¶4, not ¶5." not in client_for(cast.student).get(url(annotation)).text
+    assert "It is ¶4, not ¶5." not in client_for(cast.analyst2).get(url(annotation)).text
+
+
+def test_students_see_the_history_when_the_project_allows(cast, client_for, annotation):
+    cast.project.students_see_history = True
+    cast.project.save()
+    assert "It is ¶4, not ¶5." in client_for(cast.student).get(url(annotation)).text
+
+
+def test_query_count_does_not_grow(cast, assert_constant_queries, annotation):
+    def link(count):
+        for _ in range(count):
+            annotation.evidence.create(claim=factories.make_claim(cast.project), stance="supports")
+            annotation.mentions.create(person=factories.make_person(cast.project))
+            annotation.concepts.add(factories.make_concept(cast.project))
+
+    # 1 session, 2 user, 3 membership + project, 4 annotation with source and author,
+    # 5 evidence with claims, 6 mentions with people and works, 7 concepts,
+    # 8 review history with actors
+    assert_constant_queries(
+        cast.supervisor, lambda: url(annotation), 8, before=lambda: link(2), after=lambda: link(20)
+    )

@@ -1,0 +1,95 @@
+"""Plain factory functions: each makes one valid row with sensible defaults."""
+
+from __future__ import annotations
+
+import itertools
+
+from apps.accounts.models import Membership, Project, Role, User
+from apps.annotations.models import Annotation, Evidence, Mention, ReviewAction, Status
+from apps.claims.models import Claim, Concept
+from apps.library.models import Source
+from apps.people.models import Person
+
+_numbers = itertools.count(1)
+PASSWORD = "a-test-password-9"
+
+
+def make_user(username: str | None = None, **fields) -> User:
+    username = username or f"user{next(_numbers)}"
+    return User.objects.create_user(username=username, password=PASSWORD, **fields)
+
+
+def make_project(slug: str | None = None, **fields) -> Project:
+    number = next(_numbers)
+    return Project.objects.create(
+        slug=slug or f"project-{number}", name=fields.pop("name", f"Project {number}"), **fields
+    )
+
+
+def add_member(project: Project, user: User, role: str = Role.ANALYST) -> Membership:
+    return Membership.objects.create(project=project, user=user, role=role)
+
+
+def make_person(project: Project, display_name: str | None = None, **fields) -> Person:
+    return Person.objects.create(
+        project=project, display_name=display_name or f"Person {next(_numbers)}", **fields
+    )
+
+
+def make_source(project: Project, title: str | None = None, **fields) -> Source:
+    number = next(_numbers)
+    fields.setdefault("citation_key", f"key{number}")
+    return Source.objects.create(project=project, title=title or f"Source {number}", **fields)
+
+
+def make_claim(project: Project, statement: str | None = None, **fields) -> Claim:
+    return Claim.objects.create(
+        project=project, statement=statement or f"Claim {next(_numbers)}", **fields
+    )
+
+
+def make_concept(project: Project, name: str | None = None, **fields) -> Concept:
+    return Concept.objects.create(
+        project=project, name=name or f"Concept {next(_numbers)}", **fields
+    )
+
+
+def make_annotation(
+    source: Source,
+    author: User,
+    *,
+    status: str = Status.DRAFT,
+    reviewer: User | None = None,
+    claims: list[Claim] = (),
+    people: list[Person] = (),
+    concepts: list[Concept] = (),
+    **fields,
+) -> Annotation:
+    """An annotation brought to `status` through the real transitions (reviewer decides)."""
+    number = next(_numbers)
+    fields.setdefault("quote", f"Quoted passage number {number}.")
+    fields.setdefault("locator", f"¶{number}")
+    annotation = Annotation.objects.create(
+        project=source.project, source=source, author=author, **fields
+    )
+    for claim in claims:
+        Evidence.objects.create(annotation=annotation, claim=claim, stance="supports")
+    for person in people:
+        Mention.objects.create(annotation=annotation, person=person, function="mentioning")
+    annotation.concepts.set(concepts)
+    if status != Status.DRAFT:
+        annotation.transition(ReviewAction.SUBMIT, by=author)
+    decisions = {
+        Status.APPROVED: (ReviewAction.APPROVE, {}),
+        Status.CHANGES_REQUESTED: (
+            ReviewAction.REQUEST_CHANGES,
+            {"reason": "wrong_locator", "comment": "Check the paragraph."},
+        ),
+        Status.REJECTED: (ReviewAction.REJECT, {"reason": "other", "comment": "Out of scope."}),
+    }
+    if status in decisions:
+        if reviewer is None:
+            raise ValueError(f"A {status} annotation needs a reviewer.")
+        action, decision = decisions[status]
+        annotation.transition(action, by=reviewer, **decision)
+    return annotation

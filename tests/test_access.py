@@ -1,0 +1,176 @@
+"""The access matrix of every project page: who gets what, outsiders 404, wrong method 405.
+
+`PAGES` must name every URL pattern under /p/<slug>/; a test walks the URL conf to make sure a
+new page cannot be added without its access rules being written down here.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests import factories
+
+ALL = {"supervisor": 200, "analyst": 200, "analyst2": 200, "student": 200}
+
+# url name -> (object key in `world` or None, expected status per member)
+PAGES = {
+    "xref:project_home": (None, ALL),
+    "library:source_list": (None, ALL),
+    "xref:source_detail": ("source", ALL),
+    "people:person_list": (None, ALL),
+    "xref:person_detail": ("person", ALL),
+    "claims:claim_list": (None, ALL),
+    "xref:claim_detail": ("claim", ALL),
+    "claims:concept_list": (None, ALL),
+    "xref:concept_detail": ("concept", ALL),
+    "annotations:annotation_detail": ("approved", ALL),
+}
+
+# Pages about objects some members may not see.
+RESTRICTED = {
+    # analyst's draft: its author and supervisors only
+    ("annotations:annotation_detail", "draft"): {
+        "supervisor": 200, "analyst": 200, "analyst2": 403, "student": 403,
+    },
+    # a claim whose only evidence is unapproved: hidden from students
+    ("xref:claim_detail", "unsupported_claim"): {
+        "supervisor": 200, "analyst": 200, "analyst2": 200, "student": 403,
+    },
+}  # fmt: skip
+
+
+@pytest.fixture
+def world(cast):
+    project = cast.project
+    source = factories.make_source(project)
+    person = factories.make_person(project)
+    claim = factories.make_claim(project)
+    unsupported = factories.make_claim(project)
+    concept = factories.make_concept(project)
+    approved = factories.make_annotation(
+        source,
+        cast.analyst,
+        status="approved",
+        reviewer=cast.supervisor,
+        claims=[claim],
+        people=[person],
+        concepts=[concept],
+    )
+    draft = factories.make_annotation(source, cast.analyst, claims=[unsupported])
+    return {
+        "source": source,
+        "person": person,
+        "claim": claim,
+        "unsupported_claim": unsupported,
+        "concept": concept,
+        "approved": approved,
+        "draft": draft,
+    }
+
+
+def url_for(name, world, key, slug="review"):
+    kwargs = {"slug": slug}
+    if key:
+        kwargs["pk"] = world[key].pk
+    return reverse(name, kwargs=kwargs)
+
+
+def project_url_names() -> set[str]:
+    names = set()
+
+    def walk(patterns, namespace, under_project):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                inner = entry.namespace or namespace
+                walk(
+                    entry.url_patterns, inner, under_project or "<slug:slug>" in str(entry.pattern)
+                )
+            elif isinstance(entry, URLPattern) and under_project:
+                names.add(f"{namespace}:{entry.name}")
+
+    walk(get_resolver().url_patterns, None, False)
+    return names
+
+
+def test_every_project_page_is_in_the_access_matrix():
+    assert project_url_names() == set(PAGES)
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_members_get_what_their_role_allows(cast, world, client_for, name):
+    key, expected = PAGES[name]
+    url = url_for(name, world, key)
+    for role, status in expected.items():
+        assert client_for(cast.members()[role]).get(url).status_code == status, role
+
+
+@pytest.mark.parametrize(("name", "key"), sorted(RESTRICTED))
+def test_members_without_the_right_get_403(cast, world, client_for, name, key):
+    url = url_for(name, world, key)
+    for role, status in RESTRICTED[name, key].items():
+        assert client_for(cast.members()[role]).get(url).status_code == status, role
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_outsiders_get_404_and_anonymous_users_are_sent_to_sign_in(cast, world, client_for, name):
+    key, _ = PAGES[name]
+    url = url_for(name, world, key)
+    assert client_for(cast.outsider).get(url).status_code == 404
+    response = client_for(None).get(url)
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_read_only_pages_refuse_other_methods(cast, world, client_for, name):
+    key, _ = PAGES[name]
+    url = url_for(name, world, key)
+    client = client_for(cast.supervisor)
+    for method in ("post", "put", "patch", "delete"):
+        assert getattr(client, method)(url).status_code == 405, method
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (key, _) in PAGES.items() if key))
+def test_objects_of_another_project_and_unknown_ids_are_404(cast, world, client_for, name):
+    key, _ = PAGES[name]
+    elsewhere = factories.make_project(slug="other")
+    factories.add_member(elsewhere, cast.supervisor, "supervisor")
+    client = client_for(cast.supervisor)
+    # The object exists, but under the other project's slug it is not found.
+    assert client.get(url_for(name, world, key, slug="other")).status_code == 404
+    for pk in ("0", "999999999", "999999999999999999"):
+        path = url_for(name, world, key).replace(f"/{world[key].pk}/", f"/{pk}/")
+        assert client.get(path).status_code == 404, pk
+    too_long = url_for(name, world, key).replace(f"/{world[key].pk}/", "/1" + "0" * 30 + "/")
+    assert client.get(too_long).status_code == 404
+
+
+def test_unknown_and_malformed_project_slugs_are_404(cast, client_for):
+    client = client_for(cast.supervisor)
+    for slug in ("nope", "REVIEW", "a" * 300):
+        assert client.get(f"/p/{slug}/").status_code == 404
+    assert client.get("/p/review%00/").status_code == 404
+    assert client.get("/p/../").status_code == 404
+
+
+def test_the_project_list_shows_only_my_projects(cast, client_for):
+    response = client_for(cast.student).get("/")
+    assert response.status_code == 200
+    assert "A review" in response.text
+    other = client_for(cast.outsider).get("/")
+    assert "A review" not in other.text
+    assert client_for(None).get("/").status_code == 302
+    assert client_for(cast.student).post("/").status_code == 405
+
+
+def test_sign_in_and_sign_out(cast, client):
+    page = client.get("/accounts/login/")
+    assert page.status_code == 200
+    wrong = client.post("/accounts/login/", {"username": "student", "password": "nope"})
+    assert wrong.status_code == 200
+    assert "correct username and password" in wrong.text
+    right = client.post("/accounts/login/", {"username": "student", "password": factories.PASSWORD})
+    assert right.status_code == 302
+    assert client.get("/").status_code == 200
+    assert client.get("/accounts/logout/").status_code == 405
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/").status_code == 302
