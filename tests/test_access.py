@@ -152,16 +152,6 @@ def test_unknown_and_malformed_project_slugs_are_404(cast, client_for):
     assert client.get("/p/../").status_code == 404
 
 
-def test_the_project_list_shows_only_my_projects(cast, client_for):
-    response = client_for(cast.student).get("/")
-    assert response.status_code == 200
-    assert "A review" in response.text
-    other = client_for(cast.outsider).get("/")
-    assert "A review" not in other.text
-    assert client_for(None).get("/").status_code == 302
-    assert client_for(cast.student).post("/").status_code == 405
-
-
 def test_sign_in_and_sign_out(cast, client):
     page = client.get("/accounts/login/")
     assert page.status_code == 200

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from apps.library.models import Contributor, Source, SourceIdentifier
 
@@ -28,6 +29,7 @@ class SourceAdmin(admin.ModelAdmin):
     search_fields = ["citation_key", "title", "container_title", "identifiers__value"]
     list_select_related = ["project"]
     inlines = [ContributorInline, SourceIdentifierInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["project", "citation_key", "csl_type", "title", "title_short"]}),
         (
