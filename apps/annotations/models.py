@@ -9,6 +9,7 @@ from django.db.models import F, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.accounts.editing import Versioned
 from apps.accounts.models import Membership, Project
 from apps.accounts.policy import visible_annotations_q
 from apps.annotations.richtext import render_markdown
@@ -126,7 +127,7 @@ class AnnotationQuerySet(models.QuerySet):
         )
 
 
-class Annotation(models.Model):
+class Annotation(Versioned):
     """An excerpt of a source with the analyst's note and links: the unit of review.
 
     The target follows the W3C Web Annotation model: a TextQuoteSelector (quote with prefix
@@ -141,8 +142,8 @@ class Annotation(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     status_changed_at = models.DateTimeField(default=timezone.now)
-    # Bumped on every edit; a decision or an edit made on an older version is refused.
-    version = models.PositiveIntegerField(default=1)
+    # `version` (from Versioned) is bumped on every edit; a decision or an edit made on an older
+    # version is refused.
 
     quote = models.TextField(help_text="The exact words of the source.")
     prefix = models.CharField(max_length=200, blank=True)

@@ -7,8 +7,10 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from apps.accounts.editing import Versioned
 from apps.accounts.models import Membership, Project
 from apps.accounts.policy import Action, can, visible_annotations_q
+from apps.accounts.references import MAX_CANDIDATES, Resolution, referenced_id
 from apps.people.models import Person
 
 
@@ -45,6 +47,23 @@ class ClaimQuerySet(models.QuerySet):
         )
         return claims.filter(Exists(evidence))
 
+    def matching(self, words: str) -> ClaimQuerySet:
+        claims = self
+        for word in words.split():
+            claims = claims.filter(statement__icontains=word)
+        return claims
+
+    def resolve_reference(self, text: str) -> Resolution:
+        """"#12", or the exact statement (case and spacing aside)."""
+        pk = referenced_id(text)
+        if pk is not None:
+            return Resolution(match=self.filter(pk=pk).first())
+        statement = " ".join(text.split())
+        exact = list(self.filter(statement__iexact=statement)[:MAX_CANDIDATES])
+        if len(exact) == 1:
+            return Resolution(match=exact[0])
+        return Resolution(candidates=exact or list(self.matching(statement)[:MAX_CANDIDATES]))
+
     def with_evidence_counts(self, membership: Membership) -> ClaimQuerySet:
         """`evidence_count`: evidence the member may see. A correlated subquery, so a paginated
         list only counts for the rows it shows."""
@@ -60,7 +79,7 @@ class ClaimQuerySet(models.QuerySet):
         return self.annotate(evidence_count=Coalesce(Subquery(evidence), 0))
 
 
-class Claim(models.Model):
+class Claim(Versioned):
     """A proposition in the team's own words."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="claims")
@@ -138,7 +157,7 @@ class ConceptQuerySet(models.QuerySet):
         return self.annotate(annotation_count=models.Count("annotations", filter=visible))
 
 
-class Concept(models.Model):
+class Concept(Versioned):
     """An entry of the team's codebook, optionally nested under a broader concept."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="concepts")
@@ -156,6 +175,7 @@ class Concept(models.Model):
         help_text="The person the concept goes back to, e.g. Kaplan for the fifth wave.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = ConceptQuerySet.as_manager()
 

@@ -5,6 +5,7 @@ from django.views.decorators.http import require_safe
 
 from apps.accounts.models import Membership
 from apps.accounts.policy import project_view
+from apps.accounts.references import lookup_response
 from apps.claims.filters import ClaimFilter
 from apps.claims.models import Claim, Concept, concept_tree
 
@@ -43,3 +44,11 @@ def concept_list(request: HttpRequest, membership: Membership) -> HttpResponse:
         "claims/concept_list.html",
         {"membership": membership, "project": membership.project, "tree": concept_tree(concepts)},
     )
+
+
+@require_safe
+@project_view()
+def claim_lookup(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Suggestions for a claim input (static/js/lookup.js)."""
+    claims = Claim.objects.visible_to(membership).only("id", "statement")
+    return lookup_response(request.GET.get("q", ""), claims.matching)

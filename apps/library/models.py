@@ -7,7 +7,9 @@ from django.db import models
 from django.db.models import Prefetch, Q
 from django.urls import reverse
 
+from apps.accounts.editing import Versioned
 from apps.accounts.models import Project
+from apps.accounts.references import MAX_CANDIDATES, Resolution, referenced_id
 from apps.library.identifiers import normalise_identifier
 from apps.people.models import Person
 
@@ -96,6 +98,24 @@ class SourceQuerySet(models.QuerySet):
     def for_project(self, project: Project) -> SourceQuerySet:
         return self.filter(project=project)
 
+    def matching(self, words: str) -> SourceQuerySet:
+        sources = self
+        for word in words.split():
+            sources = sources.filter(Q(title__icontains=word) | Q(citation_key__iexact=word))
+        return sources
+
+    def resolve_reference(self, text: str) -> Resolution:
+        """"#12", a citation key, or the exact title (case aside)."""
+        sources = self.defer("full_text", "abstract", "extra")
+        pk = referenced_id(text)
+        if pk is not None:
+            return Resolution(match=sources.filter(pk=pk).first())
+        text = " ".join(text.split())
+        exact = list(sources.filter(Q(citation_key=text) | Q(title__iexact=text))[:MAX_CANDIDATES])
+        if len(exact) == 1:
+            return Resolution(match=exact[0])
+        return Resolution(candidates=exact or list(sources.matching(text)[:MAX_CANDIDATES]))
+
     def with_list_data(self) -> SourceQuerySet:
         """What a bibliography row shows: the source and its ordered contributors."""
         return self.defer("full_text", "abstract", "extra").prefetch_related(
@@ -108,7 +128,7 @@ class SourceQuerySet(models.QuerySet):
         )
 
 
-class Source(models.Model):
+class Source(Versioned):
     """Any bibliographic item: an article under review, or a work that is only cited."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sources")

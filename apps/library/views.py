@@ -5,6 +5,7 @@ from django.views.decorators.http import require_safe
 
 from apps.accounts.models import Membership
 from apps.accounts.policy import project_view
+from apps.accounts.references import lookup_response
 from apps.library.filters import SourceFilter
 from apps.library.models import Source
 
@@ -30,3 +31,11 @@ def source_list(request: HttpRequest, membership: Membership) -> HttpResponse:
             "page": page,
         },
     )
+
+
+@require_safe
+@project_view()
+def source_lookup(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Suggestions for a source (cited work) input (static/js/lookup.js)."""
+    sources = Source.objects.for_project(membership.project).only("id", "title")
+    return lookup_response(request.GET.get("q", ""), sources.matching)

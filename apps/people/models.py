@@ -5,7 +5,9 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 
+from apps.accounts.editing import Versioned
 from apps.accounts.models import Project
+from apps.accounts.references import MAX_CANDIDATES, Resolution, referenced_id
 from apps.people.names import normalise_name, search_tokens
 
 
@@ -30,8 +32,22 @@ class PersonQuerySet(models.QuerySet):
     def with_list_data(self) -> PersonQuerySet:
         return self.prefetch_related("variants")
 
+    def resolve_reference(self, text: str) -> Resolution:
+        """"#12", or a name equal (transliteration noise aside) to a name or variant."""
+        pk = referenced_id(text)
+        if pk is not None:
+            return Resolution(match=self.filter(pk=pk).first())
+        key = normalise_name(text)
+        if not key:
+            return Resolution()
+        variant = NameVariant.objects.filter(person=OuterRef("pk"), search_key=key)
+        exact = list(self.filter(Q(search_key=key) | Exists(variant))[:MAX_CANDIDATES])
+        if len(exact) == 1:
+            return Resolution(match=exact[0])
+        return Resolution(candidates=exact or list(self.matching(text)[:MAX_CANDIDATES]))
 
-class Person(models.Model):
+
+class Person(Versioned):
     """An authority record: authors and cited theorists are the same kind of record."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="people")

@@ -5,6 +5,7 @@ from django.views.decorators.http import require_safe
 
 from apps.accounts.models import Membership
 from apps.accounts.policy import project_view
+from apps.accounts.references import lookup_response
 from apps.people.filters import PersonFilter
 from apps.people.models import Person
 
@@ -28,3 +29,11 @@ def person_list(request: HttpRequest, membership: Membership) -> HttpResponse:
             "page": page,
         },
     )
+
+
+@require_safe
+@project_view()
+def person_lookup(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Suggestions for a person input (static/js/lookup.js)."""
+    people = Person.objects.for_project(membership.project).only("id", "display_name")
+    return lookup_response(request.GET.get("q", ""), people.matching)
