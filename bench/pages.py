@@ -71,9 +71,11 @@ def main() -> None:
             f"{Annotation.objects.filter(project=project, status='approved').first().pk}/"
         ),
     }
-    print(f"{Source.objects.filter(project=project).count():,} sources, "
-          f"{Annotation.objects.filter(project=project).count():,} annotations; "
-          f"{args.repeat} requests per page; load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"{Source.objects.filter(project=project).count():,} sources, "
+        f"{Annotation.objects.filter(project=project).count():,} annotations; "
+        f"{args.repeat} requests per page; load average {os.getloadavg()[0]:.2f}"
+    )
     print(f"{'page':<24} {'role':<11} {'median ms':>10} {'p95 ms':>8}")
 
     def measure(client: Client, name: str, role: str, url: str) -> None:

@@ -23,6 +23,9 @@ PAGES = {
     "claims:concept_list": (None, ALL),
     "xref:concept_detail": ("concept", ALL),
     "annotations:annotation_detail": ("approved", ALL),
+    "people:person_lookup": (None, ALL),
+    "claims:claim_lookup": (None, ALL),
+    "library:source_lookup": (None, ALL),
 }
 
 # Pages about objects some members may not see.
@@ -148,7 +151,7 @@ def test_unknown_and_malformed_project_slugs_are_404(cast, client_for):
     client = client_for(cast.supervisor)
     for slug in ("nope", "REVIEW", "a" * 300):
         assert client.get(f"/p/{slug}/").status_code == 404
-    assert client.get("/p/review%00/").status_code == 404
+    assert client.get("/p/review%00/").status_code == 400
     assert client.get("/p/../").status_code == 404
 
 

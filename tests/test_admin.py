@@ -17,22 +17,19 @@ def admin_client_with_seed(db, admin_client):
     "model", list(admin.site._registry), ids=lambda m: f"{m._meta.app_label}.{m._meta.model_name}"
 )
 def test_admin_list_add_and_change_pages_render(admin_client_with_seed, model):
-    info = (model._meta.app_label, model._meta.model_name)
-    changelist = admin_client_with_seed.get(reverse("admin:%s_%s_changelist" % info))
+    prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+    changelist = admin_client_with_seed.get(reverse(f"{prefix}_changelist"))
     assert changelist.status_code == 200
     # Search and filters work on every list.
     assert (
-        admin_client_with_seed.get(
-            reverse("admin:%s_%s_changelist" % info), {"q": "su"}
-        ).status_code
-        == 200
+        admin_client_with_seed.get(reverse(f"{prefix}_changelist"), {"q": "su"}).status_code == 200
     )
     model_admin = admin.site._registry[model]
     if model_admin.has_add_permission(changelist.wsgi_request):
-        assert admin_client_with_seed.get(reverse("admin:%s_%s_add" % info)).status_code == 200
+        assert admin_client_with_seed.get(reverse(f"{prefix}_add")).status_code == 200
     obj = model.objects.first()
     if obj is not None:
-        change = admin_client_with_seed.get(reverse("admin:%s_%s_change" % info, args=[obj.pk]))
+        change = admin_client_with_seed.get(reverse(f"{prefix}_change", args=[obj.pk]))
         assert change.status_code == 200
 
 

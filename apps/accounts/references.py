@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
-from django.http import JsonResponse
 from django.db import models
+from django.http import JsonResponse
 
 _ID = re.compile(r"^\s*#(\d{1,18})\b")
 MAX_CANDIDATES = 6
@@ -44,7 +44,9 @@ def reference_label(obj: models.Model) -> str:
     return f"#{obj.pk} {obj}"
 
 
-def bind_reference(field: forms.Field, resolver: Callable[[str], Resolution], lookup_url: str) -> None:
+def bind_reference(
+    field: forms.Field, resolver: Callable[[str], Resolution], lookup_url: str
+) -> None:
     """Point a form instance's ReferenceField at its project's rows and lookup view."""
     field.resolver = resolver
     field.widget.attrs["data-lookup"] = lookup_url

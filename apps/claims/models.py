@@ -54,7 +54,7 @@ class ClaimQuerySet(models.QuerySet):
         return claims
 
     def resolve_reference(self, text: str) -> Resolution:
-        """"#12", or the exact statement (case and spacing aside)."""
+        """ "#12", or the exact statement (case and spacing aside)."""
         pk = referenced_id(text)
         if pk is not None:
             return Resolution(match=self.filter(pk=pk).first())

@@ -105,7 +105,7 @@ class SourceQuerySet(models.QuerySet):
         return sources
 
     def resolve_reference(self, text: str) -> Resolution:
-        """"#12", a citation key, or the exact title (case aside)."""
+        """ "#12", a citation key, or the exact title (case aside)."""
         sources = self.defer("full_text", "abstract", "extra")
         pk = referenced_id(text)
         if pk is not None:

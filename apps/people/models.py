@@ -33,7 +33,7 @@ class PersonQuerySet(models.QuerySet):
         return self.prefetch_related("variants")
 
     def resolve_reference(self, text: str) -> Resolution:
-        """"#12", or a name equal (transliteration noise aside) to a name or variant."""
+        """ "#12", or a name equal (transliteration noise aside) to a name or variant."""
         pk = referenced_id(text)
         if pk is not None:
             return Resolution(match=self.filter(pk=pk).first())
