@@ -70,6 +70,16 @@ def main() -> None:
             f"/p/{slug}/annotations/"
             f"{Annotation.objects.filter(project=project, status='approved').first().pk}/"
         ),
+        "members": f"/p/{slug}/members/",
+    }
+    # Pages only supervisors (or editors) open.
+    supervisor_pages = {
+        "review queue": f"/p/{slug}/review/",
+        "review queue, filtered": f"/p/{slug}/review/?source=war",
+        "withdrawn": f"/p/{slug}/review/withdrawn/",
+        "new annotation form": (
+            f"/p/{slug}/sources/{Source.objects.filter(project=project).first().pk}/annotations/new/"
+        ),
     }
     print(
         f"{Source.objects.filter(project=project).count():,} sources, "
@@ -96,6 +106,9 @@ def main() -> None:
         client.force_login(user)
         for name, url in pages.items():
             measure(client, name, role, url)
+        if role == "supervisor":
+            for name, url in supervisor_pages.items():
+                measure(client, name, role, url)
 
 
 if __name__ == "__main__":

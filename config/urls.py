@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path, register_converter
 
-from apps.accounts.urls import auth_urlpatterns
 from config.converters import IdConverter
 
+# Registered before any app's URL module is imported, since they use it (accounts' below).
 register_converter(IdConverter, "id")
+
+from apps.accounts.urls import auth_urlpatterns  # noqa: E402
 
 project_patterns = [
     path("", include("apps.xref.urls")),
@@ -12,6 +14,7 @@ project_patterns = [
     path("", include("apps.people.urls")),
     path("", include("apps.claims.urls")),
     path("", include("apps.annotations.urls")),
+    path("", include("apps.review.urls")),
 ]
 
 urlpatterns = [

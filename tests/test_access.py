@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests import factories
 
 ALL = {"supervisor": 200, "analyst": 200, "analyst2": 200, "student": 200}
+SUPERVISORS = {"supervisor": 200, "analyst": 403, "analyst2": 403, "student": 403}
 
 # url name -> (object key in `world` or None, expected status per member)
 PAGES = {
@@ -26,6 +27,64 @@ PAGES = {
     "people:person_lookup": (None, ALL),
     "claims:claim_lookup": (None, ALL),
     "library:source_lookup": (None, ALL),
+    "accounts:member_list": (None, ALL),
+    "accounts:project_edit": (None, SUPERVISORS),
+    "annotations:annotation_create": ("source", {**ALL, "student": 403}),
+    # only the author edits, and only drafts and work sent back
+    "annotations:annotation_edit": ("draft", {**dict.fromkeys(ALL, 403), "analyst": 200}),
+    "review:queue": (None, SUPERVISORS),
+    "review:withdrawn": (None, SUPERVISORS),
+}
+
+# Pages of PAGES that also take their form's POST; other methods are still refused.
+FORM_PAGES = {
+    "accounts:project_edit",
+    "annotations:annotation_create",
+    "annotations:annotation_edit",
+}
+
+# Curation: create, edit and delete-confirmation pages of sources, people, claims and concepts.
+# GET shows the form (students 403); POST saves or deletes.
+EDITORS = {"supervisor": 200, "analyst": 200, "analyst2": 200, "student": 403}
+CURATION_PAGES = {
+    "library:source_create": (None, EDITORS),
+    "library:source_edit": ("source", EDITORS),
+    "library:source_delete": ("source", EDITORS),
+    "people:person_create": (None, EDITORS),
+    "people:person_edit": ("person", EDITORS),
+    "people:person_delete": ("person", EDITORS),
+    "claims:claim_create": (None, EDITORS),
+    "claims:claim_edit": ("claim", EDITORS),
+    "claims:claim_delete": ("claim", EDITORS),
+    "claims:concept_create": (None, EDITORS),
+    "claims:concept_edit": ("concept", EDITORS),
+    "claims:concept_delete": ("concept", EDITORS),
+}
+PAGES.update(CURATION_PAGES)
+FORM_PAGES |= set(CURATION_PAGES)
+
+# State changes, POST only: url name -> (object key or None, status per member of an empty POST).
+# An allowed member is redirected back with a message (or shown the form's errors).
+POST_ENDPOINTS = {
+    "accounts:member_add": (None, SUPERVISORS),
+    "accounts:member_role": ("membership", {**SUPERVISORS, "supervisor": 302}),
+    "accounts:member_remove": ("membership", {**SUPERVISORS, "supervisor": 302}),
+    # Anyone may leave; the only supervisor is refused with a message.
+    "accounts:member_leave": (None, dict.fromkeys(ALL, 302)),
+    "review:approve_shown": (None, {**SUPERVISORS, "supervisor": 302}),
+    # Review actions on analyst's annotations. 403 for members who never may; the others are
+    # redirected with the result or with why not now (wrong status, no reason given).
+    "annotations:annotation_submit": ("draft", {**dict.fromkeys(ALL, 403), "analyst": 302}),
+    "annotations:annotation_approve": ("approved", {**SUPERVISORS, "supervisor": 302}),
+    "annotations:annotation_request_changes": ("approved", {**SUPERVISORS, "supervisor": 302}),
+    "annotations:annotation_reject": ("approved", {**SUPERVISORS, "supervisor": 302}),
+    "annotations:annotation_reopen": ("approved", {**SUPERVISORS, "supervisor": 302}),
+    "annotations:annotation_restore": ("approved", {**SUPERVISORS, "supervisor": 302}),
+    # supervisor withdraws it; its author is then told it already is; others may not
+    "annotations:annotation_withdraw": (
+        "draft",
+        {"supervisor": 302, "analyst": 302, "analyst2": 403, "student": 403},
+    ),
 }
 
 # Pages about objects some members may not see.
@@ -59,6 +118,7 @@ def world(cast):
         concepts=[concept],
     )
     draft = factories.make_annotation(source, cast.analyst, claims=[unsupported])
+    membership = factories.add_member(project, factories.make_user("extra"), "student")
     return {
         "source": source,
         "person": person,
@@ -67,6 +127,7 @@ def world(cast):
         "concept": concept,
         "approved": approved,
         "draft": draft,
+        "membership": membership,
     }
 
 
@@ -95,7 +156,7 @@ def project_url_names() -> set[str]:
 
 
 def test_every_project_page_is_in_the_access_matrix():
-    assert project_url_names() == set(PAGES)
+    assert project_url_names() == set(PAGES) | set(POST_ENDPOINTS)
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
@@ -123,7 +184,7 @@ def test_outsiders_get_404_and_anonymous_users_are_sent_to_sign_in(cast, world, 
     assert response.url.startswith("/accounts/login/")
 
 
-@pytest.mark.parametrize("name", sorted(PAGES))
+@pytest.mark.parametrize("name", sorted(set(PAGES) - FORM_PAGES))
 def test_read_only_pages_refuse_other_methods(cast, world, client_for, name):
     key, _ = PAGES[name]
     url = url_for(name, world, key)
@@ -145,6 +206,78 @@ def test_objects_of_another_project_and_unknown_ids_are_404(cast, world, client_
         assert client.get(path).status_code == 404, pk
     too_long = url_for(name, world, key).replace(f"/{world[key].pk}/", "/1" + "0" * 30 + "/")
     assert client.get(too_long).status_code == 404
+
+
+@pytest.mark.parametrize("name", sorted(FORM_PAGES))
+def test_form_pages_refuse_methods_other_than_get_and_post(cast, world, client_for, name):
+    key, _ = PAGES[name]
+    url = url_for(name, world, key)
+    client = client_for(cast.supervisor)
+    for method in ("put", "patch", "delete"):
+        assert getattr(client, method)(url).status_code == 405, method
+
+
+@pytest.mark.parametrize("name", sorted(POST_ENDPOINTS))
+def test_post_endpoints_answer_members_as_their_role_allows(cast, world, client_for, name):
+    key, expected = POST_ENDPOINTS[name]
+    url = url_for(name, world, key)
+    for role, status in expected.items():
+        assert client_for(cast.members()[role]).post(url).status_code == status, role
+
+
+@pytest.mark.parametrize("name", sorted(POST_ENDPOINTS))
+def test_post_endpoints_refuse_other_methods_and_outsiders(cast, world, client_for, name):
+    key, _ = POST_ENDPOINTS[name]
+    url = url_for(name, world, key)
+    for user in [*cast.members().values(), cast.outsider]:
+        client = client_for(user)
+        for method in ("get", "head", "put", "patch", "delete"):
+            assert getattr(client, method)(url).status_code == 405, (user, method)
+    assert client_for(cast.outsider).post(url).status_code == 404
+    response = client_for(None).post(url)
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (key, _) in POST_ENDPOINTS.items() if key))
+def test_post_endpoints_do_not_reach_objects_of_another_project(cast, world, client_for, name):
+    key, _ = POST_ENDPOINTS[name]
+    elsewhere = factories.make_project(slug="other")
+    factories.add_member(elsewhere, cast.supervisor, "supervisor")
+    client = client_for(cast.supervisor)
+    assert client.post(url_for(name, world, key, slug="other")).status_code == 404
+    for pk in ("0", "999999999", "999999999999999999"):
+        path = url_for(name, world, key).replace(f"/{world[key].pk}/", f"/{pk}/")
+        assert client.post(path).status_code == 404, pk
+
+
+@pytest.mark.parametrize("name", sorted(CURATION_PAGES))
+def test_curation_posts_are_refused_to_students_outsiders_and_other_projects(
+    cast, world, client_for, name
+):
+    key, _ = CURATION_PAGES[name]
+    url = url_for(name, world, key)
+
+    def state():
+        project = cast.project
+        rows = [project.sources, project.people, project.claims, project.concepts]
+        return [list(related.values_list("pk", "version")) for related in rows]
+
+    before = state()
+    assert client_for(cast.student).post(url).status_code == 403
+    assert client_for(cast.outsider).post(url).status_code == 404
+    response = client_for(None).post(url)
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+    if key:
+        elsewhere = factories.make_project(slug="other")
+        factories.add_member(elsewhere, cast.supervisor, "supervisor")
+        client = client_for(cast.supervisor)
+        assert client.post(url_for(name, world, key, slug="other")).status_code == 404
+        for pk in ("0", "999999999999999999"):
+            path = url.replace(f"/{world[key].pk}/", f"/{pk}/")
+            assert client.post(path).status_code == 404, pk
+    assert state() == before
 
 
 def test_unknown_and_malformed_project_slugs_are_404(cast, client_for):

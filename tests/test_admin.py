@@ -38,3 +38,42 @@ def test_admin_person_search_ignores_transliteration_noise(admin_client_with_see
         reverse("admin:people_person_changelist"), {"q": "as-Suri"}
     )
     assert "Abu Musab al-Suri" in response.text
+
+
+def test_admin_refuses_links_across_projects(admin_client_with_seed):
+    from apps.annotations.models import Annotation
+    from tests import factories
+
+    annotation = Annotation.objects.first()
+    foreign_claim = factories.make_claim(factories.make_project(), "Elsewhere")
+    url = reverse("admin:annotations_annotation_change", args=[annotation.pk])
+    page = admin_client_with_seed.get(url)
+    form = page.context["adminform"].form
+    data = {
+        name: form[name].value() or "" for name in form.fields if form[name].value() is not None
+    }
+    data["concepts"] = [c.pk for c in annotation.concepts.all()]
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update(
+            {f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()}
+        )
+        for i, sub in enumerate(formset.forms):
+            for name in sub.fields:
+                value = sub[name].value()
+                if value not in (None, False):
+                    data[f"{formset.prefix}-{i}-{name}"] = value
+    data["evidence-0-claim"] = foreign_claim.pk  # replaces the first linked claim
+    response = admin_client_with_seed.post(url, data)
+    assert response.status_code == 200
+    assert "The claim belongs to another project." in response.text
+    assert not annotation.evidence.filter(claim=foreign_claim).exists()
+
+
+def test_annotations_cannot_be_deleted_from_the_admin(admin_client_with_seed):
+    from apps.annotations.models import Annotation
+
+    annotation = Annotation.objects.first()
+    url = reverse("admin:annotations_annotation_delete", args=[annotation.pk])
+    assert admin_client_with_seed.post(url, {"post": "yes"}).status_code == 403
+    assert Annotation.objects.filter(pk=annotation.pk).exists()

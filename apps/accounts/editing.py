@@ -7,7 +7,7 @@ what the user typed next to what is saved now. Nothing is silently overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -86,3 +86,30 @@ def differences(form: forms.ModelForm, current: models.Model) -> list[Difference
         if (yours or "") != (saved or ""):
             found.append(Difference(label=str(field.label or name), yours=yours, saved=saved))
     return found
+
+
+SAVE_FAILED = (
+    "Not saved: another change to the project conflicted with this one (someone may have "
+    "just used the same name or identifier). Check the form and save again."
+)
+
+
+def save_edit(
+    instance: Versioned, form: forms.Form, *, by: Any, save: Callable[[], object]
+) -> None:
+    """Run `save` (the form and its formsets) in one transaction: a new row records who made
+    it; an existing one is saved only if nobody saved a newer version (else StaleEdit)."""
+    if instance.pk is None:
+        instance.updated_by = by
+        with transaction.atomic():
+            save()
+    else:
+        with instance.editing(by=by, loaded_version=form.cleaned_data["loaded_version"]):
+            save()
+
+
+def rebase(form: forms.Form, current: Versioned) -> None:
+    """After a refused edit the form keeps what the user typed but now carries the newer
+    version: saving again, after comparing, is a deliberate overwrite."""
+    form.data = form.data.copy()
+    form.data[form.add_prefix("loaded_version")] = current.version

@@ -62,22 +62,34 @@ def visible_annotations_q(membership: Membership, prefix: str = "") -> Q:
     """The annotations this member may see, as a filter (prefix it to reach them via a relation).
 
     Supervisors see everything; analysts see approved work and their own; students see approved
-    work only. `can_see_annotation` below is the same rule for one loaded row.
+    work only. Withdrawn annotations are in nobody's lists, and only the member's own project
+    counts, whatever relation leads to the annotation. `can_see_annotation` below is the same
+    rule for one loaded row.
     """
+    shown = Q(
+        **{f"{prefix}withdrawn_at__isnull": True, f"{prefix}project_id": membership.project_id}
+    )
     if can(membership, Action.SEE_ALL_ANNOTATIONS):
-        return Q()
+        return shown
     approved = Q(**{f"{prefix}status": APPROVED})
     if can(membership, Action.ANNOTATE):
-        return approved | Q(**{f"{prefix}author_id": membership.user_id})
-    return approved
+        return shown & (approved | Q(**{f"{prefix}author_id": membership.user_id}))
+    return shown & approved
 
 
 def can_see_annotation(membership: Membership, annotation: Any) -> bool:
+    if annotation.withdrawn_at is not None or annotation.project_id != membership.project_id:
+        return False
     if can(membership, Action.SEE_ALL_ANNOTATIONS):
         return True
     if annotation.status == APPROVED:
         return True
     return can(membership, Action.ANNOTATE) and annotation.author_id == membership.user_id
+
+
+def can_see_withdrawn(membership: Membership, annotation: Any) -> bool:
+    """A withdrawn annotation stays reachable for supervisors (to restore) and its author."""
+    return can(membership, Action.REVIEW) or annotation.author_id == membership.user_id
 
 
 def can_see_review_history(membership: Membership, annotation: Any) -> bool:

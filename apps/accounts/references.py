@@ -20,6 +20,13 @@ from django.http import JsonResponse
 
 _ID = re.compile(r"^\s*#(\d{1,18})\b")
 MAX_CANDIDATES = 6
+# Each typed word becomes a condition; past a dozen they add nothing but query size.
+MAX_QUERY_WORDS = 12
+
+
+def query_words(text: str) -> list[str]:
+    """The words of a typed search, at most MAX_QUERY_WORDS of them."""
+    return text.split()[:MAX_QUERY_WORDS]
 
 
 @dataclass

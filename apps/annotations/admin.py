@@ -37,6 +37,11 @@ class AnnotationAdmin(admin.ModelAdmin):
     autocomplete_fields = ["source", "concepts"]
     readonly_fields = ["status", "status_changed_at", "version", "note_html"]
     inlines = [EvidenceInline, MentionInline, ReviewEventInline]
+
+    def has_delete_permission(self, request, obj=None):
+        # Annotations are withdrawn, never destroyed: that would take their ledger with them.
+        return False
+
     fieldsets = [
         (
             None,

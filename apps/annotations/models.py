@@ -4,6 +4,7 @@ import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Prefetch, Q
 from django.urls import reverse
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from apps.accounts.editing import Versioned
 from apps.accounts.models import Membership, Project
-from apps.accounts.policy import visible_annotations_q
+from apps.accounts.policy import Action, can, visible_annotations_q
 from apps.annotations.richtext import render_markdown
 from apps.claims.models import Claim, Concept
 from apps.library.models import Source
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from apps.accounts.models import User
 
 MAX_QUOTE_LENGTH = 5000
+# Characters of context kept on each side of a quote (W3C TextQuoteSelector prefix/suffix).
+CONTEXT_LENGTH = 32
 
 
 class Status(models.TextChoices):
@@ -37,6 +40,9 @@ class ReviewAction(models.TextChoices):
     REQUEST_CHANGES = "request_changes", "Request changes"
     REJECT = "reject", "Reject"
     REOPEN = "reopen", "Reopen"
+    # Not status changes: a withdrawn annotation keeps its status, hidden until restored.
+    WITHDRAW = "withdraw", "Withdraw"
+    RESTORE = "restore", "Restore"
 
 
 class ReasonCode(models.TextChoices):
@@ -63,6 +69,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 DECISIONS = {ReviewAction.APPROVE, ReviewAction.REQUEST_CHANGES, ReviewAction.REJECT}
 # Actions that send work back or stop it, and so must say why.
 NEEDS_REASON = {ReviewAction.REQUEST_CHANGES, ReviewAction.REJECT, ReviewAction.REOPEN}
+# The statuses in which the author may still change an annotation; approved work is locked.
+EDITABLE = {Status.DRAFT, Status.CHANGES_REQUESTED}
 
 
 class TransitionError(Exception):
@@ -94,6 +102,33 @@ class AnnotationQuerySet(models.QuerySet):
 
     def approved(self) -> AnnotationQuerySet:
         return self.filter(status=Status.APPROVED)
+
+    def withdrawn(self) -> AnnotationQuerySet:
+        return self.filter(withdrawn_at__isnull=False)
+
+    def own_work(self, membership: Membership) -> AnnotationQuerySet:
+        """The member's own annotations that are not approved yet, with their review events
+        (the latest decision says why one was sent back)."""
+        return (
+            self.filter(
+                project_id=membership.project_id,
+                author_id=membership.user_id,
+                withdrawn_at__isnull=True,
+            )
+            .exclude(status=Status.APPROVED)
+            .select_related("source")
+            .defer("source__full_text", "source__abstract", "source__extra")
+            .prefetch_related(
+                Prefetch("review_events", queryset=ReviewEvent.objects.select_related("actor"))
+            )
+            .order_by("status_changed_at", "pk")
+        )
+
+    def waiting_for_review(self) -> AnnotationQuerySet:
+        """The review queue: submitted work, oldest first."""
+        return self.filter(status=Status.SUBMITTED, withdrawn_at__isnull=True).order_by(
+            "status_changed_at", "pk"
+        )
 
     def in_text_order(self) -> AnnotationQuerySet:
         # Annotations without a text position (no stored full text) follow in creation order.
@@ -162,6 +197,17 @@ class Annotation(Versioned):
     claims = models.ManyToManyField(Claim, through="Evidence", related_name="annotations")
     people = models.ManyToManyField(Person, through="Mention", related_name="annotations")
 
+    # Withdrawn annotations are kept but hidden from every list until a supervisor restores them.
+    withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -200,12 +246,57 @@ class Annotation(Versioned):
         self.note_html = render_markdown(self.note)
         super().save(*args, **kwargs)
 
+    def clean(self) -> None:
+        if self.source_id and self.project_id and self.source.project_id != self.project_id:
+            raise ValidationError({"source": "The source belongs to another project."})
+
     def get_absolute_url(self) -> str:
         return reverse("annotations:annotation_detail", args=[self.project.slug, self.pk])
 
     @property
     def is_approved(self) -> bool:
         return self.status == Status.APPROVED
+
+    @property
+    def latest_decision(self) -> ReviewEvent | None:
+        """The last reviewer's event, from prefetched review_events."""
+        events = [e for e in self.review_events.all() if e.action != ReviewAction.SUBMIT]
+        return events[-1] if events else None
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+    def is_editable_by(self, membership: Membership) -> bool:
+        """Authors edit their own work while it is a draft or sent back; approved is locked."""
+        return (
+            self.author_id == membership.user_id
+            and can(membership, Action.ANNOTATE)
+            and self.status in EDITABLE
+            and not self.is_withdrawn
+        )
+
+    def allowed_actions(self, membership: Membership) -> set[str]:
+        """The review actions this member may take on this annotation now (buttons, views)."""
+        own = self.author_id == membership.user_id
+        reviewer = can(membership, Action.REVIEW)
+        if self.is_withdrawn:
+            return {ReviewAction.RESTORE} if reviewer else set()
+        actions = set()
+        for status, action in TRANSITIONS:
+            if status != self.status:
+                continue
+            if action == ReviewAction.SUBMIT:
+                allowed = own and can(membership, Action.ANNOTATE)
+            elif action in DECISIONS:
+                allowed = reviewer and not own
+            else:
+                allowed = reviewer
+            if allowed:
+                actions.add(action)
+        if reviewer or (own and can(membership, Action.ANNOTATE) and not self.is_approved):
+            actions.add(ReviewAction.WITHDRAW)
+        return actions
 
     def transition(
         self,
@@ -220,22 +311,14 @@ class Annotation(Versioned):
         """Apply a review action under a row lock and record it in the ledger.
 
         `seen_version` is the version the actor looked at: deciding on text one has not read
-        is refused. Who may take which action is the caller's check (the access policy); the
+        is refused. Who may take which action is the caller's check (`allowed_actions`); the
         rules that hold whoever asks — the transition table, four eyes, reasons — are here.
         """
         with transaction.atomic():
             current = Annotation.objects.select_for_update().get(pk=self.pk)
-            target = TRANSITIONS.get((current.status, action))
-            if target is None:
-                raise TransitionError(
-                    f"An annotation that is {current.get_status_display().lower()} cannot be "
-                    f"given the action “{ReviewAction(action).label.lower()}”."
-                )
+            target = current.target_status(action)
             if seen_version is not None and seen_version != current.version:
-                raise TransitionError(
-                    f"The annotation changed since you opened it (you saw version "
-                    f"{seen_version}, it is now version {current.version}). Read it again."
-                )
+                raise StaleDecision(seen_version, current.version)
             if action == ReviewAction.SUBMIT and current.author_id != by.pk:
                 raise TransitionError("Only the author can submit an annotation for review.")
             if action in DECISIONS and current.author_id == by.pk:
@@ -256,11 +339,210 @@ class Annotation(Versioned):
                 annotation_version=current.version,
                 created_at=when,
             )
-            Annotation.objects.filter(pk=self.pk).update(status=target, status_changed_at=when)
-        self.status = target
-        self.status_changed_at = when
+            changes: dict[str, object] = {"status": target, "status_changed_at": when}
+            if action == ReviewAction.WITHDRAW:
+                changes.update(withdrawn_at=when, withdrawn_by=by)
+            elif action == ReviewAction.RESTORE:
+                changes.update(withdrawn_at=None, withdrawn_by=None)
+            if target == current.status:
+                del changes["status_changed_at"]
+            Annotation.objects.filter(pk=self.pk).update(**changes)
+        for field, value in changes.items():
+            setattr(self, field, value)
         self.version = current.version
         return event
+
+    def target_status(self, action: str) -> str:
+        label = ReviewAction(action).label.lower() if action in ReviewAction.values else action
+        if action == ReviewAction.WITHDRAW:
+            if self.is_withdrawn:
+                raise TransitionError("This annotation is already withdrawn.")
+            return self.status
+        if action == ReviewAction.RESTORE:
+            if not self.is_withdrawn:
+                raise TransitionError("Only a withdrawn annotation can be restored.")
+            return self.status
+        if self.is_withdrawn:
+            raise TransitionError(
+                "This annotation is withdrawn; a supervisor must restore it first."
+            )
+        target = TRANSITIONS.get((self.status, action))
+        if target is None:
+            raise TransitionError(
+                f"An annotation that is {self.get_status_display().lower()} cannot be given "
+                f"the action “{label}”."
+            )
+        return target
+
+    def anchor_in(self, text: str) -> None:
+        """Fill the text selectors when the quote occurs exactly once in the source's text.
+
+        Otherwise they stay empty (the human locator still says where it is).
+        """
+        self.start = self.end = None
+        self.prefix = self.suffix = ""
+        if not text or not self.quote:
+            return
+        start = text.find(self.quote)
+        if start < 0 or text.find(self.quote, start + 1) >= 0:
+            return
+        self.start, self.end = start, start + len(self.quote)
+        self.prefix = text[max(0, start - CONTEXT_LENGTH) : start]
+        self.suffix = text[self.end : self.end + CONTEXT_LENGTH]
+
+    def set_links(
+        self,
+        *,
+        evidence: list[dict],
+        mentions: list[dict],
+        concepts: list[Concept],
+        by: User,
+    ) -> None:
+        """Replace the annotation's links. Rows typed as new create the claim or person."""
+        self.evidence.all().delete()
+        self.mentions.all().delete()
+        Evidence.objects.bulk_create(
+            Evidence(annotation=self, claim=self._claim_for(row, by=by), stance=row["stance"])
+            for row in evidence
+        )
+        Mention.objects.bulk_create(
+            Mention(
+                annotation=self,
+                person=self._person_for(row["person"], by=by),
+                work=row.get("work"),
+                function=row["function"],
+            )
+            for row in mentions
+        )
+        self.concepts.set(concepts)
+
+    def _claim_for(self, row: dict, *, by: User) -> Claim:
+        claim = row["claim"]
+        if isinstance(claim, Claim):
+            return claim
+        return Claim.objects.create(
+            project_id=self.project_id,
+            statement=claim.text,
+            kind=row.get("claim_kind") or "thesis",
+            created_by=by,
+            updated_by=by,
+        )
+
+    def _person_for(self, person: Person | object, *, by: User) -> Person:
+        if isinstance(person, Person):
+            return person
+        # Typed as one string, a new name is kept whole (never inverted); its CSL parts can
+        # be refined on the person's page.
+        return Person.objects.create(
+            project_id=self.project_id,
+            display_name=person.text,
+            literal=person.text,
+            updated_by=by,
+        )
+
+    def snapshot(self) -> dict:
+        """The annotation's content and links as plain data, for its revision history."""
+        return {
+            "quote": self.quote,
+            "locator": self.locator,
+            "page_label": self.page_label,
+            "note": self.note,
+            "claims": sorted(
+                [e.claim_id, e.claim.statement, e.stance] for e in self.evidence.all()
+            ),
+            "people": sorted(
+                [
+                    m.person_id,
+                    m.person.display_name,
+                    m.work_id or 0,
+                    m.work.title if m.work else "",
+                    m.function,
+                ]
+                for m in self.mentions.all()
+            ),
+            "concepts": sorted([c.pk, c.name] for c in self.concepts.all()),
+        }
+
+    def record_revision(self, *, by: User) -> AnnotationRevision:
+        """Keep the content of the current version (call after saving it and its links)."""
+        fresh = Annotation.objects.with_links().get(pk=self.pk)
+        return AnnotationRevision.objects.create(
+            annotation=self, version=self.version, content=fresh.snapshot(), edited_by=by
+        )
+
+
+class StaleDecision(TransitionError):
+    """The reviewer decided on a version that is no longer the current one."""
+
+    def __init__(self, seen: int, current: int) -> None:
+        super().__init__(
+            f"The annotation changed since you opened it (you saw version {seen}, it is now "
+            f"version {current}). Read the new version before you decide."
+        )
+        self.seen = seen
+        self.current = current
+
+
+class AnnotationRevision(models.Model):
+    """What an annotation said at each version, so that changes can be shown and none is lost."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField()
+    content = models.JSONField()
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "version"], name="revision_unique_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.annotation_id} v{self.version}"
+
+
+REVISION_LABELS = {
+    "quote": "Quote",
+    "locator": "Locator",
+    "page_label": "Page",
+    "note": "Note",
+    "claims": "Claims",
+    "people": "People cited",
+    "concepts": "Concepts",
+}
+
+
+def revision_changes(old: dict, new: dict) -> list[tuple[str, str, str]]:
+    """(label, before, after) for every part of an annotation that differs between versions."""
+
+    def show(key: str, value) -> str:
+        if key == "claims":
+            return "; ".join(f"{stance}: {statement}" for _, statement, stance in value)
+        if key == "people":
+            return "; ".join(
+                f"{name}{f', {work}' if work else ''} ({function})"
+                for _, name, _, work, function in value
+            )
+        if key == "concepts":
+            return ", ".join(name for _, name in value)
+        return value or ""
+
+    return [
+        (label, show(key, old.get(key)), show(key, new.get(key)))
+        for key, label in REVISION_LABELS.items()
+        if old.get(key) != new.get(key)
+    ]
+
+
+class EvidenceQuerySet(models.QuerySet):
+    def visible_to(self, membership: Membership) -> EvidenceQuerySet:
+        """Evidence from annotations the member may see (in their project)."""
+        return self.filter(visible_annotations_q(membership, prefix="annotation__"))
 
 
 class Evidence(models.Model):
@@ -269,6 +551,8 @@ class Evidence(models.Model):
     annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="evidence")
     claim = models.ForeignKey(Claim, on_delete=models.RESTRICT, related_name="evidence")
     stance = models.CharField(max_length=20, choices=Stance.choices)
+
+    objects = EvidenceQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "evidence"
@@ -282,6 +566,20 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.annotation_id} {self.stance} {self.claim}"
+
+    def clean(self) -> None:
+        if (
+            self.annotation_id
+            and self.claim_id
+            and self.claim.project_id != self.annotation.project_id
+        ):
+            raise ValidationError({"claim": "The claim belongs to another project."})
+
+
+class MentionQuerySet(models.QuerySet):
+    def visible_to(self, membership: Membership) -> MentionQuerySet:
+        """Mentions in annotations the member may see (in their project)."""
+        return self.filter(visible_annotations_q(membership, prefix="annotation__"))
 
 
 class Mention(models.Model):
@@ -300,6 +598,8 @@ class Mention(models.Model):
     function = models.CharField(
         max_length=20, choices=MentionFunction.choices, default=MentionFunction.MENTIONING
     )
+
+    objects = MentionQuerySet.as_manager()
 
     class Meta:
         ordering = ["pk"]
@@ -324,8 +624,28 @@ class Mention(models.Model):
     def __str__(self) -> str:
         return f"{self.annotation_id} {self.function} {self.person}"
 
+    def clean(self) -> None:
+        if not self.annotation_id:
+            return
+        project_id = self.annotation.project_id
+        if self.person_id and self.person.project_id != project_id:
+            raise ValidationError({"person": "The person belongs to another project."})
+        if self.work_id and self.work.project_id != project_id:
+            raise ValidationError({"work": "The work belongs to another project."})
+
 
 class ReviewEventQuerySet(models.QuerySet):
+    def decisions_on_work_of(self, membership: Membership) -> ReviewEventQuerySet:
+        """Reviewers' decisions on the member's annotations in this project."""
+        return self.filter(
+            annotation__project_id=membership.project_id,
+            annotation__author_id=membership.user_id,
+            action__in=[*DECISIONS, ReviewAction.REOPEN],
+        ).exclude(actor_id=membership.user_id)
+
+    def since(self, moment: datetime.datetime | None) -> ReviewEventQuerySet:
+        return self if moment is None else self.filter(created_at__gt=moment)
+
     def update(self, **kwargs):
         raise TypeError("Review events are append-only.")
 

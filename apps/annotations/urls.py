@@ -1,9 +1,26 @@
 from django.urls import path
 
 from apps.annotations import views
+from apps.annotations.models import ReviewAction
 
 app_name = "annotations"
 
 urlpatterns = [
     path("annotations/<id:pk>/", views.annotation_detail, name="annotation_detail"),
+    path("annotations/<id:pk>/edit/", views.annotation_edit, name="annotation_edit"),
+    path(
+        "sources/<id:pk>/annotations/new/",
+        views.annotation_create,
+        name="annotation_create",
+    ),
+    # One POST endpoint per review action: /annotations/12/submit/, …/approve/, …/withdraw/.
+    *[
+        path(
+            f"annotations/<id:pk>/{action.replace('_', '-')}/",
+            views.annotation_act,
+            {"action": action},
+            name=f"annotation_{action}",
+        )
+        for action in ReviewAction.values
+    ],
 ]

@@ -1,32 +1,84 @@
+from __future__ import annotations
+
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from apps.accounts.editing import Difference, StaleEdit, rebase
 from apps.accounts.models import Membership
-from apps.accounts.policy import can_see_annotation, can_see_review_history, project_view
-from apps.annotations.models import Annotation
+from apps.accounts.policy import (
+    Action,
+    can_see_annotation,
+    can_see_review_history,
+    can_see_withdrawn,
+    project_view,
+)
+from apps.accounts.references import NewReference, reference_label
+from apps.annotations.forms import AnnotationForm, DecisionForm, EvidenceRows, MentionRows
+from apps.annotations.models import (
+    DECISIONS,
+    Annotation,
+    AnnotationRevision,
+    ReviewAction,
+    StaleDecision,
+    TransitionError,
+    revision_changes,
+)
+from apps.claims.models import concept_tree
+from apps.library.models import Source
 
 
-def get_annotation_for_user(membership: Membership, pk: int) -> Annotation:
-    """404 when the annotation is not in the member's project, 403 when they may not see it."""
+def get_annotation_for_user(membership: Membership, pk: int, *, write: bool = False) -> Annotation:
+    """404 outside the member's project; 403 when they may not see it (or, with `write`, edit it).
+
+    A withdrawn annotation stays reachable for supervisors and its author.
+    """
     annotation = (
         Annotation.objects.for_project(membership.project).with_list_data().filter(pk=pk).first()
     )
     if annotation is None:
         raise Http404("No such annotation in this project.")
-    if not can_see_annotation(membership, annotation):
-        raise PermissionDenied
+    if annotation.is_withdrawn:
+        visible = can_see_withdrawn(membership, annotation)
+    else:
+        visible = can_see_annotation(membership, annotation)
+    if not visible:
+        raise PermissionDenied("You may not see this annotation.")
+    if write and not annotation.is_editable_by(membership):
+        raise PermissionDenied(
+            "Only the author may edit an annotation, and only while it is a draft or sent back "
+            "for changes. Approved annotations are locked."
+        )
     return annotation
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """Scripts and API clients ask for JSON; browsers accept HTML."""
+    return request.accepts("application/json") and not request.accepts("text/html")
 
 
 @require_safe
 @project_view()
 def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     annotation = get_annotation_for_user(membership, pk)
-    history = None
+    history = revisions = None
     if can_see_review_history(membership, annotation):
         history = annotation.review_events.select_related("actor")
+        revisions = annotation.revisions.select_related("edited_by").only(
+            "annotation_id",
+            "version",
+            "created_at",
+            "edited_by__username",
+            "edited_by__first_name",
+            "edited_by__last_name",
+        )
+    actions = annotation.allowed_actions(membership)
+    changes = _changes_since(annotation, request.GET.get("seen"))
     return render(
         request,
         "annotations/annotation_detail.html",
@@ -35,5 +87,322 @@ def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             "project": membership.project,
             "annotation": annotation,
             "history": history,
+            "revisions": revisions,
+            "actions": actions,
+            "decisions": sorted(actions & DECISIONS),
+            "may_edit": annotation.is_editable_by(membership),
+            "decision_form": DecisionForm(action="", initial={"seen_version": annotation.version}),
+            "changes": changes,
         },
     )
+
+
+def _changes_since(annotation: Annotation, seen: str | None) -> list[Difference] | None:
+    """What changed since the version a reviewer saw (after a refused, stale decision)."""
+    if not seen or not seen.isdigit() or int(seen) >= annotation.version:
+        return None
+    contents = dict(
+        AnnotationRevision.objects.filter(
+            annotation=annotation, version__in=[int(seen), annotation.version]
+        ).values_list("version", "content")
+    )
+    if len(contents) < 2:
+        return None
+    return [
+        Difference(label, before, after)
+        for label, before, after in revision_changes(
+            contents[int(seen)], contents[annotation.version]
+        )
+    ]
+
+
+def _annotation_form_page(
+    request: HttpRequest,
+    membership: Membership,
+    *,
+    source: Source,
+    form: AnnotationForm,
+    evidence: EvidenceRows,
+    mentions: MentionRows,
+    annotation: Annotation | None = None,
+    conflict: Annotation | None = None,
+    differences: list[Difference] | None = None,
+) -> HttpResponse:
+    return render(
+        request,
+        "annotations/annotation_form.html",
+        {
+            "membership": membership,
+            "project": membership.project,
+            "source": source,
+            "annotation": annotation,
+            "form": form,
+            "evidence": evidence,
+            "mentions": mentions,
+            "conflict": conflict,
+            "differences": differences,
+            "concept_choices": _concept_tree_choices(form),
+        },
+        status=409 if conflict else 200,
+    )
+
+
+def _concept_tree_choices(form: AnnotationForm) -> list:
+    """The concept checkboxes in codebook order, with their depth."""
+    by_pk = {str(widget.data["value"]): widget for widget in form["concepts"]}
+    return [
+        (by_pk[str(concept.pk)], depth)
+        for concept, depth in concept_tree(form.fields["concepts"].queryset)
+        if str(concept.pk) in by_pk
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+@project_view(Action.ANNOTATE)
+def annotation_create(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """A new annotation on source `pk`."""
+    source = get_object_or_404(
+        Source.objects.for_project(membership.project).defer("full_text", "abstract", "extra"),
+        pk=pk,
+    )
+    data = request.POST if request.method == "POST" else None
+    form = AnnotationForm(data, membership=membership)
+    evidence = EvidenceRows(data, prefix="evidence", membership=membership)
+    mentions = MentionRows(data, prefix="mentions", membership=membership)
+    if data is not None and form.is_valid() and evidence.is_valid() and mentions.is_valid():
+        with transaction.atomic():
+            annotation = form.save(commit=False)
+            annotation.project = membership.project
+            annotation.source = source
+            annotation.author = request.user
+            annotation.updated_by = request.user
+            annotation.anchor_in(
+                Source.objects.values_list("full_text", flat=True).get(pk=source.pk)
+            )
+            annotation.save()
+            annotation.set_links(
+                evidence=evidence.links(),
+                mentions=mentions.links(),
+                concepts=form.cleaned_data["concepts"],
+                by=request.user,
+            )
+            annotation.record_revision(by=request.user)
+            if "submit" in request.POST:
+                annotation.transition(ReviewAction.SUBMIT, by=request.user)
+        done = "saved and submitted for review" if "submit" in request.POST else "saved as a draft"
+        messages.success(request, f"Annotation {annotation.locator} {done}.")
+        return redirect("annotations:annotation_detail", membership.project.slug, annotation.pk)
+    return _annotation_form_page(
+        request, membership, source=source, form=form, evidence=evidence, mentions=mentions
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@project_view(Action.ANNOTATE)
+def annotation_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    annotation = get_annotation_for_user(membership, pk, write=True)
+    data = request.POST if request.method == "POST" else None
+    form = AnnotationForm(data, instance=annotation, membership=membership)
+    # The saved links fill the rows on GET only: on POST the rows are what the user sent.
+    evidence = EvidenceRows(
+        data,
+        prefix="evidence",
+        membership=membership,
+        initial=None if data else _evidence_initial(annotation),
+    )
+    mentions = MentionRows(
+        data,
+        prefix="mentions",
+        membership=membership,
+        initial=None if data else _mention_initial(annotation),
+    )
+    if data is not None and form.is_valid() and evidence.is_valid() and mentions.is_valid():
+        try:
+            with annotation.editing(
+                by=request.user, loaded_version=form.cleaned_data["loaded_version"]
+            ):
+                if "quote" in form.changed_data:
+                    annotation.anchor_in(
+                        Source.objects.values_list("full_text", flat=True).get(
+                            pk=annotation.source_id
+                        )
+                    )
+                form.save()
+                annotation.set_links(
+                    evidence=evidence.links(),
+                    mentions=mentions.links(),
+                    concepts=form.cleaned_data["concepts"],
+                    by=request.user,
+                )
+                annotation.record_revision(by=request.user)
+                if "submit" in request.POST:
+                    annotation.transition(ReviewAction.SUBMIT, by=request.user)
+        except StaleEdit as stale:
+            current = Annotation.objects.with_links().get(pk=stale.current.pk)
+            yours = _submitted_snapshot(form, evidence, mentions)
+            differences = [
+                Difference(label, mine, saved)
+                for label, mine, saved in revision_changes(yours, current.snapshot())
+            ]
+            rebase(form, current)
+            return _annotation_form_page(
+                request,
+                membership,
+                source=annotation.source,
+                form=form,
+                evidence=evidence,
+                mentions=mentions,
+                annotation=annotation,
+                conflict=current,
+                differences=differences,
+            )
+        except TransitionError as error:
+            messages.error(request, str(error))
+        else:
+            done = "saved and submitted for review" if "submit" in request.POST else "saved"
+            messages.success(request, f"Annotation {annotation.locator} {done}.")
+        return redirect("annotations:annotation_detail", membership.project.slug, annotation.pk)
+    return _annotation_form_page(
+        request,
+        membership,
+        source=annotation.source,
+        form=form,
+        evidence=evidence,
+        mentions=mentions,
+        annotation=annotation,
+    )
+
+
+def _evidence_initial(annotation: Annotation) -> list[dict]:
+    return [
+        {"claim": reference_label(e.claim), "stance": e.stance} for e in annotation.evidence.all()
+    ]
+
+
+def _mention_initial(annotation: Annotation) -> list[dict]:
+    return [
+        {
+            "person": f"#{m.person.id} {m.person.display_name}",
+            "work": f"#{m.work.id} {m.work.title}" if m.work else "",
+            "function": m.function,
+        }
+        for m in annotation.mentions.all()
+    ]
+
+
+def _submitted_snapshot(form, evidence, mentions) -> dict:
+    """What the user tried to save, shaped like Annotation.snapshot() for comparison."""
+
+    def label(target) -> tuple[int, str]:
+        if isinstance(target, NewReference):
+            return 0, f"{target.text} (new)"
+        return target.pk, str(target)
+
+    data = form.cleaned_data
+    return {
+        "quote": data["quote"],
+        "locator": data["locator"],
+        "page_label": data["page_label"],
+        "note": data["note"],
+        "claims": sorted([*label(row["claim"]), row["stance"]] for row in evidence.links()),
+        "people": sorted(
+            [
+                *label(row["person"]),
+                row["work"].pk if row.get("work") else 0,
+                row["work"].title if row.get("work") else "",
+                row["function"],
+            ]
+            for row in mentions.links()
+        ),
+        "concepts": sorted([c.pk, c.name] for c in data["concepts"]),
+    }
+
+
+@require_POST
+@project_view()
+def annotation_act(
+    request: HttpRequest, membership: Membership, pk: int, action: str
+) -> HttpResponse:
+    """Submit, decide, reopen, withdraw or restore. 403 for members who may never take this
+    action on this annotation; a refusal because of its state is a message (409 for scripts)."""
+    annotation = get_annotation_for_user(membership, pk)
+    back = _back_url(request, annotation)
+    if action not in annotation.allowed_actions(membership):
+        if not _has_the_right(annotation, membership, action):
+            raise PermissionDenied(_why_not(annotation, membership, action))
+        return _refuse(request, back, _why_not_now(annotation, action), status=409)
+    form = DecisionForm(request.POST, action=action)
+    if not form.is_valid():
+        problems = " ".join(e for errors in form.errors.values() for e in errors)
+        return _refuse(request, back, problems, status=400)
+    try:
+        annotation.transition(
+            action,
+            by=request.user,
+            seen_version=form.cleaned_data.get("seen_version"),
+            reason=form.cleaned_data.get("reason", ""),
+            comment=form.cleaned_data.get("comment", ""),
+        )
+    except StaleDecision as stale:
+        url = reverse("annotations:annotation_detail", args=[membership.project.slug, pk])
+        return _refuse(request, f"{url}?seen={stale.seen}", str(stale), status=409)
+    except TransitionError as error:
+        return _refuse(request, back, str(error), status=409)
+    label = ReviewAction(action).label
+    if wants_json(request):
+        return JsonResponse({"status": annotation.status, "action": action})
+    messages.success(
+        request, f"{label}: done for {annotation.locator} of “{annotation.source.title}”."
+    )
+    return redirect(back)
+
+
+def _has_the_right(annotation: Annotation, membership: Membership, action: str) -> bool:
+    """Whether the member may take `action` on this annotation in some state of it.
+
+    Those get a message (409), not a 403: the right is there, the moment is wrong."""
+    if action not in ReviewAction.values:
+        return False
+    own = annotation.author_id == membership.user_id
+    reviewer = membership.may.review
+    if action == ReviewAction.SUBMIT:
+        return own and membership.may.annotate
+    if action in DECISIONS:
+        return reviewer and not own
+    if action == ReviewAction.WITHDRAW:
+        return reviewer or (own and membership.may.annotate)
+    return reviewer
+
+
+def _why_not(annotation: Annotation, membership: Membership, action: str) -> str:
+    if action in DECISIONS and annotation.author_id == membership.user_id:
+        return "You cannot decide on your own annotation; another supervisor must."
+    if action == ReviewAction.SUBMIT:
+        return "Only the author can submit an annotation for review."
+    return "Your role in this project does not allow this action."
+
+
+def _why_not_now(annotation: Annotation, action: str) -> str:
+    try:
+        annotation.target_status(action)
+    except TransitionError as error:
+        return str(error)
+    if action == ReviewAction.WITHDRAW and annotation.is_approved:
+        return "Approved annotations are locked; a supervisor can reopen or withdraw them."
+    return "This action is not possible now."
+
+
+def _back_url(request: HttpRequest, annotation: Annotation) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("annotations:annotation_detail", args=[annotation.project.slug, annotation.pk])
+
+
+def _refuse(request: HttpRequest, back: str, message: str, *, status: int) -> HttpResponse:
+    if wants_json(request):
+        return JsonResponse({"error": message}, status=status)
+    messages.error(request, message)
+    return redirect(back)

@@ -13,6 +13,4 @@ class ClaimFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_words(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for word in value.split():
-            queryset = queryset.filter(statement__icontains=word)
-        return queryset
+        return queryset.matching(value)

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils.translation import ngettext
 
 from apps.accounts.editing import Versioned
 from apps.accounts.models import Membership, Project
 from apps.accounts.policy import Action, can, visible_annotations_q
-from apps.accounts.references import MAX_CANDIDATES, Resolution, referenced_id
+from apps.accounts.references import MAX_CANDIDATES, Resolution, query_words, referenced_id
 from apps.people.models import Person
 
 
@@ -49,7 +52,7 @@ class ClaimQuerySet(models.QuerySet):
 
     def matching(self, words: str) -> ClaimQuerySet:
         claims = self
-        for word in words.split():
+        for word in query_words(words):
             claims = claims.filter(statement__icontains=word)
         return claims
 
@@ -117,6 +120,32 @@ class Claim(Versioned):
     def relate(self, other: Claim, kind: str) -> ClaimRelation:
         relation, _ = ClaimRelation.objects.get_or_create(source=self, target=other, kind=kind)
         return relation
+
+    def set_relations(self, relations: Iterable[tuple[str, Claim]]) -> None:
+        """Replace this claim's outgoing relations by (kind, target) pairs."""
+        self.relations_out.all().delete()
+        ClaimRelation.objects.bulk_create(
+            ClaimRelation(source=self, target=target, kind=kind) for kind, target in relations
+        )
+
+    def references(self) -> list[str]:
+        """What still points at this claim, e.g. "3 annotations (evidence)"; a claim is deleted
+        only when this is empty. Its own outgoing relations go with it."""
+        # Evidence belongs to a higher app (annotations): reached through the reverse accessor.
+        annotations = self.evidence.values("annotation").distinct().count()
+        claims = self.relations_in.values("source").distinct().count()
+        found = []
+        if annotations:
+            found.append(
+                ngettext("%(n)d annotation (evidence)", "%(n)d annotations (evidence)", annotations)
+                % {"n": annotations}
+            )
+        if claims:
+            found.append(
+                ngettext("%(n)d claim (related to it)", "%(n)d claims (related to it)", claims)
+                % {"n": claims}
+            )
+        return found
 
 
 class ClaimRelation(models.Model):
@@ -201,6 +230,34 @@ class Concept(Versioned):
             if ancestor.pk == self.pk:
                 raise ValidationError({"parent": "A concept cannot sit below itself."})
             ancestor = ancestor.parent
+
+    def references(self) -> list[str]:
+        """What still points at this concept, e.g. "4 annotations (coded with it)"; a concept
+        is deleted only when this is empty."""
+        # Annotation.concepts would silently drop the coding on delete (a plain many-to-many),
+        # so the count here is the only guard for it.
+        annotations = self.annotations.count()
+        children = self.children.count()
+        found = []
+        if annotations:
+            found.append(
+                ngettext(
+                    "%(n)d annotation (coded with it)",
+                    "%(n)d annotations (coded with it)",
+                    annotations,
+                )
+                % {"n": annotations}
+            )
+        if children:
+            found.append(
+                ngettext(
+                    "%(n)d concept (narrower, below it)",
+                    "%(n)d concepts (narrower, below it)",
+                    children,
+                )
+                % {"n": children}
+            )
+        return found
 
 
 def concept_tree(concepts) -> list[tuple[Concept, int]]:

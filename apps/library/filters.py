@@ -4,12 +4,24 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.models import Membership
 from apps.accounts.policy import visible_annotations_q
+from apps.accounts.references import query_words
 from apps.claims.models import Concept
 from apps.library.models import Source, SourceType
 from apps.people.models import Person
+from apps.people.names import search_tokens
+
+
+class YearFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
 
 
 class SourceFilterForm(forms.Form):
+    def clean_person(self) -> str:
+        person = self.cleaned_data.get("person", "")
+        if person and not search_tokens(person):
+            raise forms.ValidationError("Type at least one letter of a name.")
+        return person
+
     def clean(self):
         cleaned = super().clean()
         low, high = cleaned.get("year_min"), cleaned.get("year_max")
@@ -19,18 +31,19 @@ class SourceFilterForm(forms.Form):
 
 
 class SourceFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label="Title contains", method="filter_title")
+    q = django_filters.CharFilter(label="Title contains", method="filter_title", max_length=200)
     type = django_filters.ChoiceFilter(
         field_name="csl_type", label="Type", choices=SourceType.choices, empty_label="Any type"
     )
-    year_min = django_filters.NumberFilter(
+    year_min = YearFilter(
         field_name="issued_year", lookup_expr="gte", label="From year", min_value=0, max_value=9999
     )
-    year_max = django_filters.NumberFilter(
+    year_max = YearFilter(
         field_name="issued_year", lookup_expr="lte", label="To year", min_value=0, max_value=9999
     )
     person = django_filters.CharFilter(
         label="Person",
+        max_length=200,
         method="filter_person",
         help_text="Authors, editors or people it cites; any spelling.",
     )
@@ -56,7 +69,7 @@ class SourceFilter(django_filters.FilterSet):
             self.filters[name].field.widget.attrs.update({"inputmode": "numeric", "size": 6})
 
     def filter_title(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for word in value.split():
+        for word in query_words(value):
             queryset = queryset.filter(title__icontains=word)
         return queryset
 

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-import datetime
+import calendar
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.urls import reverse
+from django.utils.translation import ngettext
 
 from apps.accounts.editing import Versioned
 from apps.accounts.models import Project
-from apps.accounts.references import MAX_CANDIDATES, Resolution, referenced_id
+from apps.accounts.references import MAX_CANDIDATES, Resolution, query_words, referenced_id
 from apps.library.identifiers import normalise_identifier
 from apps.people.models import Person
 
@@ -100,7 +102,7 @@ class SourceQuerySet(models.QuerySet):
 
     def matching(self, words: str) -> SourceQuerySet:
         sources = self
-        for word in words.split():
+        for word in query_words(words):
             sources = sources.filter(Q(title__icontains=word) | Q(citation_key__iexact=word))
         return sources
 
@@ -207,13 +209,15 @@ class Source(Versioned):
         return reverse("xref:source_detail", args=[self.project.slug, self.pk])
 
     def clean(self) -> None:
-        if self.issued_day and self.issued_month and self.issued_year:
-            try:
-                datetime.date(self.issued_year, self.issued_month, self.issued_day)
-            except ValueError:
-                raise ValidationError(
-                    {"issued_day": "This day does not exist in that month."}
-                ) from None
+        year, month, day = self.issued_year, self.issued_month, self.issued_day
+        # calendar (unlike datetime.date) knows the leap years before year 1 too.
+        if (
+            year is not None
+            and month in range(1, 13)
+            and day
+            and day > calendar.monthrange(year, month)[1]
+        ):
+            raise ValidationError({"issued_day": "This day does not exist in that month."})
 
     @property
     def issued_display(self) -> str:
@@ -241,6 +245,50 @@ class Source(Versioned):
             source=self, scheme=scheme, value=normalise_identifier(scheme, value)
         )
         return identifier
+
+    def set_contributors(self, contributors: Iterable[tuple[Person, str]]) -> None:
+        """Replace the contributors by (person, role) pairs in the order the source lists them;
+        positions count from 1 within each role."""
+        self.contributors.all().delete()
+        positions: dict[str, int] = {}
+        rows = []
+        for person, role in contributors:
+            positions[role] = positions.get(role, 0) + 1
+            rows.append(
+                Contributor(source=self, person=person, role=role, position=positions[role])
+            )
+        Contributor.objects.bulk_create(rows)
+
+    def set_identifiers(self, identifiers: Iterable[tuple[str, str]]) -> None:
+        """Replace the identifiers by (scheme, value) pairs, values in normal form."""
+        self.identifiers.all().delete()
+        SourceIdentifier.objects.bulk_create(
+            SourceIdentifier(source=self, scheme=scheme, value=normalise_identifier(scheme, value))
+            for scheme, value in identifiers
+        )
+
+    def references(self) -> list[str]:
+        """What still points at this source, e.g. "3 annotations (excerpts)"; a source is
+        deleted only when this is empty. Its own contributors and identifiers do not count."""
+        # Annotations and mentions belong to a higher app: reached through reverse accessors.
+        excerpts = self.annotations.count()
+        citing = self.cited_in.values("annotation").distinct().count()
+        found = []
+        if excerpts:
+            found.append(
+                ngettext("%(n)d annotation (excerpt)", "%(n)d annotations (excerpts)", excerpts)
+                % {"n": excerpts}
+            )
+        if citing:
+            found.append(
+                ngettext(
+                    "%(n)d annotation (citing it as a work)",
+                    "%(n)d annotations (citing it as a work)",
+                    citing,
+                )
+                % {"n": citing}
+            )
+        return found
 
     @property
     def text_direction(self) -> str:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
+from django.utils.translation import ngettext
 
 from apps.accounts.editing import Versioned
 from apps.accounts.models import Project
@@ -29,8 +32,30 @@ class PersonQuerySet(models.QuerySet):
             people = people.filter(Q(search_key__contains=token) | Exists(variant))
         return people
 
+    def known_as(self, names: Iterable[str]) -> PersonQuerySet:
+        """People whose name or a variant is one of `names`, transliteration noise aside: the
+        likely duplicates of a person being added or renamed."""
+        keys = {normalise_name(name) for name in names} - {""}
+        variant = NameVariant.objects.filter(person=OuterRef("pk"), search_key__in=keys)
+        return self.filter(Q(search_key__in=keys) | Exists(variant))
+
     def with_list_data(self) -> PersonQuerySet:
         return self.prefetch_related("variants")
+
+    def create_from_name(self, name: str, *, project: Project, by=None) -> Person:
+        """A person typed into a form: "Family, Given" is split into CSL name parts; anything
+        else ("Abu Bakr Naji", an organisation) is kept as written and never inverted."""
+        name = " ".join(name.split())
+        family, comma, given = (part.strip() for part in name.partition(","))
+        if comma and family and given:
+            return self.create(
+                project=project,
+                display_name=f"{given} {family}",
+                family=family,
+                given=given,
+                updated_by=by,
+            )
+        return self.create(project=project, display_name=name, updated_by=by)
 
     def resolve_reference(self, text: str) -> Resolution:
         """ "#12", or a name equal (transliteration noise aside) to a name or variant."""
@@ -118,6 +143,43 @@ class Person(Versioned):
     def add_variant(self, name: str) -> NameVariant:
         variant, _ = NameVariant.objects.get_or_create(person=self, name=name.strip())
         return variant
+
+    def set_variants(self, names: Iterable[str]) -> None:
+        """Make `names` the person's variants: keep those still listed, add and drop the rest."""
+        wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
+        self.variants.exclude(name__in=wanted).delete()
+        for name in wanted:
+            self.add_variant(name)
+
+    def name_keys(self) -> set[str]:
+        """The normalised keys of the display name and of every saved variant."""
+        return {self.search_key, *self.variants.values_list("search_key", flat=True)} - {""}
+
+    def references(self) -> list[str]:
+        """What still points at this person, e.g. "2 sources (as contributor)"; a person is
+        deleted only when this is empty."""
+        # The relations belong to higher apps (library, claims, annotations): reached through
+        # their reverse accessors, never imported.
+        sources = self.contributions.values("source").distinct().count()
+        annotations = self.mentions.values("annotation").distinct().count()
+        concepts = self.originated_concepts.count()
+        found = []
+        if sources:
+            found.append(
+                ngettext("%(n)d source (as contributor)", "%(n)d sources (as contributor)", sources)
+                % {"n": sources}
+            )
+        if annotations:
+            found.append(
+                ngettext("%(n)d annotation (mention)", "%(n)d annotations (mention)", annotations)
+                % {"n": annotations}
+            )
+        if concepts:
+            found.append(
+                ngettext("%(n)d concept (originator)", "%(n)d concepts (originator)", concepts)
+                % {"n": concepts}
+            )
+        return found
 
     def csl_name(self) -> dict[str, str]:
         if self.literal or not self.family:

@@ -47,6 +47,9 @@ def normalise_name(name: str) -> str:
     return " ".join(text.split())
 
 
+MAX_TOKENS = 12
+
+
 def search_tokens(query: str) -> list[str]:
-    """The normalised words of a name query; every one must occur in a matching name."""
-    return normalise_name(query).split()
+    """The normalised words of a name query (at most a dozen); each must occur in a match."""
+    return normalise_name(query).split()[:MAX_TOKENS]

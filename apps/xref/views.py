@@ -1,20 +1,25 @@
 """The pages that connect sources, people, claims, concepts and passages."""
 
-from django.core.exceptions import PermissionDenied
+from itertools import groupby
+from operator import attrgetter
+
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Case, Count, IntegerField, Prefetch, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from apps.accounts.models import Membership
-from apps.accounts.policy import project_view, visible_annotations_q
-from apps.annotations.models import Annotation, Evidence, Mention, Stance
+from apps.accounts.policy import project_view
+from apps.annotations.models import Annotation, Evidence, Mention, ReviewEvent, Stance, Status
 from apps.claims.models import Claim, ClaimRelation, Concept
+from apps.claims.views import get_claim_for_user
 from apps.library.models import Contributor, Source
 from apps.people.models import Person
 
 RECENT_COUNT = 10
+# How the project home groups a member's own unapproved work.
+OWN_WORK_ORDER = [Status.CHANGES_REQUESTED, Status.DRAFT, Status.SUBMITTED, Status.REJECTED]
 PAGE_SIZE = 50
 # The order in which a claim page presents its evidence.
 STANCE_ORDER = [
@@ -24,6 +29,10 @@ STANCE_ORDER = [
     Stance.CONTRADICTS,
     Stance.REPORTS,
 ]
+STANCE_RANK = Case(
+    *[When(stance=stance, then=Value(rank)) for rank, stance in enumerate(STANCE_ORDER)],
+    output_field=IntegerField(),
+)
 
 
 def _context(membership: Membership, **extra) -> dict:
@@ -45,8 +54,31 @@ def project_home(request: HttpRequest, membership: Membership) -> HttpResponse:
     recent = (
         annotations.approved().with_list_data().order_by("-status_changed_at", "-pk")[:RECENT_COUNT]
     )
+    own_work = waiting = new_decisions = None
+    if membership.may.annotate:
+        new_decisions = (
+            ReviewEvent.objects.decisions_on_work_of(membership)
+            .since(membership.decisions_seen_at)
+            .count()
+        )
+        membership.mark_decisions_seen()
+        by_status = {status: [] for status in OWN_WORK_ORDER}
+        for annotation in Annotation.objects.own_work(membership):
+            by_status[annotation.status].append(annotation)
+        own_work = [(Status(status), items) for status, items in by_status.items()]
+    if membership.may.review:
+        waiting = Annotation.objects.visible_to(membership).waiting_for_review().count()
     return render(
-        request, "xref/project_home.html", _context(membership, counts=counts, recent=recent)
+        request,
+        "xref/project_home.html",
+        _context(
+            membership,
+            counts=counts,
+            recent=recent,
+            own_work=own_work,
+            waiting=waiting,
+            new_decisions=new_decisions,
+        ),
     )
 
 
@@ -88,9 +120,8 @@ def person_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
         .order_by("source__issued_year", "source__title")
     )
     citations = (
-        Mention.objects.filter(
-            visible_annotations_q(membership, prefix="annotation__"), person=person
-        )
+        Mention.objects.visible_to(membership)
+        .filter(person=person)
         .select_related("annotation__source", "work")
         .defer(
             "annotation__source__full_text",
@@ -111,22 +142,13 @@ def person_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
     )
 
 
-def get_claim_for_user(membership: Membership, pk: int) -> Claim:
-    """404 outside the project; 403 for a student when no approved evidence backs it yet."""
-    claim = get_object_or_404(Claim.objects.for_project(membership.project), pk=pk)
-    if not Claim.objects.visible_to(membership).filter(pk=claim.pk).exists():
-        raise PermissionDenied
-    return claim
-
-
 @require_safe
 @project_view()
 def claim_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     claim = get_claim_for_user(membership, pk)
     evidence = (
-        Evidence.objects.filter(
-            visible_annotations_q(membership, prefix="annotation__"), claim=claim
-        )
+        Evidence.objects.visible_to(membership)
+        .filter(claim=claim)
         .select_related("annotation__source")
         .defer(
             "annotation__source__full_text",
@@ -141,12 +163,28 @@ def claim_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpR
                 ),
             )
         )
-        .order_by("annotation__source__title", "annotation__source_id", "annotation__start", "pk")
+        .annotate(stance_rank=STANCE_RANK)
+        .order_by(
+            "stance_rank",
+            "annotation__source__title",
+            "annotation__source_id",
+            "annotation__start",
+            "pk",
+        )
     )
-    by_stance = {stance: [] for stance in STANCE_ORDER}
-    for item in evidence:
-        by_stance[item.stance].append(item)
-    groups = [(Stance(stance), items) for stance, items in by_stance.items() if items]
+    page = Paginator(evidence, PAGE_SIZE).get_page(request.GET.get("page"))
+    groups = [
+        (Stance(stance), list(items))
+        for stance, items in groupby(page.object_list, key=attrgetter("stance"))
+    ]
+    stance_counts = {
+        Stance(row["stance"]).label: row["n"]
+        for row in Evidence.objects.visible_to(membership)
+        .filter(claim=claim)
+        .values("stance")
+        .annotate(n=Count("pk"), stance_rank=STANCE_RANK)
+        .order_by("stance_rank")
+    }
     visible_claims = Claim.objects.visible_to(membership)
     relations_out = ClaimRelation.objects.filter(
         source=claim, target__in=visible_claims
@@ -161,7 +199,8 @@ def claim_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpR
             membership,
             claim=claim,
             groups=groups,
-            evidence_count=sum(len(items) for _, items in groups),
+            page=page,
+            stance_counts=stance_counts,
             relations_out=relations_out,
             relations_in=relations_in,
         ),

@@ -59,7 +59,7 @@ def test_query_count_does_not_grow(cast, assert_constant_queries, annotation):
 
     # 1 session, 2 user, 3 membership + project, 4 annotation with source and author,
     # 5 evidence with claims, 6 mentions with people and works, 7 concepts,
-    # 8 review history with actors
+    # 8 review history with actors, 9 saved versions
     assert_constant_queries(
-        cast.supervisor, lambda: url(annotation), 8, before=lambda: link(2), after=lambda: link(20)
+        cast.supervisor, lambda: url(annotation), 9, before=lambda: link(2), after=lambda: link(20)
     )

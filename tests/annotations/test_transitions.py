@@ -16,7 +16,7 @@ DECISION = {"reason": "unclear_note", "comment": "Say which claim this supports.
 
 
 def decide(annotation, action, cast, **extra):
-    actor = cast.analyst if action == ReviewAction.SUBMIT else cast.supervisor
+    actor = cast.analyst if action in {ReviewAction.SUBMIT} else cast.supervisor
     needs_reason = action in {
         ReviewAction.REQUEST_CHANGES,
         ReviewAction.REJECT,
@@ -25,23 +25,42 @@ def decide(annotation, action, cast, **extra):
     return annotation.transition(action, by=actor, **(DECISION if needs_reason else {}), **extra)
 
 
+def expected_target(annotation, action):
+    """What DESIGN.md's workflow says should happen, written out independently."""
+    if action == ReviewAction.WITHDRAW:
+        return None if annotation.is_withdrawn else annotation.status
+    if action == ReviewAction.RESTORE:
+        return annotation.status if annotation.is_withdrawn else None
+    if annotation.is_withdrawn:
+        return None
+    return TRANSITIONS.get((annotation.status, action))
+
+
+@pytest.mark.parametrize("withdrawn", [False, True], ids=["shown", "withdrawn"])
 @pytest.mark.parametrize("status", Status.values)
 @pytest.mark.parametrize("action", ReviewAction.values)
-def test_each_status_and_action(cast, status, action):
+def test_each_status_and_action(cast, status, action, withdrawn):
     source = factories.make_source(cast.project)
     annotation = factories.make_annotation(
         source, cast.analyst, status=status, reviewer=cast.supervisor
     )
+    if withdrawn:
+        annotation.transition(ReviewAction.WITHDRAW, by=cast.supervisor)
     events_before = ReviewEvent.objects.filter(annotation=annotation).count()
-    target = TRANSITIONS.get((status, action))
+    target = expected_target(annotation, action)
     if target is None:
         with pytest.raises(TransitionError):
             decide(annotation, action, cast)
-        assert Annotation.objects.get(pk=annotation.pk).status == status
+        fresh = Annotation.objects.get(pk=annotation.pk)
+        assert (fresh.status, fresh.is_withdrawn) == (status, withdrawn)
         assert ReviewEvent.objects.filter(annotation=annotation).count() == events_before
         return
     event = decide(annotation, action, cast)
-    assert Annotation.objects.get(pk=annotation.pk).status == target
+    fresh = Annotation.objects.get(pk=annotation.pk)
+    assert fresh.status == target
+    assert fresh.is_withdrawn is (
+        action == ReviewAction.WITHDRAW or (withdrawn and action != ReviewAction.RESTORE)
+    )
     assert ReviewEvent.objects.filter(annotation=annotation).count() == events_before + 1
     assert (event.from_status, event.to_status, event.action) == (status, target, action)
 

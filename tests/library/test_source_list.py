@@ -87,9 +87,13 @@ def test_concept_and_person_filters_follow_what_the_member_may_see(cast, client_
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"year_min": "abc"}, "Enter a number"),
+        ({"year_min": "abc"}, "Enter a whole number"),
         ({"year_min": "2020", "year_max": "1990"}, "The end year is before the start year"),
         ({"year_max": "99999"}, "less than or equal to 9999"),
+        ({"year_min": "2016.5"}, "Enter a whole number"),
+        ({"person": "'"}, "Type at least one letter of a name"),
+        ({"person": "al- "}, "Type at least one letter of a name"),
+        ({"q": "a " * 150}, "at most 200 characters"),
         ({"type": "tweet"}, "Select a valid choice"),
         ({"concept": "abc"}, "Select a valid choice"),
         ({"concept": "999999"}, "Select a valid choice"),
@@ -131,3 +135,10 @@ def test_filtered_query_count_does_not_grow(cast, assert_constant_queries):
     # as above; the filters are part of the count and the page query
     url = URL + "?q=a&year_min=1900&year_max=2030&person=a"
     assert_constant_queries(cast.analyst, lambda: url, 7)
+
+
+def test_many_words_are_answered_not_crashed(cast, client_for, library):
+    # Every word is a condition; a pasted paragraph must not break the database.
+    words = " ".join(["isis"] * 60)[:199]
+    for params in ({"q": words}, {"person": words}):
+        assert client_for(cast.student).get(URL, params).status_code == 200

@@ -51,6 +51,20 @@ def test_evidence_is_grouped_by_stance_then_source(cast, client_for, spread):
     assert ("supports", [("The Bloody Split Within ISIS", "not yet reviewed")]) in supervisor
 
 
+def test_long_evidence_is_paginated_and_counted_per_stance(cast, client_for, spread):
+    source = factories.make_source(cast.project)
+    for _ in range(55):
+        annotation = factories.make_annotation(
+            source, cast.analyst, status="approved", reviewer=cast.supervisor
+        )
+        Evidence.objects.create(annotation=annotation, claim=spread, stance="reports")
+    first = client_for(cast.student).get(url(spread))
+    assert "58 passages: 1 asserts, 1 qualifies, 1 contradicts, 55 reports" in first.text
+    assert sum(len(items) for _, items in first.context["groups"]) == 50
+    second = client_for(cast.student).get(url(spread), {"page": 2})
+    assert groups(second) and all(stance == "reports" for stance, _ in groups(second))
+
+
 def test_related_claims_in_both_directions_that_the_member_may_see(cast, client_for, spread):
     student = client_for(cast.student).get(url(spread)).text
     assert "The dissidents scattered" in student
@@ -75,8 +89,9 @@ def test_query_count_does_not_grow(cast, assert_constant_queries, spread):
             spread.relate(other, "refines")
 
     # 1 session, 2 user, 3 membership + project, 4 claim, 5 is it visible to this member,
-    # 6 visible evidence with passages and sources, 7 mentions of those passages with people,
-    # 8 relations to visible claims, 9 relations from visible claims
+    # 6 count of visible evidence, 7 a page of it with passages and sources, 8 mentions of
+    # those passages with people, 9 evidence per stance, 10 relations to visible claims,
+    # 11 relations from visible claims
     assert_constant_queries(
-        cast.student, lambda: url(spread), 9, before=lambda: back(2), after=lambda: back(20)
+        cast.student, lambda: url(spread), 11, before=lambda: back(2), after=lambda: back(20)
     )

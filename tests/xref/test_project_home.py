@@ -42,3 +42,58 @@ def test_query_count_does_not_grow(cast, assert_constant_queries):
     # claims, concepts and approved annotations, 9 recent annotations with source and author,
     # 10 their evidence with claims, 11 their mentions with people and works, 12 concepts
     assert_constant_queries(cast.student, lambda: URL, 12)
+
+
+def test_analysts_see_their_work_by_status_with_the_reviewers_reasons(cast, client_for):
+    source = factories.make_source(cast.project, "Withdrawal from Society")
+    factories.make_annotation(source, cast.analyst, quote="my draft", locator="¶3")
+    factories.make_annotation(source, cast.analyst, status="submitted", locator="¶4")
+    sent_back = factories.make_annotation(source, cast.analyst, status="submitted", locator="¶5")
+    sent_back.transition(
+        "request_changes", by=cast.supervisor, reason="misquoted", comment="Check the wording."
+    )
+    factories.make_annotation(source, cast.analyst2, locator="¶6")
+
+    response = client_for(cast.analyst).get(URL)
+    own = {
+        status.value: [a.locator for a in items] for status, items in response.context["own_work"]
+    }
+    assert own == {
+        "changes_requested": ["¶5"],
+        "draft": ["¶3"],
+        "submitted": ["¶4"],
+        "rejected": [],
+    }
+    assert "Misquoted:</strong> Check the wording." in response.text
+    assert "1 new decision on your annotations since your last visit" in response.text
+    # Seen now: the next visit has nothing new until a reviewer decides again.
+    assert "new decision" not in client_for(cast.analyst).get(URL).text
+    sent_back.transition("submit", by=cast.analyst)
+    sent_back.transition("approve", by=cast.supervisor, seen_version=sent_back.version)
+    assert "1 new decision" in client_for(cast.analyst).get(URL).text
+
+
+def test_supervisors_see_how_much_waits_for_review(cast, client_for):
+    source = factories.make_source(cast.project)
+    factories.make_annotation(source, cast.analyst, status="submitted")
+    factories.make_annotation(source, cast.analyst, status="submitted")
+    assert "2 annotations wait for your review" in client_for(cast.supervisor).get(URL).text
+    assert client_for(cast.student).get(URL).context["own_work"] is None
+
+
+def test_analyst_query_count_does_not_grow(cast, assert_constant_queries):
+    # as for students (1-12), plus 13 new decisions since the last visit, 14 remembering this
+    # visit, 15 the analyst's own unapproved work, 16 its review events with their actors
+    assert_constant_queries(cast.analyst, lambda: URL, 16)
+
+
+def test_supervisor_query_count_does_not_grow(cast, assert_constant_queries):
+    def own_work(count):
+        source = factories.make_source(cast.project)
+        for _ in range(count):
+            factories.make_annotation(source, cast.supervisor, status="submitted")
+
+    # as for analysts (1-16), plus 17 the number waiting for review
+    assert_constant_queries(
+        cast.supervisor, lambda: URL, 17, before=lambda: own_work(2), after=lambda: own_work(20)
+    )

@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.urls import reverse
+
+from apps.accounts.editing import VersionedForm
+from apps.accounts.models import Membership
+from apps.accounts.references import NewReference, ReferenceField, bind_reference
+from apps.annotations.models import (
+    DECISIONS,
+    MAX_QUOTE_LENGTH,
+    NEEDS_REASON,
+    Annotation,
+    MentionFunction,
+    ReasonCode,
+    Stance,
+)
+from apps.claims.models import Claim, ClaimKind, Concept
+from apps.library.models import Source
+from apps.people.models import Person
+
+MAX_NOTE_LENGTH = 20_000
+
+
+class AnnotationForm(VersionedForm):
+    quote = forms.CharField(
+        max_length=MAX_QUOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4, "dir": "auto"}),
+        help_text="The exact words of the source; type or paste them.",
+    )
+    note = forms.CharField(
+        max_length=MAX_NOTE_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "dir": "auto"}),
+        help_text="Your reading of the passage. Markdown: *emphasis*, **strong**, [links](https://…).",
+    )
+    concepts = forms.ModelMultipleChoiceField(
+        queryset=Concept.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The codebook entries this passage illustrates.",
+    )
+
+    class Meta:
+        model = Annotation
+        fields = ["quote", "locator", "page_label", "note", "concepts"]
+        labels = {"page_label": "Page"}
+        help_texts = {
+            "locator": "Where a reader finds it: ¶12, p. 14, 00:12:30.",
+            "page_label": "The printed page number, if the source has pages.",
+        }
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["concepts"].queryset = Concept.objects.for_project(membership.project)
+
+
+class LinkForm(forms.Form):
+    """A row that links the annotation to something typed as a reference."""
+
+    def _resolve(self, name: str, *, create: bool = False) -> Any:
+        field = self.fields[name]
+        try:
+            return field.clean_reference(self.cleaned_data.get(name, ""), create=create)
+        except forms.ValidationError as error:
+            self.add_error(name, error)
+            return None
+
+
+class EvidenceForm(LinkForm):
+    claim = ReferenceField(
+        what="claim",
+        allow_new=True,
+        required=False,
+        help_text="“#12”, the exact statement, or a new statement with “new” ticked.",
+    )
+    new_claim = forms.BooleanField(required=False, label="new")
+    claim_kind = forms.ChoiceField(
+        choices=ClaimKind.choices, initial=ClaimKind.THESIS, label="Kind (new claim)"
+    )
+    stance = forms.ChoiceField(choices=Stance.choices, initial=Stance.SUPPORTS)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        cleaned["claim"] = self._resolve("claim", create=cleaned.get("new_claim", False))
+        return cleaned
+
+
+class MentionForm(LinkForm):
+    person = ReferenceField(
+        what="person",
+        allow_new=True,
+        required=False,
+        help_text="“#12” or a name in any spelling; tick “new” for someone not yet recorded.",
+    )
+    new_person = forms.BooleanField(required=False, label="new")
+    work = ReferenceField(
+        what="source",
+        required=False,
+        label="Work cited",
+        help_text="Optional: “#12”, its citation key or exact title.",
+    )
+    function = forms.ChoiceField(
+        choices=MentionFunction.choices, initial=MentionFunction.MENTIONING
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        cleaned["person"] = self._resolve("person", create=cleaned.get("new_person", False))
+        cleaned["work"] = self._resolve("work")
+        if cleaned["work"] is not None and cleaned["person"] is None and not self.errors:
+            self.add_error("person", "Name the person whose work this is.")
+        return cleaned
+
+
+class LinkFormSet(forms.BaseFormSet):
+    """Evidence or mention rows bound to the project's claims, people and sources."""
+
+    key = ""
+    what = ""
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.membership = membership
+
+    def _construct_form(self, i: int, **kwargs: Any) -> forms.Form:
+        form = super()._construct_form(i, **kwargs)
+        self.bind(form)
+        return form
+
+    @property
+    def empty_form(self) -> forms.Form:
+        form = super().empty_form
+        self.bind(form)
+        return form
+
+    def bind(self, form: forms.Form) -> None:
+        project = self.membership.project
+        references = {
+            "claim": (
+                Claim.objects.visible_to(self.membership).resolve_reference,
+                "claims:claim_lookup",
+            ),
+            "person": (
+                Person.objects.for_project(project).resolve_reference,
+                "people:person_lookup",
+            ),
+            "work": (
+                Source.objects.for_project(project).resolve_reference,
+                "library:source_lookup",
+            ),
+        }
+        for name, (resolver, url_name) in references.items():
+            if name in form.fields:
+                bind_reference(form.fields[name], resolver, reverse(url_name, args=[project.slug]))
+
+    def links(self) -> list[dict]:
+        return [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and form.cleaned_data.get(self.key) is not None
+        ]
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        seen = set()
+        for row in self.links():
+            target = row[self.key]
+            identity = (
+                ("new", target.text.casefold()) if isinstance(target, NewReference) else target.pk
+            )
+            if row.get("work") is not None:
+                identity = (identity, row["work"].pk)
+            if identity in seen:
+                raise forms.ValidationError(f"The same {self.what} is linked twice.")
+            seen.add(identity)
+
+
+class EvidenceFormSet(LinkFormSet):
+    key = "claim"
+    what = "claim"
+
+
+class MentionFormSet(LinkFormSet):
+    key = "person"
+    what = "person (and work)"
+
+
+EvidenceRows = forms.formset_factory(EvidenceForm, formset=EvidenceFormSet, extra=2, max_num=50)
+MentionRows = forms.formset_factory(MentionForm, formset=MentionFormSet, extra=2, max_num=50)
+
+
+class DecisionForm(forms.Form):
+    """A review action as posted from the annotation page or the queue."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+    reason = forms.ChoiceField(
+        choices=[("", "Choose a reason…"), *ReasonCode.choices], required=False
+    )
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=5000,
+        help_text="Required when you request changes, reject or reopen: say what to fix.",
+    )
+
+    def __init__(self, *args: Any, action: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.action = action
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.action in NEEDS_REASON:
+            if not cleaned.get("reason"):
+                self.add_error("reason", "Choose a reason.")
+            if not (cleaned.get("comment") or "").strip():
+                self.add_error("comment", "Say what should change.")
+        if self.action in DECISIONS and not cleaned.get("seen_version"):
+            self.add_error(None, "The form did not say which version you reviewed; reload it.")
+        return cleaned
