@@ -15,7 +15,7 @@ SUPERVISORS = {"supervisor": 200, "analyst": 403, "analyst2": 403, "student": 40
 # url name -> (object key in `world` or None, expected status per member)
 PAGES = {
     "xref:project_home": (None, ALL),
-    "library:source_list": (None, ALL),
+    "xref:source_list": (None, ALL),
     "xref:source_detail": ("source", ALL),
     "people:person_list": (None, ALL),
     "xref:person_detail": ("person", ALL),

@@ -77,3 +77,24 @@ def test_annotations_cannot_be_deleted_from_the_admin(admin_client_with_seed):
     url = reverse("admin:annotations_annotation_delete", args=[annotation.pk])
     assert admin_client_with_seed.post(url, {"post": "yes"}).status_code == 403
     assert Annotation.objects.filter(pk=annotation.pk).exists()
+
+
+def test_admin_normalises_identifiers_and_refuses_javascript_urls(admin_client_with_seed):
+    from apps.library.models import Source, SourceIdentifier
+
+    source = Source.objects.get(citation_key="mironova2017bloody")
+    identifier = SourceIdentifier(source=source, scheme="url", value="javascript:alert(1)")
+    with pytest.raises(Exception, match="A URL starts with http"):
+        identifier.full_clean()
+    identifier = SourceIdentifier(source=source, scheme="doi", value="https://doi.org/10.1080/ABC")
+    identifier.full_clean()
+    assert identifier.value == "10.1080/abc"
+    assert SourceIdentifier(scheme="url", value="javascript:x").link == ""
+
+
+def test_admin_claim_relation_without_a_target_is_a_form_error(admin_client_with_seed):
+    from apps.claims.models import ClaimRelation
+
+    relation = ClaimRelation(kind="supports")
+    with pytest.raises(Exception, match="target"):
+        relation.full_clean()

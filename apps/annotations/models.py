@@ -15,7 +15,7 @@ from apps.accounts.models import Membership, Project
 from apps.accounts.policy import Action, can, visible_annotations_q
 from apps.annotations.richtext import render_markdown
 from apps.claims.models import Claim, Concept
-from apps.library.models import Source
+from apps.library.models import Source, source_texts
 from apps.people.models import Person
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class AnnotationQuerySet(models.QuerySet):
             )
             .exclude(status=Status.APPROVED)
             .select_related("source")
-            .defer("source__full_text", "source__abstract", "source__extra")
+            .defer(*source_texts("source__"))
             .prefetch_related(
                 Prefetch("review_events", queryset=ReviewEvent.objects.select_related("actor"))
             )
@@ -155,11 +155,7 @@ class AnnotationQuerySet(models.QuerySet):
 
     def with_list_data(self) -> AnnotationQuerySet:
         """Annotation rows shown out of their source: the source and author too."""
-        return (
-            self.select_related("source", "author")
-            .defer("source__full_text", "source__abstract", "source__extra")
-            .with_links()
-        )
+        return self.select_related("source", "author").defer(*source_texts("source__")).with_links()
 
 
 class Annotation(Versioned):

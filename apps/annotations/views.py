@@ -30,7 +30,7 @@ from apps.annotations.models import (
     revision_changes,
 )
 from apps.claims.models import concept_tree
-from apps.library.models import Source
+from apps.library.models import SOURCE_TEXTS, Source
 
 
 def get_annotation_for_user(membership: Membership, pk: int, *, write: bool = False) -> Annotation:
@@ -162,7 +162,7 @@ def _concept_tree_choices(form: AnnotationForm) -> list:
 def annotation_create(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     """A new annotation on source `pk`."""
     source = get_object_or_404(
-        Source.objects.for_project(membership.project).defer("full_text", "abstract", "extra"),
+        Source.objects.for_project(membership.project).defer(*SOURCE_TEXTS),
         pk=pk,
     )
     data = request.POST if request.method == "POST" else None

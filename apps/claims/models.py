@@ -173,7 +173,8 @@ class ClaimRelation(models.Model):
         return f"{self.source} {self.kind} {self.target}"
 
     def clean(self) -> None:
-        if self.source.project_id != self.target.project_id:
+        # Missing claims are the form's "required" error, not ours.
+        if self.source_id and self.target_id and self.source.project_id != self.target.project_id:
             raise ValidationError("Both claims must belong to the same project.")
 
 

@@ -96,6 +96,15 @@ class ContributorRole(models.TextChoices):
     REVIEWED_AUTHOR = "reviewed-author", "Reviewed author"
 
 
+# Large fields that lists, links and headers never show; defer them wherever sources are loaded
+# beside something else (`.defer(*source_texts("annotation__source__"))`).
+SOURCE_TEXTS = ("full_text", "abstract", "extra")
+
+
+def source_texts(prefix: str = "") -> list[str]:
+    return [f"{prefix}{name}" for name in SOURCE_TEXTS]
+
+
 class SourceQuerySet(models.QuerySet):
     def for_project(self, project: Project) -> SourceQuerySet:
         return self.filter(project=project)
@@ -108,7 +117,7 @@ class SourceQuerySet(models.QuerySet):
 
     def resolve_reference(self, text: str) -> Resolution:
         """ "#12", a citation key, or the exact title (case aside)."""
-        sources = self.defer("full_text", "abstract", "extra")
+        sources = self.defer(*SOURCE_TEXTS)
         pk = referenced_id(text)
         if pk is not None:
             return Resolution(match=sources.filter(pk=pk).first())
@@ -120,7 +129,7 @@ class SourceQuerySet(models.QuerySet):
 
     def with_list_data(self) -> SourceQuerySet:
         """What a bibliography row shows: the source and its ordered contributors."""
-        return self.defer("full_text", "abstract", "extra").prefetch_related(
+        return self.defer(*SOURCE_TEXTS).prefetch_related(
             Prefetch(
                 "contributors",
                 queryset=Contributor.objects.select_related("person").only(
@@ -325,12 +334,21 @@ class SourceIdentifier(models.Model):
     def __str__(self) -> str:
         return f"{self.get_scheme_display()} {self.value}"
 
+    def clean(self) -> None:
+        # The admin and imports reach rows without the curation form: normalise here too, so
+        # nothing malformed (or a javascript: "URL") is ever stored.
+        if self.scheme and self.value:
+            try:
+                self.value = normalise_identifier(self.scheme, self.value)
+            except ValueError as error:
+                raise ValidationError({"value": str(error)}) from None
+
     @property
     def link(self) -> str:
         if self.scheme == IdentifierScheme.DOI:
             return f"https://doi.org/{self.value}"
         if self.scheme == IdentifierScheme.URL:
-            return self.value
+            return self.value if self.value.startswith(("http://", "https://")) else ""
         if self.scheme == IdentifierScheme.OPENALEX:
             return f"https://openalex.org/{self.value}"
         return ""
@@ -362,3 +380,7 @@ class Contributor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} ({self.get_role_display()}) — {self.source}"
+
+    def clean(self) -> None:
+        if self.source_id and self.person_id and self.source.project_id != self.person.project_id:
+            raise ValidationError({"person": "The person belongs to another project."})

@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.db.models import ProtectedError, RestrictedError
 from django.forms.formsets import all_valid
@@ -11,33 +10,11 @@ from apps.accounts.editing import SAVE_FAILED, Difference, StaleEdit, difference
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.accounts.references import lookup_response, reference_label
-from apps.library.filters import SourceFilter
 from apps.library.forms import ContributorFormSet, IdentifierFormSet, SourceForm
 from apps.library.models import Source
 from apps.people.models import Person
 
 PAGE_SIZE = 50
-
-
-@require_safe
-@project_view()
-def source_list(request: HttpRequest, membership: Membership) -> HttpResponse:
-    sources = Source.objects.for_project(membership.project).with_list_data()
-    filterset = SourceFilter(request.GET, queryset=sources, membership=membership)
-    # Parameters that do not parse show their error and no results rather than a partial
-    # filter the reader did not ask for.
-    results = filterset.qs if filterset.is_valid() else sources.none()
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "library/source_list.html",
-        {
-            "membership": membership,
-            "project": membership.project,
-            "filter": filterset,
-            "page": page,
-        },
-    )
 
 
 @require_safe
@@ -181,7 +158,7 @@ def source_delete(request: HttpRequest, membership: Membership, pk: int) -> Http
             references = source.references() or ["other records of this project"]
         else:
             messages.success(request, f"Deleted “{source.title}”.")
-            return redirect("library:source_list", membership.project.slug)
+            return redirect("xref:source_list", membership.project.slug)
     return render(
         request,
         "library/source_confirm_delete.html",

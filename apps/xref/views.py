@@ -14,8 +14,9 @@ from apps.accounts.policy import project_view
 from apps.annotations.models import Annotation, Evidence, Mention, ReviewEvent, Stance, Status
 from apps.claims.models import Claim, ClaimRelation, Concept
 from apps.claims.views import get_claim_for_user
-from apps.library.models import Contributor, Source
+from apps.library.models import Contributor, Source, source_texts
 from apps.people.models import Person
+from apps.xref.filters import SourceFilter
 
 RECENT_COUNT = 10
 # How the project home groups a member's own unapproved work.
@@ -84,6 +85,27 @@ def project_home(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 @require_safe
 @project_view()
+def source_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    sources = Source.objects.for_project(membership.project).with_list_data()
+    filterset = SourceFilter(request.GET, queryset=sources, membership=membership)
+    # Parameters that do not parse show their error and no results rather than a partial
+    # filter the reader did not ask for.
+    results = filterset.qs if filterset.is_valid() else sources.none()
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "xref/source_list.html",
+        {
+            "membership": membership,
+            "project": membership.project,
+            "filter": filterset,
+            "page": page,
+        },
+    )
+
+
+@require_safe
+@project_view()
 def source_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     source = get_object_or_404(
         Source.objects.for_project(membership.project)
@@ -116,21 +138,14 @@ def person_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
     works = (
         Contributor.objects.filter(person=person)
         .select_related("source")
-        .defer("source__full_text", "source__abstract", "source__extra")
+        .defer(*source_texts("source__"))
         .order_by("source__issued_year", "source__title")
     )
     citations = (
         Mention.objects.visible_to(membership)
         .filter(person=person)
         .select_related("annotation__source", "work")
-        .defer(
-            "annotation__source__full_text",
-            "annotation__source__abstract",
-            "annotation__source__extra",
-            "work__full_text",
-            "work__abstract",
-            "work__extra",
-        )
+        .defer(*source_texts("annotation__source__"), *source_texts("work__"))
         .order_by("annotation__source__title", "annotation__source_id", "annotation__start", "pk")
     )
     page = Paginator(citations, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -150,11 +165,7 @@ def claim_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpR
         Evidence.objects.visible_to(membership)
         .filter(claim=claim)
         .select_related("annotation__source")
-        .defer(
-            "annotation__source__full_text",
-            "annotation__source__abstract",
-            "annotation__source__extra",
-        )
+        .defer(*source_texts("annotation__source__"))
         .prefetch_related(
             Prefetch(
                 "annotation__mentions",

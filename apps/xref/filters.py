@@ -3,8 +3,8 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from apps.accounts.models import Membership
-from apps.accounts.policy import visible_annotations_q
 from apps.accounts.references import query_words
+from apps.annotations.models import Annotation
 from apps.claims.models import Concept
 from apps.library.models import Source, SourceType
 from apps.people.models import Person
@@ -76,15 +76,13 @@ class SourceFilter(django_filters.FilterSet):
     def filter_person(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         people = Person.objects.for_project(self.membership.project).matching(value).values("pk")
         authored = Source.objects.filter(contributors__person__in=people).values("pk")
-        citing = Source.objects.filter(
-            visible_annotations_q(self.membership, prefix="annotations__"),
-            annotations__mentions__person__in=people,
-        ).values("pk")
+        citing = (
+            Annotation.objects.visible_to(self.membership)
+            .filter(mentions__person__in=people)
+            .values("source_id")
+        )
         return queryset.filter(Q(pk__in=authored) | Q(pk__in=citing))
 
     def filter_concept(self, queryset: QuerySet, name: str, value: Concept) -> QuerySet:
-        coded = Source.objects.filter(
-            visible_annotations_q(self.membership, prefix="annotations__"),
-            annotations__concepts=value,
-        ).values("pk")
-        return queryset.filter(pk__in=coded)
+        coded = Annotation.objects.visible_to(self.membership).filter(concepts=value)
+        return queryset.filter(pk__in=coded.values("source_id"))
