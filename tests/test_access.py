@@ -32,6 +32,7 @@ PAGES = {
     "annotations:annotation_create": ("source", {**ALL, "student": 403}),
     # only the author edits, and only drafts and work sent back
     "annotations:annotation_edit": ("draft", {**dict.fromkeys(ALL, 403), "analyst": 200}),
+    "annotations:annotation_list": (None, ALL),
     "review:queue": (None, SUPERVISORS),
     "review:withdrawn": (None, SUPERVISORS),
 }

@@ -6,6 +6,7 @@ from apps.annotations.models import ReviewAction
 app_name = "annotations"
 
 urlpatterns = [
+    path("annotations/", views.annotation_list, name="annotation_list"),
     path("annotations/<id:pk>/", views.annotation_detail, name="annotation_detail"),
     path("annotations/<id:pk>/edit/", views.annotation_edit, name="annotation_edit"),
     path(

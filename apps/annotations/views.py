@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +21,7 @@ from apps.accounts.policy import (
     project_view,
 )
 from apps.accounts.references import NewReference, reference_label
+from apps.annotations.filters import AnnotationFilter
 from apps.annotations.forms import AnnotationForm, DecisionForm, EvidenceRows, MentionRows
 from apps.annotations.models import (
     DECISIONS,
@@ -55,6 +58,35 @@ def get_annotation_for_user(membership: Membership, pk: int, *, write: bool = Fa
             "for changes. Approved annotations are locked."
         )
     return annotation
+
+
+PAGE_SIZE = 50
+
+
+@require_safe
+@project_view()
+def annotation_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Passages the member may see, narrowed by the links that lead here (matrix cells, maps)."""
+    annotations = (
+        Annotation.objects.visible_to(membership)
+        .with_list_data()
+        .order_by("source__title", "source_id", F("start").asc(nulls_last=True), "pk")
+    )
+    filterset = AnnotationFilter(request.GET, queryset=annotations, membership=membership)
+    results = filterset.qs if filterset.is_valid() else annotations.none()
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    chosen = filterset.form.cleaned_data if filterset.is_valid() else {}
+    return render(
+        request,
+        "annotations/annotation_list.html",
+        {
+            "membership": membership,
+            "project": membership.project,
+            "filter": filterset,
+            "page": page,
+            "chosen": {name: chosen.get(name) for name in ("source", "person", "claim")},
+        },
+    )
 
 
 def wants_json(request: HttpRequest) -> bool:
