@@ -29,6 +29,14 @@ class Cast:
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    # Cached overviews are keyed by ids, which the next test's database reuses.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

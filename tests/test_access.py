@@ -33,6 +33,7 @@ PAGES = {
     # only the author edits, and only drafts and work sent back
     "annotations:annotation_edit": ("draft", {**dict.fromkeys(ALL, 403), "analyst": 200}),
     "annotations:annotation_list": (None, ALL),
+    "xref:cocitation": (None, ALL),
     "review:queue": (None, SUPERVISORS),
     "review:withdrawn": (None, SUPERVISORS),
 }
@@ -73,6 +74,8 @@ POST_ENDPOINTS = {
     # Anyone may leave; the only supervisor is refused with a message.
     "accounts:member_leave": (None, dict.fromkeys(ALL, 302)),
     "review:approve_shown": (None, {**SUPERVISORS, "supervisor": 302}),
+    # an empty choice is refused with a message; students have no choice to make
+    "accounts:set_scope": (None, {**dict.fromkeys(ALL, 302), "student": 403}),
     # Review actions on analyst's annotations. 403 for members who never may; the others are
     # redirected with the result or with why not now (wrong status, no reason given).
     "annotations:annotation_submit": ("draft", {**dict.fromkeys(ALL, 403), "analyst": 302}),

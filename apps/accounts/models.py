@@ -101,6 +101,10 @@ class Membership(models.Model):
 
     objects = MembershipQuerySet.as_manager()
 
+    # Not stored: set per request from the member's choice of scope (policy.apply_scope). When
+    # true, lists and counts show approved work only, as a student sees them.
+    approved_only = False
+
     class Meta:
         ordering = ["project__name", "user__username"]
         constraints = [

@@ -62,13 +62,16 @@ def visible_annotations_q(membership: Membership, prefix: str = "") -> Q:
     """The annotations this member may see, as a filter (prefix it to reach them via a relation).
 
     Supervisors see everything; analysts see approved work and their own; students see approved
-    work only. Withdrawn annotations are in nobody's lists, and only the member's own project
-    counts, whatever relation leads to the annotation. `can_see_annotation` below is the same
-    rule for one loaded row.
+    work only, and so does anyone who chose the "approved only" scope. Withdrawn annotations are
+    in nobody's lists, and only the member's own project counts, whatever relation leads to the
+    annotation. `can_see_annotation` below is the same rule for one loaded row (a page opened
+    directly shows what the member may see, whatever the scope of the lists).
     """
     shown = Q(
         **{f"{prefix}withdrawn_at__isnull": True, f"{prefix}project_id": membership.project_id}
     )
+    if membership.approved_only:
+        return shown & Q(**{f"{prefix}status": APPROVED})
     if can(membership, Action.SEE_ALL_ANNOTATIONS):
         return shown
     approved = Q(**{f"{prefix}status": APPROVED})
@@ -114,6 +117,30 @@ class Permissions:
         return can(self._membership, action)
 
 
+class Scope(StrEnum):
+    """What lists, counts and maps show to members who may see unapproved work."""
+
+    VISIBLE = "visible"  # everything the member may see
+    APPROVED = "approved"  # approved work only, as students see it
+
+
+SCOPE_SESSION_KEY = "scope"
+
+
+def apply_scope(request: HttpRequest, membership: Membership) -> None:
+    """Narrow `membership` to approved work when the member chose so.
+
+    The choice is kept per project in the session (set_scope); a `scope` query parameter
+    overrides it for one request, so a link can say what it shows.
+    """
+    if not can(membership, Action.ANNOTATE):
+        return  # students only ever see approved work
+    chosen = request.GET.get("scope") or request.session.get(SCOPE_SESSION_KEY, {}).get(
+        membership.project.slug
+    )
+    membership.approved_only = chosen == Scope.APPROVED
+
+
 def get_membership(user: User, slug: str) -> Membership:
     """The user's membership in project `slug`, with its project; 404 for anyone else."""
     if not user.is_authenticated:
@@ -141,6 +168,7 @@ def project_view(action: Action = Action.VIEW) -> Callable[[ProjectView], Projec
             membership = get_membership(request.user, slug)
             if not can(membership, action):
                 raise PermissionDenied
+            apply_scope(request, membership)
             return view(request, membership, *args, **kwargs)
 
         wrapper.project_action = action  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ project_urlpatterns = [
     path("members/leave/", views.member_leave, name="member_leave"),
     path("members/<id:pk>/role/", views.member_role, name="member_role"),
     path("members/<id:pk>/remove/", views.member_remove, name="member_remove"),
+    path("scope/", views.set_scope, name="set_scope"),
 ]
 
 urlpatterns = [

@@ -6,11 +6,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts.forms import AddMemberForm, ProjectCreateForm, ProjectSettingsForm, RoleForm
 from apps.accounts.models import Membership, Project, ProjectError, Role
-from apps.accounts.policy import Action, project_view
+from apps.accounts.policy import SCOPE_SESSION_KEY, Action, Scope, project_view
 
 MEMBERS_PAGE_SIZE = 100
 
@@ -172,3 +173,24 @@ def leave(request: HttpRequest, membership: Membership) -> HttpResponse:
         return redirect("accounts:member_list", membership.project.slug)
     messages.success(request, f"You left “{membership.project.name}”.")
     return redirect("accounts:project_list")
+
+
+@require_POST
+@project_view(Action.ANNOTATE)
+def set_scope(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Remember whether this member's lists show everything they may see or approved work only."""
+    try:
+        scope = Scope(request.POST.get("scope", ""))
+    except ValueError:
+        messages.error(request, "Choose what to show: everything you may see, or approved work.")
+        scope = None
+    if scope is not None:
+        chosen = request.session.get(SCOPE_SESSION_KEY, {})
+        chosen[membership.project.slug] = scope.value
+        request.session[SCOPE_SESSION_KEY] = chosen
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = membership.project.get_absolute_url()
+    return redirect(target)

@@ -540,6 +540,14 @@ class EvidenceQuerySet(models.QuerySet):
         """Evidence from annotations the member may see (in their project)."""
         return self.filter(visible_annotations_q(membership, prefix="annotation__"))
 
+    def claim_tally(self) -> models.QuerySet:
+        """Rows of (claim, stance, passages): what the evidence argues, most passages first."""
+        return (
+            self.values("claim_id", "claim__statement", "stance")
+            .annotate(passages=models.Count("annotation_id", distinct=True))
+            .order_by("-passages", "claim__statement", "claim_id", "stance")
+        )
+
 
 class Evidence(models.Model):
     """The annotation's passage bears on the claim with this stance."""
@@ -576,6 +584,34 @@ class MentionQuerySet(models.QuerySet):
     def visible_to(self, membership: Membership) -> MentionQuerySet:
         """Mentions in annotations the member may see (in their project)."""
         return self.filter(visible_annotations_q(membership, prefix="annotation__"))
+
+    def person_tally(self) -> models.QuerySet:
+        """Rows of (person, passages, sources) for the people cited, most cited first."""
+        return (
+            self.values("person_id", "person__display_name")
+            .annotate(
+                passages=models.Count("annotation_id", distinct=True),
+                sources=models.Count("annotation__source_id", distinct=True),
+            )
+            .order_by("-passages", "person__display_name", "person_id")
+        )
+
+    def work_tally(self) -> models.QuerySet:
+        """Rows of (work, passages) for the works cited by name, most cited first."""
+        return (
+            self.filter(work__isnull=False)
+            .values("work_id", "work__title")
+            .annotate(passages=models.Count("annotation_id", distinct=True))
+            .order_by("-passages", "work__title", "work_id")
+        )
+
+    def citing_source_tally(self) -> models.QuerySet:
+        """Rows of (source, passages) for the sources whose passages these mentions are in."""
+        return (
+            self.values("annotation__source_id", "annotation__source__title")
+            .annotate(passages=models.Count("annotation_id", distinct=True))
+            .order_by("-passages", "annotation__source__title", "annotation__source_id")
+        )
 
 
 class Mention(models.Model):

@@ -39,9 +39,10 @@ class ClaimQuerySet(models.QuerySet):
         return self.filter(project=project)
 
     def visible_to(self, membership: Membership) -> ClaimQuerySet:
-        """Students see a claim only once some evidence they may see backs it."""
+        """Students (and anyone looking at approved work only) see a claim once some evidence
+        they may see backs it."""
         claims = self.filter(project_id=membership.project_id)
-        if can(membership, Action.SEE_UNSUPPORTED_CLAIMS):
+        if can(membership, Action.SEE_UNSUPPORTED_CLAIMS) and not membership.approved_only:
             return claims
         # claims sits below annotations, so Evidence is reached through the relation rather
         # than imported.
@@ -181,6 +182,14 @@ class ClaimRelation(models.Model):
 class ConceptQuerySet(models.QuerySet):
     def for_project(self, project: Project) -> ConceptQuerySet:
         return self.filter(project=project)
+
+    def coded_in(self, annotations: models.QuerySet) -> ConceptQuerySet:
+        """The concepts these annotations are coded with, each with its number of `passages`."""
+        return (
+            self.filter(annotations__in=annotations.values("pk"))
+            .annotate(passages=models.Count("annotations"))
+            .order_by("-passages", "name")
+        )
 
     def with_annotation_counts(self, membership: Membership) -> ConceptQuerySet:
         visible = visible_annotations_q(membership, prefix="annotations__")

@@ -11,4 +11,5 @@ urlpatterns = [
     path("people/<id:pk>/", pages.person_detail, name="person_detail"),
     path("claims/<id:pk>/", pages.claim_detail, name="claim_detail"),
     path("concepts/<id:pk>/", pages.concept_detail, name="concept_detail"),
+    path("cocitation/", pages.cocitation, name="cocitation"),
 ]

@@ -91,7 +91,7 @@ def test_query_count_does_not_grow(cast, assert_constant_queries, spread):
     # 1 session, 2 user, 3 membership + project, 4 claim, 5 is it visible to this member,
     # 6 count of visible evidence, 7 a page of it with passages and sources, 8 mentions of
     # those passages with people, 9 evidence per stance, 10 relations to visible claims,
-    # 11 relations from visible claims
+    # 11 relations from visible claims, 12 the people cited in the evidence
     assert_constant_queries(
-        cast.student, lambda: url(spread), 11, before=lambda: back(2), after=lambda: back(20)
+        cast.student, lambda: url(spread), 12, before=lambda: back(2), after=lambda: back(20)
     )

@@ -48,14 +48,42 @@ def test_query_count_does_not_grow(cast, assert_constant_queries, qutb):
 
     def cite(count):
         for _ in range(count):
+            claim = factories.make_claim(cast.project)
+            other = factories.make_person(cast.project)
             factories.make_annotation(
-                article, cast.analyst, status="approved", reviewer=cast.supervisor, people=[qutb]
+                article,
+                cast.analyst,
+                status="approved",
+                reviewer=cast.supervisor,
+                people=[qutb, other],
+                claims=[claim],
             )
             factories.make_source(cast.project).add_contributor(qutb)
 
     # 1 session, 2 user, 3 membership + project, 4 person, 5 name variants,
     # 6 works with sources, 7 count of citing mentions, 8 page of mentions with passage,
-    # source and work, 9 concepts originated
+    # source and work, 9 concepts originated, 10 claims their citations bear on; co-cited
+    # people: 11 the most cited (candidates), 12 count of pairs, 13 the pairs, 14 their names
     assert_constant_queries(
-        cast.student, lambda: url(qutb), 9, before=lambda: cite(2), after=lambda: cite(20)
+        cast.student, lambda: url(qutb), 14, before=lambda: cite(2), after=lambda: cite(20)
     )
+
+
+def test_claims_their_citations_bear_on_and_who_is_cited_with_them(cast, client_for, qutb):
+    shukri = factories.make_person(cast.project, "Shukri Mustafa")
+    claim = factories.make_claim(cast.project, "Withdrawal precedes empowerment")
+    article = factories.make_source(cast.project, "Withdrawal from Society")
+    annotation = factories.make_annotation(
+        article, cast.analyst, status="approved", reviewer=cast.supervisor, people=[qutb, shukri]
+    )
+    annotation.evidence.create(claim=claim, stance="supports")
+    factories.make_annotation(
+        article,
+        cast.analyst,
+        people=[qutb],
+        claims=[factories.make_claim(cast.project, "Draft-only claim")],
+    )
+    student = client_for(cast.student).get(url(qutb))
+    assert "Withdrawal precedes empowerment" in student.text
+    assert "Draft-only claim" not in student.text
+    assert [p.second.display_name for p in student.context["cocited"]] == ["Shukri Mustafa"]

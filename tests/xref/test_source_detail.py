@@ -57,7 +57,7 @@ def url(source):
 
 
 def quotes(response):
-    return [a.quote for a in response.context["annotations"]]
+    return [a.quote for a in response.context["page"].object_list]
 
 
 def test_metadata_contributors_and_identifiers(cast, client_for, source):
@@ -115,12 +115,14 @@ def test_query_count_does_not_grow(cast, assert_constant_queries, source):
             )
 
     # 1 session, 2 user, 3 membership + project, 4 source, 5 contributors with people,
-    # 6 identifiers, 7 visible annotations with source and author, 8 their evidence with
-    # claims, 9 their mentions with people and works, 10 their concepts
+    # 6 identifiers, 7 count of visible passages, 8 a page of them with source and author,
+    # 9 their evidence with claims, 10 their mentions with people and works, 11 their
+    # concepts; the tallies: 12 claims argued, 13 people cited, 14 works cited, 15 concepts,
+    # 16 sources citing this one as a work
     assert_constant_queries(
         cast.student,
         lambda: url(source),
-        10,
+        16,
         before=lambda: more_passages(2),
         after=lambda: more_passages(20),
     )

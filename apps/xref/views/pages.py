@@ -3,9 +3,10 @@
 from itertools import groupby
 from operator import attrgetter
 
+from django import forms
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Prefetch, Value, When
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
@@ -16,9 +17,15 @@ from apps.claims.models import Claim, ClaimRelation, Concept
 from apps.claims.views import get_claim_for_user
 from apps.library.models import Contributor, Source, source_texts
 from apps.people.models import Person
+from apps.xref.cocitation import cocited_pairs, shared_sources
 from apps.xref.filters import SourceFilter
+from apps.xref.overview import overview
 
 RECENT_COUNT = 10
+# How many rows the tallies on connected pages show (claims argued, people cited, …).
+TALLY_LIMIT = 30
+COCITED_LIMIT = 12
+PAIR_PAGE = 50
 # How the project home groups a member's own unapproved work.
 OWN_WORK_ORDER = [Status.CHANGES_REQUESTED, Status.DRAFT, Status.SUBMITTED, Status.REJECTED]
 PAGE_SIZE = 50
@@ -79,6 +86,7 @@ def project_home(request: HttpRequest, membership: Membership) -> HttpResponse:
             own_work=own_work,
             waiting=waiting,
             new_decisions=new_decisions,
+            overview=overview(membership),
         ),
     )
 
@@ -116,17 +124,36 @@ def source_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
         ),
         pk=pk,
     )
-    annotations = (
-        Annotation.objects.visible_to(membership)
-        .filter(source=source)
-        .with_list_data()
-        .in_text_order()
+    passages = Annotation.objects.visible_to(membership).filter(source=source)
+    page = Paginator(passages.with_list_data().in_text_order(), PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
+    mentions = Mention.objects.visible_to(membership).filter(annotation__source=source)
+    argued = Evidence.objects.visible_to(membership).filter(annotation__source=source)
     return render(
         request,
         "xref/source_detail.html",
-        _context(membership, source=source, annotations=annotations),
+        _context(
+            membership,
+            source=source,
+            page=page,
+            claims=_grouped_by_stance(argued.claim_tally()[:TALLY_LIMIT]),
+            people=mentions.person_tally()[:TALLY_LIMIT],
+            works=mentions.work_tally()[:TALLY_LIMIT],
+            concepts=Concept.objects.coded_in(passages)[:TALLY_LIMIT],
+            cited_by=Mention.objects.visible_to(membership)
+            .filter(work=source)
+            .citing_source_tally()[:TALLY_LIMIT],
+        ),
     )
+
+
+def _grouped_by_stance(rows) -> list[tuple[Stance, list[dict]]]:
+    """Tally rows (claim, stance, passages) grouped in the order a claim page uses."""
+    by_stance: dict[str, list[dict]] = {stance: [] for stance in STANCE_ORDER}
+    for row in rows:
+        by_stance[row["stance"]].append(row)
+    return [(Stance(stance), items) for stance, items in by_stance.items() if items]
 
 
 @require_safe
@@ -150,10 +177,25 @@ def person_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
     )
     page = Paginator(citations, PAGE_SIZE).get_page(request.GET.get("page"))
     concepts = person.originated_concepts.all()
+    citing = Mention.objects.visible_to(membership).filter(person=person)
+    claims = (
+        Evidence.objects.visible_to(membership)
+        .filter(annotation__in=citing.values("annotation_id"))
+        .claim_tally()[:TALLY_LIMIT]
+    )
+    cocited, _ = cocited_pairs(membership, around=person.pk, limit=COCITED_LIMIT)
     return render(
         request,
         "xref/person_detail.html",
-        _context(membership, person=person, works=works, page=page, concepts=concepts),
+        _context(
+            membership,
+            person=person,
+            works=works,
+            page=page,
+            concepts=concepts,
+            claims=_grouped_by_stance(claims),
+            cocited=cocited,
+        ),
     )
 
 
@@ -203,6 +245,12 @@ def claim_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpR
     relations_in = ClaimRelation.objects.filter(
         target=claim, source__in=visible_claims
     ).select_related("source")
+    backing = Evidence.objects.visible_to(membership).filter(claim=claim).values("annotation_id")
+    theorists = (
+        Mention.objects.visible_to(membership)
+        .filter(annotation__in=backing)
+        .person_tally()[:TALLY_LIMIT]
+    )
     return render(
         request,
         "xref/claim_detail.html",
@@ -214,6 +262,7 @@ def claim_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpR
             stance_counts=stance_counts,
             relations_out=relations_out,
             relations_in=relations_in,
+            theorists=theorists,
         ),
     )
 
@@ -237,3 +286,75 @@ def concept_detail(request: HttpRequest, membership: Membership, pk: int) -> Htt
         "xref/concept_detail.html",
         _context(membership, concept=concept, children=concept.children.all(), page=page),
     )
+
+
+class CocitationForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[("people", "People"), ("works", "Works")], required=False, initial="people"
+    )
+    minimum = forms.IntegerField(
+        label="At least",
+        min_value=1,
+        max_value=1000,
+        required=False,
+        initial=1,
+        help_text="sources citing both",
+    )
+    person = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    first = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    second = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+
+@require_safe
+@project_view()
+def cocitation(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Pairs of people (or works) cited together in the same sources, strongest first."""
+    form = CocitationForm(request.GET)
+    pairs: list = []
+    total = 0
+    focus = shared = None
+    page_number = 1
+    if form.is_valid():
+        data = form.cleaned_data
+        works = data["kind"] == "works"
+        model = Source if works else Person
+        known = model.objects.for_project(membership.project)
+        if data["first"] and data["second"]:
+            focus = (
+                known.filter(pk=data["first"]).first(),
+                known.filter(pk=data["second"]).first(),
+            )
+            if None in focus:
+                raise Http404("No such pair in this project.")
+            shared = shared_sources(membership, data["first"], data["second"], works=works)
+        around = None
+        if data["person"]:
+            around = get_object_or_404(known, pk=data["person"]).pk
+        page_number = _page_number(request.GET.get("page"))
+        pairs, total = cocited_pairs(
+            membership,
+            works=works,
+            around=around,
+            minimum=data["minimum"] or 1,
+            limit=PAIR_PAGE,
+            offset=(page_number - 1) * PAIR_PAGE,
+        )
+    return render(
+        request,
+        "xref/cocitation.html",
+        _context(
+            membership,
+            form=form,
+            pairs=pairs,
+            total=total,
+            focus=focus,
+            shared=shared,
+            works=form.is_valid() and form.cleaned_data["kind"] == "works",
+            page_number=page_number,
+            has_next=page_number * PAIR_PAGE < total,
+        ),
+    )
+
+
+def _page_number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 100_000 else 1

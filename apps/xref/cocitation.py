@@ -1,0 +1,104 @@
+"""Co-citation: two people (or two works) are co-cited when the same source cites both.
+
+The strength of a pair is the number of sources that cite both, counted over the annotations
+the member may see. Pairs are formed in the database: the (source, cited) pairs of visible
+mentions are joined with themselves on the source. To keep that join small at scale, only the
+most cited people or works take part (`CANDIDATES`), as bibliometric tools do with a citation
+threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count
+
+from apps.accounts.models import Membership
+from apps.annotations.models import Mention
+from apps.library.models import Source
+from apps.people.models import Person
+
+CANDIDATES = 300
+
+
+@dataclass
+class Pair:
+    first: Person | Source
+    second: Person | Source
+    shared: int
+
+
+def cocited_pairs(
+    membership: Membership,
+    *,
+    works: bool = False,
+    around: int | None = None,
+    minimum: int = 1,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Pair], int]:
+    """The strongest pairs (and how many pairs there are), optionally those of one person/work."""
+    column = "work_id" if works else "person_id"
+    mentions = Mention.objects.visible_to(membership)
+    if works:
+        mentions = mentions.filter(work__isnull=False)
+    top = (
+        mentions.values(column)
+        .annotate(n=Count("annotation__source_id", distinct=True))
+        .order_by("-n", column)
+        .values_list(column, flat=True)[:CANDIDATES]
+    )
+    candidates = set(top)
+    if around is not None:
+        candidates.add(around)
+    if not candidates:
+        return [], 0
+    cited = (
+        mentions.filter(**{f"{column}__in": sorted(candidates)})
+        .order_by()  # Mention's default ordering would add its pk to the DISTINCT
+        .values("annotation__source_id", column)
+        .distinct()
+    )
+    cited_sql, params = cited.query.sql_with_params()
+    if around is None:
+        condition, focus = "a.cited < b.cited", []
+    else:
+        condition, focus = "a.cited = %s AND b.cited <> a.cited", [around]
+    pair_sql = f"""
+        WITH cited(source_id, cited) AS ({cited_sql})
+        SELECT a.cited, b.cited, COUNT(*) AS shared
+        FROM cited a JOIN cited b ON a.source_id = b.source_id
+        WHERE {condition}
+        GROUP BY a.cited, b.cited
+        HAVING COUNT(*) >= %s
+    """
+    arguments = [*params, *focus, minimum]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({pair_sql}) AS pairs", arguments)
+        total = cursor.fetchone()[0]
+        cursor.execute(
+            f"{pair_sql} ORDER BY shared DESC, a.cited, b.cited LIMIT %s OFFSET %s",
+            [*arguments, limit, offset],
+        )
+        rows = cursor.fetchall()
+    model = Source if works else Person
+    objects = model.objects.in_bulk({pk for row in rows for pk in row[:2]})
+    return [Pair(objects[a], objects[b], shared) for a, b, shared in rows], total
+
+
+def shared_sources(
+    membership: Membership, first: int, second: int, *, works: bool = False
+) -> list[Source]:
+    """The sources that cite both."""
+    column = "work_id" if works else "person_id"
+    mentions = Mention.objects.visible_to(membership)
+    citing_first = mentions.filter(**{column: first}).values("annotation__source_id")
+    citing_second = mentions.filter(**{column: second}).values("annotation__source_id")
+    return list(
+        Source.objects.for_project(membership.project)
+        .filter(pk__in=citing_first)
+        .filter(pk__in=citing_second)
+        .only("id", "title", "issued_year")
+        .order_by("title")
+    )
