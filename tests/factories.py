@@ -61,11 +61,15 @@ def make_annotation(
     status: str = Status.DRAFT,
     reviewer: User | None = None,
     claims: list[Claim] = (),
+    stance: str = "supports",
     people: list[Person] = (),
     concepts: list[Concept] = (),
     **fields,
 ) -> Annotation:
-    """An annotation brought to `status` through the real transitions (reviewer decides)."""
+    """An annotation brought to `status` through the real transitions (reviewer decides).
+
+    Links are made before the transitions, as in the app, so derived counts follow them.
+    """
     number = next(_numbers)
     fields.setdefault("quote", f"Quoted passage number {number}.")
     fields.setdefault("locator", f"¶{number}")
@@ -73,7 +77,7 @@ def make_annotation(
         project=source.project, source=source, author=author, **fields
     )
     for claim in claims:
-        Evidence.objects.create(annotation=annotation, claim=claim, stance="supports")
+        Evidence.objects.create(annotation=annotation, claim=claim, stance=stance)
     for person in people:
         Mention.objects.create(annotation=annotation, person=person, function="mentioning")
     annotation.concepts.set(concepts)

@@ -58,6 +58,11 @@ def can(membership: Membership | None, action: Action) -> bool:
     return action in ROLE_ACTIONS[membership.role]
 
 
+def approved_annotations_q(prefix: str = "") -> Q:
+    """Approved and not withdrawn: what everyone, students included, may see of a project."""
+    return Q(**{f"{prefix}status": APPROVED, f"{prefix}withdrawn_at__isnull": True})
+
+
 def visible_annotations_q(membership: Membership, prefix: str = "") -> Q:
     """The annotations this member may see, as a filter (prefix it to reach them via a relation).
 
@@ -71,7 +76,7 @@ def visible_annotations_q(membership: Membership, prefix: str = "") -> Q:
         **{f"{prefix}withdrawn_at__isnull": True, f"{prefix}project_id": membership.project_id}
     )
     if membership.approved_only:
-        return shown & Q(**{f"{prefix}status": APPROVED})
+        return shown & approved_annotations_q(prefix)
     if can(membership, Action.SEE_ALL_ANNOTATIONS):
         return shown
     approved = Q(**{f"{prefix}status": APPROVED})

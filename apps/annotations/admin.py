@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.annotations.models import Annotation, Evidence, Mention, ReviewEvent
+from apps.claims.models import Claim
 
 
 class EvidenceInline(admin.TabularInline):
@@ -41,6 +42,13 @@ class AnnotationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Annotations are withdrawn, never destroyed: that would take their ledger with them.
         return False
+
+    def save_related(self, request, form, formsets, change):
+        annotation = form.instance
+        before = set(annotation.evidence.values_list("claim_id", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(annotation.evidence.values_list("claim_id", flat=True))
+        Claim.objects.filter(pk__in=before | after).refresh_approved_evidence()
 
     fieldsets = [
         (

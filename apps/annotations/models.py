@@ -343,6 +343,9 @@ class Annotation(Versioned):
             if target == current.status:
                 del changes["status_changed_at"]
             Annotation.objects.filter(pk=self.pk).update(**changes)
+            if Status.APPROVED in (current.status, target):
+                # What students may see of its claims changed with it.
+                Claim.objects.filter(evidence__annotation_id=self.pk).refresh_approved_evidence()
         for field, value in changes.items():
             setattr(self, field, value)
         self.version = current.version
@@ -395,6 +398,7 @@ class Annotation(Versioned):
         by: User,
     ) -> None:
         """Replace the annotation's links. Rows typed as new create the claim or person."""
+        before = set(self.evidence.values_list("claim_id", flat=True))
         self.evidence.all().delete()
         self.mentions.all().delete()
         Evidence.objects.bulk_create(
@@ -411,6 +415,8 @@ class Annotation(Versioned):
             for row in mentions
         )
         self.concepts.set(concepts)
+        touched = before | set(self.evidence.values_list("claim_id", flat=True))
+        Claim.objects.filter(pk__in=touched).refresh_approved_evidence()
 
     def _claim_for(self, row: dict, *, by: User) -> Claim:
         claim = row["claim"]

@@ -5,14 +5,14 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import ngettext
 
 from apps.accounts.editing import Versioned
 from apps.accounts.models import Membership, Project
-from apps.accounts.policy import Action, can, visible_annotations_q
+from apps.accounts.policy import Action, approved_annotations_q, can, visible_annotations_q
 from apps.accounts.references import MAX_CANDIDATES, Resolution, query_words, referenced_id
 from apps.people.models import Person
 
@@ -44,12 +44,21 @@ class ClaimQuerySet(models.QuerySet):
         claims = self.filter(project_id=membership.project_id)
         if can(membership, Action.SEE_UNSUPPORTED_CLAIMS) and not membership.approved_only:
             return claims
+        return claims.filter(approved_evidence__gt=0)
+
+    def refresh_approved_evidence(self) -> int:
+        """Recount `approved_evidence` for these claims from their evidence (the only record)."""
         # claims sits below annotations, so Evidence is reached through the relation rather
         # than imported.
-        evidence = self.model.evidence.field.model.objects.filter(
-            visible_annotations_q(membership, prefix="annotation__"), claim=OuterRef("pk")
+        evidence = self.model.evidence.field.model.objects
+        counts = (
+            evidence.filter(approved_annotations_q("annotation__"), claim=OuterRef("pk"))
+            .order_by()
+            .values("claim")
+            .annotate(n=models.Count("pk"))
+            .values("n")
         )
-        return claims.filter(Exists(evidence))
+        return self.update(approved_evidence=Coalesce(Subquery(counts), 0))
 
     def matching(self, words: str) -> ClaimQuerySet:
         claims = self
@@ -70,7 +79,9 @@ class ClaimQuerySet(models.QuerySet):
 
     def with_evidence_counts(self, membership: Membership) -> ClaimQuerySet:
         """`evidence_count`: evidence the member may see. A correlated subquery, so a paginated
-        list only counts for the rows it shows."""
+        list only counts for the rows it shows; for approved work the stored count serves."""
+        if membership.approved_only or not can(membership, Action.ANNOTATE):
+            return self.annotate(evidence_count=F("approved_evidence"))
         evidence = (
             self.model.evidence.field.model.objects.filter(
                 visible_annotations_q(membership, prefix="annotation__"), claim=OuterRef("pk")
@@ -89,6 +100,10 @@ class Claim(Versioned):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="claims")
     statement = models.TextField()
     kind = models.CharField(max_length=20, choices=ClaimKind.choices, default=ClaimKind.THESIS)
+    # How much approved evidence backs the claim: whether students see it. Derived from the
+    # evidence (refresh_approved_evidence) whenever an annotation's approval changes, so lists
+    # need not join every approved annotation to know it.
+    approved_evidence = models.PositiveIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -315,6 +315,7 @@ def generate_corpus(
             rng, annotations, claims, persons, source_rows, codebook, supervisors, stats
         )
     stats.add("annotations", annotation_total)
+    Claim.objects.filter(project=project).refresh_approved_evidence()
     return stats
 
 

@@ -1,6 +1,5 @@
 import pytest
 
-from apps.annotations.models import Evidence
 from tests import factories
 
 
@@ -16,10 +15,15 @@ def spread(cast):
     spread.relate(hidden, "supports")
 
     def evidence(source, claim, stance, quote, status="approved"):
-        annotation = factories.make_annotation(
-            source, cast.analyst, status=status, reviewer=cast.supervisor, quote=quote
+        factories.make_annotation(
+            source,
+            cast.analyst,
+            status=status,
+            reviewer=cast.supervisor,
+            quote=quote,
+            claims=[claim],
+            stance=stance,
         )
-        Evidence.objects.create(annotation=annotation, claim=claim, stance=stance)
 
     evidence(forecast, spread, "asserts", "will witness an escalation")
     evidence(report, spread, "qualifies", "The ultra-extremists scattered.")
@@ -54,10 +58,14 @@ def test_evidence_is_grouped_by_stance_then_source(cast, client_for, spread):
 def test_long_evidence_is_paginated_and_counted_per_stance(cast, client_for, spread):
     source = factories.make_source(cast.project)
     for _ in range(55):
-        annotation = factories.make_annotation(
-            source, cast.analyst, status="approved", reviewer=cast.supervisor
+        factories.make_annotation(
+            source,
+            cast.analyst,
+            status="approved",
+            reviewer=cast.supervisor,
+            claims=[spread],
+            stance="reports",
         )
-        Evidence.objects.create(annotation=annotation, claim=spread, stance="reports")
     first = client_for(cast.student).get(url(spread))
     assert "58 passages: 1 asserts, 1 qualifies, 1 contradicts, 55 reports" in first.text
     assert sum(len(items) for _, items in first.context["groups"]) == 50
@@ -80,10 +88,14 @@ def test_query_count_does_not_grow(cast, assert_constant_queries, spread):
 
     def back(count):
         for _ in range(count):
-            annotation = factories.make_annotation(
-                source, cast.analyst, status="approved", reviewer=cast.supervisor, people=[person]
+            factories.make_annotation(
+                source,
+                cast.analyst,
+                status="approved",
+                reviewer=cast.supervisor,
+                people=[person],
+                claims=[spread],
             )
-            Evidence.objects.create(annotation=annotation, claim=spread, stance="supports")
             other = factories.make_claim(cast.project)
             other.relate(spread, "supports")
             spread.relate(other, "refines")
