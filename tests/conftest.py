@@ -9,6 +9,8 @@ from apps.accounts.models import Project, Role, User
 from apps.transfer.corpus import generate_corpus
 from tests import factories
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
 
 @dataclass
 class Cast:
@@ -63,7 +65,8 @@ def cast(db) -> Cast:
 @pytest.fixture
 def client_for(db):
     def make(user: User | None) -> Client:
-        client = Client()
+        # Sends what a browser sends; scripts and API clients are tested with their own Accept.
+        client = Client(HTTP_ACCEPT=BROWSER_ACCEPT)
         if user is not None:
             client.force_login(user)
         return client

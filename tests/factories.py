@@ -81,6 +81,7 @@ def make_annotation(
     for person in people:
         Mention.objects.create(annotation=annotation, person=person, function="mentioning")
     annotation.concepts.set(concepts)
+    annotation.record_revision(by=author)
     if status != Status.DRAFT:
         annotation.transition(ReviewAction.SUBMIT, by=author)
     decisions = {
@@ -96,4 +97,14 @@ def make_annotation(
             raise ValueError(f"A {status} annotation needs a reviewer.")
         action, decision = decisions[status]
         annotation.transition(action, by=reviewer, **decision)
+    return annotation
+
+
+def revise(annotation: Annotation, by: User, **fields) -> Annotation:
+    """An edit by its author, as the edit form makes it: a new version and its revision."""
+    with annotation.editing(by=by, loaded_version=annotation.version):
+        for name, value in fields.items():
+            setattr(annotation, name, value)
+        annotation.save(update_fields=Annotation.CONTENT_FIELDS)
+    annotation.record_revision(by=by)
     return annotation

@@ -40,10 +40,11 @@ class Versioned(models.Model):
         abstract = True
 
     @contextmanager
-    def editing(self, *, by: Any, loaded_version: int) -> Iterator[None]:
+    def editing(self, *, by: Any, loaded_version: int) -> Iterator[Versioned]:
         """Save inside this block; raises StaleEdit when a newer version was saved meanwhile.
 
-        Everything saved inside (the row, its formsets) commits or rolls back together.
+        Everything saved inside (the row, its formsets) commits or rolls back together. The
+        block receives the row as it is now, locked, to re-check what may have changed.
         """
         with transaction.atomic():
             current = type(self).objects.select_for_update().get(pk=self.pk)
@@ -51,7 +52,7 @@ class Versioned(models.Model):
                 raise StaleEdit(current)
             self.version = current.version + 1
             self.updated_by = by
-            yield
+            yield current
 
 
 class VersionedForm(forms.ModelForm):

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator
+from django.http import HttpRequest
 from django.urls import reverse
 
 from apps.accounts.editing import VersionedForm
@@ -19,7 +21,7 @@ from apps.annotations.models import (
 )
 from apps.claims.models import Claim, ClaimKind, Concept
 from apps.library.models import Source
-from apps.people.models import Person
+from apps.people.models import NAME_MAX, Person
 
 MAX_NOTE_LENGTH = 20_000
 
@@ -109,6 +111,8 @@ class MentionForm(LinkForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         cleaned["person"] = self._resolve("person", create=cleaned.get("new_person", False))
+        if isinstance(cleaned["person"], NewReference) and len(cleaned["person"].text) > NAME_MAX:
+            self.add_error("person", f"A name has at most {NAME_MAX} characters.")
         cleaned["work"] = self._resolve("work")
         if cleaned["work"] is not None and cleaned["person"] is None and not self.errors:
             self.add_error("person", "Name the person whose work this is.")
@@ -189,8 +193,13 @@ class MentionFormSet(LinkFormSet):
     what = "person (and work)"
 
 
-EvidenceRows = forms.formset_factory(EvidenceForm, formset=EvidenceFormSet, extra=2, max_num=50)
-MentionRows = forms.formset_factory(MentionForm, formset=MentionFormSet, extra=2, max_num=50)
+MAX_LINKS = 50
+EvidenceRows = forms.formset_factory(
+    EvidenceForm, formset=EvidenceFormSet, extra=2, max_num=MAX_LINKS, validate_max=True
+)
+MentionRows = forms.formset_factory(
+    MentionForm, formset=MentionFormSet, extra=2, max_num=MAX_LINKS, validate_max=True
+)
 
 
 class DecisionForm(forms.Form):
@@ -221,3 +230,36 @@ class DecisionForm(forms.Form):
         if self.action in DECISIONS and not cleaned.get("seen_version"):
             self.add_error(None, "The form did not say which version you reviewed; reload it.")
         return cleaned
+
+
+class SeenForm(forms.Form):
+    """`?seen=N`: the version a reviewer saw, to show what changed since."""
+
+    seen = forms.IntegerField(min_value=1, required=False)
+
+    def __init__(self, *args, latest: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["seen"].validators.append(MaxValueValidator(latest - 1))
+
+
+# A refused decision sends the reviewer back; what they typed waits for them in the session.
+DRAFTS_KEY = "decision_drafts"
+
+
+def keep_decision_draft(request: HttpRequest, pk: int) -> None:
+    drafts = request.session.get(DRAFTS_KEY, {})
+    drafts[str(pk)] = {
+        "reason": request.POST.get("reason", "")[:50],
+        "comment": request.POST.get("comment", "")[:5000],
+    }
+    request.session[DRAFTS_KEY] = drafts
+
+
+def decision_draft(request: HttpRequest, pk: int) -> dict | None:
+    """The reason and comment a refused decision on annotation `pk` carried, once."""
+    drafts = request.session.get(DRAFTS_KEY)
+    if not drafts or str(pk) not in drafts:
+        return None
+    draft = drafts.pop(str(pk))
+    request.session[DRAFTS_KEY] = drafts
+    return draft

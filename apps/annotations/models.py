@@ -69,6 +69,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 DECISIONS = {ReviewAction.APPROVE, ReviewAction.REQUEST_CHANGES, ReviewAction.REJECT}
 # Actions that send work back or stop it, and so must say why.
 NEEDS_REASON = {ReviewAction.REQUEST_CHANGES, ReviewAction.REJECT, ReviewAction.REOPEN}
+# What reviewers do to someone's work, as the author's inbox reports it.
+REVIEWER_ACTIONS = {*DECISIONS, ReviewAction.REOPEN}
 # The statuses in which the author may still change an annotation; approved work is locked.
 EDITABLE = {Status.DRAFT, Status.CHANGES_REQUESTED}
 
@@ -233,6 +235,16 @@ class Annotation(Versioned):
             ),
             # An analyst's own work by status.
             models.Index(fields=["author", "status"], name="annotation_author_status"),
+            # The matrix: passages per source (and, joined to their links, per column) among
+            # those a member may see, read from the index alone (`include` is PostgreSQL's).
+            models.Index(
+                fields=["project", "source"],
+                include=["id", "status", "author"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="annotation_visible_by_source",
+            ),
+            # The matrix's cache key: a project's most recent edit of an annotation.
+            models.Index(fields=["project", "updated_at"], name="annotation_project_edited"),
         ]
 
     def __str__(self) -> str:
@@ -240,6 +252,8 @@ class Annotation(Versioned):
 
     def save(self, *args, **kwargs) -> None:
         self.note_html = render_markdown(self.note)
+        if kwargs.get("update_fields") is not None and "note" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "note_html"}
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -256,7 +270,7 @@ class Annotation(Versioned):
     @property
     def latest_decision(self) -> ReviewEvent | None:
         """The last reviewer's event, from prefetched review_events."""
-        events = [e for e in self.review_events.all() if e.action != ReviewAction.SUBMIT]
+        events = [e for e in self.review_events.all() if e.action in REVIEWER_ACTIONS]
         return events[-1] if events else None
 
     @property
@@ -272,33 +286,65 @@ class Annotation(Versioned):
             and not self.is_withdrawn
         )
 
-    def allowed_actions(self, membership: Membership) -> set[str]:
-        """The review actions this member may take on this annotation now (buttons, views)."""
+    def may_ever(self, membership: Membership, action: str) -> bool:
+        """Whether the member's role and relation to this annotation allow `action` at all
+        (in some state of it). Refusals beyond this are about the moment, not the right."""
         own = self.author_id == membership.user_id
         reviewer = can(membership, Action.REVIEW)
-        if self.is_withdrawn:
-            return {ReviewAction.RESTORE} if reviewer else set()
-        actions = set()
-        for status, action in TRANSITIONS:
-            if status != self.status:
-                continue
+        if action == ReviewAction.SUBMIT:
+            return own and can(membership, Action.ANNOTATE)
+        if action in DECISIONS:
+            return reviewer and not own
+        if action == ReviewAction.WITHDRAW:
+            return reviewer or (own and can(membership, Action.ANNOTATE))
+        return reviewer and action in {ReviewAction.REOPEN, ReviewAction.RESTORE}
+
+    def refusal(self, membership: Membership, action: str) -> str | None:
+        """Why the member may not take `action` now; None when they may."""
+        if not self.may_ever(membership, action):
+            if action in DECISIONS and self.author_id == membership.user_id:
+                return "You cannot decide on your own annotation; another supervisor must."
             if action == ReviewAction.SUBMIT:
-                allowed = own and can(membership, Action.ANNOTATE)
-            elif action in DECISIONS:
-                allowed = reviewer and not own
-            else:
-                allowed = reviewer
-            if allowed:
-                actions.add(action)
-        if reviewer or (own and can(membership, Action.ANNOTATE) and not self.is_approved):
-            actions.add(ReviewAction.WITHDRAW)
-        return actions
+                return "Only the author can submit an annotation for review."
+            return "Your role in this project does not allow this action."
+        try:
+            self.target_status(action)
+        except TransitionError as error:
+            return str(error)
+        if (
+            action == ReviewAction.WITHDRAW
+            and self.is_approved
+            and not can(membership, Action.REVIEW)
+        ):
+            return "Approved annotations are locked; a supervisor can reopen or withdraw them."
+        if action == ReviewAction.SUBMIT and not self.edited_since_sent_back():
+            return "Change the annotation as the reviewer asked before submitting it again."
+        return None
+
+    def allowed_actions(self, membership: Membership) -> set[str]:
+        """The review actions this member may take on this annotation now (buttons, views)."""
+        return {
+            action for action in ReviewAction.values if self.refusal(membership, action) is None
+        }
+
+    def edited_since_sent_back(self) -> bool:
+        """False while work sent back (changes requested) has not been changed since."""
+        if self.status != Status.CHANGES_REQUESTED:
+            return True
+        sent_back_at = (
+            self.review_events.filter(to_status=Status.CHANGES_REQUESTED)
+            .order_by("-pk")
+            .values_list("annotation_version", flat=True)
+            .first()
+        )
+        return sent_back_at is None or self.version > sent_back_at
 
     def transition(
         self,
         action: str,
         *,
         by: User,
+        membership: Membership | None = None,
         seen_version: int | None = None,
         reason: str = "",
         comment: str = "",
@@ -307,12 +353,21 @@ class Annotation(Versioned):
         """Apply a review action under a row lock and record it in the ledger.
 
         `seen_version` is the version the actor looked at: deciding on text one has not read
-        is refused. Who may take which action is the caller's check (`allowed_actions`); the
-        rules that hold whoever asks — the transition table, four eyes, reasons — are here.
+        is refused. With `membership` (every request does) the member's right is checked again
+        on the locked row, so a concurrent change cannot slip a refused action through; the
+        rules that hold whoever asks — the transition table, four eyes, reasons — always are.
         """
         with transaction.atomic():
             current = Annotation.objects.select_for_update().get(pk=self.pk)
+            if membership is not None:
+                refused = current.refusal(membership, action)
+                if refused:
+                    raise TransitionError(refused)
             target = current.target_status(action)
+            if action == ReviewAction.SUBMIT and not current.edited_since_sent_back():
+                raise TransitionError(
+                    "Change the annotation as the reviewer asked before submitting it again."
+                )
             if seen_version is not None and seen_version != current.version:
                 raise StaleDecision(seen_version, current.version)
             if action == ReviewAction.SUBMIT and current.author_id != by.pk:
@@ -388,6 +443,39 @@ class Annotation(Versioned):
         self.start, self.end = start, start + len(self.quote)
         self.prefix = text[max(0, start - CONTEXT_LENGTH) : start]
         self.suffix = text[self.end : self.end + CONTEXT_LENGTH]
+
+    # What an edit changes: the excerpt and the note. Status, withdrawal and authorship are
+    # the workflow's and never written by a content save.
+    CONTENT_FIELDS = [
+        "quote", "prefix", "suffix", "start", "end", "page_label", "page_index", "locator",
+        "note", "note_html", "version", "updated_by", "updated_at",
+    ]  # fmt: skip
+
+    def save_content(
+        self,
+        *,
+        evidence: list[dict],
+        mentions: list[dict],
+        concepts: list[Concept],
+        by: User,
+        reanchor: bool,
+    ) -> None:
+        """Save the excerpt, its links and a revision of this version, in one transaction.
+
+        New annotations are inserted whole; existing ones only get their content written, so an
+        edit racing a review action cannot undo it.
+        """
+        with transaction.atomic():
+            if reanchor:
+                self.anchor_in(
+                    Source.objects.values_list("full_text", flat=True).get(pk=self.source_id)
+                )
+            if self._state.adding:
+                self.save()
+            else:
+                self.save(update_fields=self.CONTENT_FIELDS)
+            self.set_links(evidence=evidence, mentions=mentions, concepts=concepts, by=by)
+            self.record_revision(by=by)
 
     def set_links(
         self,

@@ -22,7 +22,15 @@ from apps.accounts.policy import (
 )
 from apps.accounts.references import NewReference, reference_label
 from apps.annotations.filters import AnnotationFilter
-from apps.annotations.forms import AnnotationForm, DecisionForm, EvidenceRows, MentionRows
+from apps.annotations.forms import (
+    AnnotationForm,
+    DecisionForm,
+    EvidenceRows,
+    MentionRows,
+    SeenForm,
+    decision_draft,
+    keep_decision_draft,
+)
 from apps.annotations.models import (
     DECISIONS,
     Annotation,
@@ -90,8 +98,13 @@ def annotation_list(request: HttpRequest, membership: Membership) -> HttpRespons
 
 
 def wants_json(request: HttpRequest) -> bool:
-    """Scripts and API clients ask for JSON; browsers accept HTML."""
-    return request.accepts("application/json") and not request.accepts("text/html")
+    """Browsers name text/html in their Accept header; scripts (curl, fetch, API clients)
+    send */* or ask for JSON, and get JSON answers with the right status code."""
+    accept = request.headers.get("Accept", "")
+    return (
+        "text/html" not in accept
+        or request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+    )
 
 
 @require_safe
@@ -110,7 +123,12 @@ def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             "edited_by__last_name",
         )
     actions = annotation.allowed_actions(membership)
-    changes = _changes_since(annotation, request.GET.get("seen"))
+    # Earlier versions are part of the history: shown to those who may read it.
+    changes = None
+    if history is not None:
+        seen = SeenForm(request.GET, latest=annotation.version)
+        if seen.is_valid() and seen.cleaned_data["seen"]:
+            changes = _changes_since(annotation, seen.cleaned_data["seen"])
     return render(
         request,
         "annotations/annotation_detail.html",
@@ -124,27 +142,24 @@ def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             "decisions": sorted(actions & DECISIONS),
             "may_edit": annotation.is_editable_by(membership),
             "decision_form": DecisionForm(action="", initial={"seen_version": annotation.version}),
+            "decision_draft": decision_draft(request, annotation.pk),
             "changes": changes,
         },
     )
 
 
-def _changes_since(annotation: Annotation, seen: str | None) -> list[Difference] | None:
+def _changes_since(annotation: Annotation, seen: int) -> list[Difference] | None:
     """What changed since the version a reviewer saw (after a refused, stale decision)."""
-    if not seen or not seen.isdigit() or int(seen) >= annotation.version:
-        return None
     contents = dict(
         AnnotationRevision.objects.filter(
-            annotation=annotation, version__in=[int(seen), annotation.version]
+            annotation=annotation, version__in=[seen, annotation.version]
         ).values_list("version", "content")
     )
     if len(contents) < 2:
         return None
     return [
         Difference(label, before, after)
-        for label, before, after in revision_changes(
-            contents[int(seen)], contents[annotation.version]
-        )
+        for label, before, after in revision_changes(contents[seen], contents[annotation.version])
     ]
 
 
@@ -202,26 +217,23 @@ def annotation_create(request: HttpRequest, membership: Membership, pk: int) -> 
     evidence = EvidenceRows(data, prefix="evidence", membership=membership)
     mentions = MentionRows(data, prefix="mentions", membership=membership)
     if data is not None and form.is_valid() and evidence.is_valid() and mentions.is_valid():
+        submit = "submit" in request.POST
         with transaction.atomic():
             annotation = form.save(commit=False)
             annotation.project = membership.project
             annotation.source = source
             annotation.author = request.user
             annotation.updated_by = request.user
-            annotation.anchor_in(
-                Source.objects.values_list("full_text", flat=True).get(pk=source.pk)
-            )
-            annotation.save()
-            annotation.set_links(
+            annotation.save_content(
                 evidence=evidence.links(),
                 mentions=mentions.links(),
                 concepts=form.cleaned_data["concepts"],
                 by=request.user,
+                reanchor=True,
             )
-            annotation.record_revision(by=request.user)
-            if "submit" in request.POST:
-                annotation.transition(ReviewAction.SUBMIT, by=request.user)
-        done = "saved and submitted for review" if "submit" in request.POST else "saved as a draft"
+            if submit:
+                annotation.transition(ReviewAction.SUBMIT, by=request.user, membership=membership)
+        done = "saved and submitted for review" if submit else "saved as a draft"
         messages.success(request, f"Annotation {annotation.locator} {done}.")
         return redirect("annotations:annotation_detail", membership.project.slug, annotation.pk)
     return _annotation_form_page(
@@ -249,26 +261,28 @@ def annotation_edit(request: HttpRequest, membership: Membership, pk: int) -> Ht
         initial=None if data else _mention_initial(annotation),
     )
     if data is not None and form.is_valid() and evidence.is_valid() and mentions.is_valid():
+        submit = "submit" in request.POST
         try:
             with annotation.editing(
                 by=request.user, loaded_version=form.cleaned_data["loaded_version"]
-            ):
-                if "quote" in form.changed_data:
-                    annotation.anchor_in(
-                        Source.objects.values_list("full_text", flat=True).get(
-                            pk=annotation.source_id
-                        )
+            ) as current:
+                if not current.is_editable_by(membership):
+                    raise TransitionError(
+                        "This annotation was submitted, decided on or withdrawn while you were "
+                        "editing it; your changes were not saved."
                     )
-                form.save()
-                annotation.set_links(
+                form.save(commit=False)
+                annotation.save_content(
                     evidence=evidence.links(),
                     mentions=mentions.links(),
                     concepts=form.cleaned_data["concepts"],
                     by=request.user,
+                    reanchor="quote" in form.changed_data,
                 )
-                annotation.record_revision(by=request.user)
-                if "submit" in request.POST:
-                    annotation.transition(ReviewAction.SUBMIT, by=request.user)
+                if submit:
+                    annotation.transition(
+                        ReviewAction.SUBMIT, by=request.user, membership=membership
+                    )
         except StaleEdit as stale:
             current = Annotation.objects.with_links().get(pk=stale.current.pk)
             yours = _submitted_snapshot(form, evidence, mentions)
@@ -291,7 +305,7 @@ def annotation_edit(request: HttpRequest, membership: Membership, pk: int) -> Ht
         except TransitionError as error:
             messages.error(request, str(error))
         else:
-            done = "saved and submitted for review" if "submit" in request.POST else "saved"
+            done = "saved and submitted for review" if submit else "saved"
             messages.success(request, f"Annotation {annotation.locator} {done}.")
         return redirect("annotations:annotation_detail", membership.project.slug, annotation.pk)
     return _annotation_form_page(
@@ -359,26 +373,31 @@ def annotation_act(
     action on this annotation; a refusal because of its state is a message (409 for scripts)."""
     annotation = get_annotation_for_user(membership, pk)
     back = _back_url(request, annotation)
-    if action not in annotation.allowed_actions(membership):
-        if not _has_the_right(annotation, membership, action):
-            raise PermissionDenied(_why_not(annotation, membership, action))
-        return _refuse(request, back, _why_not_now(annotation, action), status=409)
+    refused = annotation.refusal(membership, action)
+    if refused and not annotation.may_ever(membership, action):
+        raise PermissionDenied(refused)
+    if refused:
+        return _refuse(request, back, refused, status=409)
     form = DecisionForm(request.POST, action=action)
     if not form.is_valid():
         problems = " ".join(e for errors in form.errors.values() for e in errors)
+        keep_decision_draft(request, annotation.pk)
         return _refuse(request, back, problems, status=400)
     try:
         annotation.transition(
             action,
             by=request.user,
+            membership=membership,
             seen_version=form.cleaned_data.get("seen_version"),
             reason=form.cleaned_data.get("reason", ""),
             comment=form.cleaned_data.get("comment", ""),
         )
     except StaleDecision as stale:
+        keep_decision_draft(request, annotation.pk)
         url = reverse("annotations:annotation_detail", args=[membership.project.slug, pk])
         return _refuse(request, f"{url}?seen={stale.seen}", str(stale), status=409)
     except TransitionError as error:
+        keep_decision_draft(request, annotation.pk)
         return _refuse(request, back, str(error), status=409)
     label = ReviewAction(action).label
     if wants_json(request):
@@ -387,41 +406,6 @@ def annotation_act(
         request, f"{label}: done for {annotation.locator} of “{annotation.source.title}”."
     )
     return redirect(back)
-
-
-def _has_the_right(annotation: Annotation, membership: Membership, action: str) -> bool:
-    """Whether the member may take `action` on this annotation in some state of it.
-
-    Those get a message (409), not a 403: the right is there, the moment is wrong."""
-    if action not in ReviewAction.values:
-        return False
-    own = annotation.author_id == membership.user_id
-    reviewer = membership.may.review
-    if action == ReviewAction.SUBMIT:
-        return own and membership.may.annotate
-    if action in DECISIONS:
-        return reviewer and not own
-    if action == ReviewAction.WITHDRAW:
-        return reviewer or (own and membership.may.annotate)
-    return reviewer
-
-
-def _why_not(annotation: Annotation, membership: Membership, action: str) -> str:
-    if action in DECISIONS and annotation.author_id == membership.user_id:
-        return "You cannot decide on your own annotation; another supervisor must."
-    if action == ReviewAction.SUBMIT:
-        return "Only the author can submit an annotation for review."
-    return "Your role in this project does not allow this action."
-
-
-def _why_not_now(annotation: Annotation, action: str) -> str:
-    try:
-        annotation.target_status(action)
-    except TransitionError as error:
-        return str(error)
-    if action == ReviewAction.WITHDRAW and annotation.is_approved:
-        return "Approved annotations are locked; a supervisor can reopen or withdraw them."
-    return "This action is not possible now."
 
 
 def _back_url(request: HttpRequest, annotation: Annotation) -> str:

@@ -11,9 +11,8 @@ from apps.accounts.models import Project, User
 from apps.accounts.references import NewReference, ReferenceField, bind_reference
 from apps.library.identifiers import normalise_identifier
 from apps.library.models import ContributorRole, IdentifierScheme, Source
-from apps.people.models import Person
+from apps.people.models import NAME_MAX, Person
 
-NAME_MAX = Person._meta.get_field("display_name").max_length
 MONTHS = [(None, "—")] + [(number, calendar.month_name[number]) for number in range(1, 13)]
 
 

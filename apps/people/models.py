@@ -13,6 +13,14 @@ from apps.accounts.models import Project
 from apps.accounts.references import MAX_CANDIDATES, Resolution, referenced_id
 from apps.people.names import normalise_name, search_tokens
 
+# Longest name a person record or variant holds; search keys are cut to the same length (NFKD
+# can make a normalised key longer than the name it comes from).
+NAME_MAX = 300
+
+
+def name_key(name: str) -> str:
+    return normalise_name(name)[:NAME_MAX]
+
 
 class PersonKind(models.TextChoices):
     PERSON = "person", "Person"
@@ -35,7 +43,7 @@ class PersonQuerySet(models.QuerySet):
     def known_as(self, names: Iterable[str]) -> PersonQuerySet:
         """People whose name or a variant is one of `names`, transliteration noise aside: the
         likely duplicates of a person being added or renamed."""
-        keys = {normalise_name(name) for name in names} - {""}
+        keys = {name_key(name) for name in names} - {""}
         variant = NameVariant.objects.filter(person=OuterRef("pk"), search_key__in=keys)
         return self.filter(Q(search_key__in=keys) | Exists(variant))
 
@@ -62,7 +70,7 @@ class PersonQuerySet(models.QuerySet):
         pk = referenced_id(text)
         if pk is not None:
             return Resolution(match=self.filter(pk=pk).first())
-        key = normalise_name(text)
+        key = name_key(text)
         if not key:
             return Resolution()
         variant = NameVariant.objects.filter(person=OuterRef("pk"), search_key=key)
@@ -77,12 +85,12 @@ class Person(Versioned):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="people")
     kind = models.CharField(max_length=20, choices=PersonKind.choices, default=PersonKind.PERSON)
-    display_name = models.CharField(max_length=300)
+    display_name = models.CharField(max_length=NAME_MAX)
     # CSL name parts: family/given for most people; literal for organisations, mononyms and
     # kunyas ("Abu Bakr Naji") that must never be inverted or abbreviated.
     family = models.CharField(max_length=200, blank=True)
     given = models.CharField(max_length=200, blank=True)
-    literal = models.CharField(max_length=300, blank=True)
+    literal = models.CharField(max_length=NAME_MAX, blank=True)
     description = models.CharField(max_length=500, blank=True)
     orcid = models.CharField(
         "ORCID",
@@ -98,8 +106,8 @@ class Person(Versioned):
         blank=True,
         validators=[RegexValidator(r"^Q\d+$", "Use the form Q42.")],
     )
-    search_key = models.CharField(max_length=300, editable=False)
-    sort_key = models.CharField(max_length=300, editable=False)
+    search_key = models.CharField(max_length=NAME_MAX, editable=False)
+    sort_key = models.CharField(max_length=NAME_MAX, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -133,8 +141,8 @@ class Person(Versioned):
         return self.display_name
 
     def save(self, *args, **kwargs) -> None:
-        self.search_key = normalise_name(self.display_name)
-        self.sort_key = normalise_name(self.family or self.literal or self.display_name)
+        self.search_key = name_key(self.display_name)
+        self.sort_key = name_key(self.family or self.literal or self.display_name)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
@@ -210,5 +218,5 @@ class NameVariant(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        self.search_key = normalise_name(self.name)
+        self.search_key = name_key(self.name)
         super().save(*args, **kwargs)

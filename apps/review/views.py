@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
-from apps.annotations.forms import DecisionForm
+from apps.annotations.forms import DecisionForm, decision_draft
 from apps.annotations.models import Annotation, ReviewAction, ReviewEvent, TransitionError
 from apps.review.filters import QueueFilter
 
@@ -41,6 +41,8 @@ def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
     results = filterset.qs if filterset.is_valid() else waiting.none()
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page.object_list)
+    for annotation in items:
+        annotation.decision_draft = decision_draft(request, annotation.pk)
     _remember_shown(request, membership, [a for a in items if a.author_id != request.user.pk])
     return render(
         request,
@@ -76,18 +78,23 @@ def approve_shown(request: HttpRequest, membership: Membership) -> HttpResponse:
         messages.error(request, "Tick the annotations to approve first.")
         return redirect(back)
     approved, refused = 0, []
+    wanted: dict[int, int] = {}
     for pair in picked:
         match = _PAIR.match(pair)
         if not match or pair not in shown:
             refused.append(f"{pair}: not shown to you in this version; open it first")
             continue
-        pk, version = int(match.group(1)), int(match.group(2))
-        annotation = Annotation.objects.visible_to(membership).filter(pk=pk).first()
+        wanted[int(match.group(1))] = int(match.group(2))
+    found = Annotation.objects.visible_to(membership).in_bulk(list(wanted))
+    for pk, version in wanted.items():
+        annotation = found.get(pk)
         if annotation is None:
             refused.append(f"#{pk}: no such annotation in this project")
             continue
         try:
-            annotation.transition(ReviewAction.APPROVE, by=request.user, seen_version=version)
+            annotation.transition(
+                ReviewAction.APPROVE, by=request.user, membership=membership, seen_version=version
+            )
         except TransitionError as error:
             refused.append(f"{annotation.locator} (#{pk}): {error}")
         else:

@@ -29,8 +29,7 @@ from apps.annotations.models import (
 from apps.annotations.richtext import render_markdown
 from apps.claims.models import Claim, ClaimKind, ClaimRelation, Concept, RelationKind
 from apps.library.models import Contributor, ContributorRole, Source, SourceIdentifier, SourceType
-from apps.people.models import NameVariant, Person, PersonKind
-from apps.people.names import normalise_name
+from apps.people.models import NameVariant, Person, PersonKind, name_key
 
 WORDS = (
     "isolation withdrawal society takfir excommunication caliphate territory insurgency jihad "
@@ -175,8 +174,8 @@ def generate_corpus(
                 family=family,
                 given=given,
                 description=_sentence(rng, 5, 12) if rng.random() < 0.4 else "",
-                search_key=normalise_name(display),
-                sort_key=normalise_name(family),
+                search_key=name_key(display),
+                sort_key=name_key(family),
             )
         )
     for batch in _batched(persons, batch_size):
@@ -185,7 +184,7 @@ def generate_corpus(
     for person in persons:
         for number in range(rng.randint(0, 2)):
             name = f"{person.given[0]}. {person.family}" if number == 0 else person.family
-            variants.append(NameVariant(person=person, name=name, search_key=normalise_name(name)))
+            variants.append(NameVariant(person=person, name=name, search_key=name_key(name)))
     NameVariant.objects.bulk_create(variants, batch_size=batch_size, ignore_conflicts=True)
     stats.add("people", len(persons))
     stats.add("name variants", len(variants))

@@ -251,6 +251,8 @@ def _load_annotation(
         for link in entry.get("mentions", [])
     )
 
+    annotation.record_revision(by=author)
+
     # Replay the review history that leads to the fixture's status.
     status = entry["status"]
     steps: list[tuple[str, User, dict[str, str]]] = []

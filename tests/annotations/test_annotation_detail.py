@@ -12,13 +12,14 @@ def annotation(cast):
         quote="the extension of excommunication Hazimi supports is known as “chain takfir.”",
         prefix="(To excommunicate is to declare takfir; ",
         suffix=") Like some other radical",
-        locator="¶4",
+        locator="¶5",
         note="Defines *chain takfir*.",
     )
     annotation.transition("submit", by=cast.analyst)
     annotation.transition(
         "request_changes", by=cast.supervisor, reason="wrong_locator", comment="It is ¶4, not ¶5."
     )
+    factories.revise(annotation, cast.analyst, locator="¶4")
     annotation.transition("submit", by=cast.analyst)
     annotation.transition("approve", by=cast.supervisor)
     return annotation
@@ -63,3 +64,21 @@ def test_query_count_does_not_grow(cast, assert_constant_queries, annotation):
     assert_constant_queries(
         cast.supervisor, lambda: url(annotation), 9, before=lambda: link(2), after=lambda: link(20)
     )
+
+
+def test_earlier_versions_are_history_for_those_who_may_read_it(cast, client_for, annotation):
+    # The fixture's annotation went v1 -> v2 (locator fixed) before approval.
+    for user in (cast.supervisor, cast.analyst):
+        assert (
+            "Changed since the version you reviewed"
+            in client_for(user).get(url(annotation), {"seen": 1}).text
+        )
+    for user in (cast.student, cast.analyst2):
+        assert "Changed since" not in client_for(user).get(url(annotation), {"seen": 1}).text
+
+
+@pytest.mark.parametrize("seen", ["²", "9" * 5000, "-1", "0", "2", "99", "abc", ""])
+def test_odd_seen_versions_are_ignored(cast, client_for, annotation, seen):
+    response = client_for(cast.supervisor).get(url(annotation), {"seen": seen})
+    assert response.status_code == 200
+    assert "Changed since" not in response.text

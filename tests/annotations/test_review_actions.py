@@ -23,7 +23,8 @@ def allowed(status: str, action: str, role: str, withdrawn: bool) -> bool:
     if withdrawn:
         return action == ReviewAction.RESTORE and reviewer
     if action == ReviewAction.SUBMIT:
-        return author and status in {Status.DRAFT, Status.CHANGES_REQUESTED}
+        # Work sent back goes back only after an edit; these were not edited.
+        return author and status == Status.DRAFT
     if action in DECISIONS:
         return reviewer and status == Status.SUBMITTED
     if action == ReviewAction.REOPEN:
@@ -31,6 +32,16 @@ def allowed(status: str, action: str, role: str, withdrawn: bool) -> bool:
     if action == ReviewAction.WITHDRAW:
         return reviewer or (author and status != Status.APPROVED)
     return False
+
+
+def has_the_right(action: str, role: str) -> bool:
+    """Whether the role may take the action on analyst's annotation in some state of it."""
+    author, reviewer = role == "analyst", role == "supervisor"
+    if action == ReviewAction.SUBMIT:
+        return author
+    if action in DECISIONS or action in {ReviewAction.REOPEN, ReviewAction.RESTORE}:
+        return reviewer
+    return reviewer or author  # withdraw
 
 
 def url(annotation, action):
@@ -56,18 +67,20 @@ def test_status_action_role(cast, client_for, status, action, role, withdrawn):
     events = ReviewEvent.objects.filter(annotation=annotation)
     before = events.count()
 
-    response = post(client_for(cast.members()[role]), annotation, action)
+    # As a script would: the answer's status code says what happened.
+    response = post(client_for(cast.members()[role]), annotation, action, HTTP_ACCEPT="*/*")
 
     fresh = Annotation.objects.get(pk=annotation.pk)
     if allowed(status, action, role, withdrawn):
-        assert response.status_code == 302
+        assert response.status_code == 200
+        assert response.json()["status"] == fresh.status
         assert events.count() == before + 1
         assert fresh.status == NEW_STATUS.get(action, status)
         assert fresh.is_withdrawn is (action == ReviewAction.WITHDRAW)
         last = events.last()
         assert (last.action, last.actor, last.from_status) == (action, cast.members()[role], status)
     else:
-        assert response.status_code in {302, 403}
+        assert response.status_code == (409 if has_the_right(action, role) else 403)
         assert events.count() == before
         assert (fresh.status, fresh.is_withdrawn, fresh.version) == (
             status,
@@ -111,7 +124,6 @@ def test_a_supervisor_cannot_approve_their_own_annotation_even_alone(cast, clien
 def test_a_stale_decision_is_refused_and_the_new_version_is_shown(cast, client_for):
     source = factories.make_source(cast.project)
     annotation = factories.make_annotation(source, cast.analyst, quote="First wording.")
-    annotation.record_revision(by=cast.analyst)
     annotation.transition("submit", by=cast.analyst)
     seen = annotation.version
     # Meanwhile: sent back, edited, resubmitted.
@@ -211,3 +223,54 @@ def test_withdrawn_annotations_vanish_from_lists_and_come_back_when_restored(cas
     post(client_for(cast.supervisor), annotation, "restore")
     assert "Hidden words" in client_for(cast.student).get(page).text
     assert Annotation.objects.get(pk=annotation.pk).status == Status.APPROVED
+
+
+def test_browsers_are_sent_back_with_a_message(cast, client_for):
+    source = factories.make_source(cast.project)
+    annotation = factories.make_annotation(source, cast.analyst, status="submitted")
+    response = post(client_for(cast.supervisor), annotation, "approve")
+    assert response.status_code == 302
+    assert Annotation.objects.get(pk=annotation.pk).status == Status.APPROVED
+
+
+def test_a_refused_decision_keeps_what_the_reviewer_typed(cast, client_for):
+    source = factories.make_source(cast.project)
+    annotation = factories.make_annotation(source, cast.analyst, status="submitted")
+    client = client_for(cast.supervisor)
+    client.post(
+        url(annotation, "request_changes"),
+        {"seen_version": annotation.version, "comment": "The quote stops mid-sentence."},
+    )
+    page = client.get(f"/p/review/annotations/{annotation.pk}/")
+    assert "The quote stops mid-sentence." in page.text
+    assert (
+        "The quote stops mid-sentence."
+        not in client.get(f"/p/review/annotations/{annotation.pk}/").text
+    )
+
+
+def test_an_edit_racing_a_withdrawal_changes_nothing(cast, client_for, monkeypatch):
+    from apps.annotations import views
+    from tests.annotations.test_annotation_form import form_data
+
+    source = factories.make_source(cast.project)
+    draft = factories.make_annotation(source, cast.analyst, quote="Original words.")
+    loaded = views.get_annotation_for_user
+
+    def load_then_withdraw(membership, pk, **kwargs):
+        # The edit view has checked that the draft is editable; before it takes the row lock a
+        # supervisor withdraws it (which does not change its version).
+        annotation = loaded(membership, pk, **kwargs)
+        if kwargs.get("write"):
+            Annotation.objects.get(pk=pk).transition("withdraw", by=cast.supervisor)
+        return annotation
+
+    monkeypatch.setattr(views, "get_annotation_for_user", load_then_withdraw)
+    response = client_for(cast.analyst).post(
+        f"/p/review/annotations/{draft.pk}/edit/",
+        form_data(loaded_version="1", quote="Rewritten words."),
+        follow=True,
+    )
+    assert "your changes were not saved" in response.text
+    fresh = Annotation.objects.get(pk=draft.pk)
+    assert (fresh.quote, fresh.is_withdrawn, fresh.version) == ("Original words.", True, 1)

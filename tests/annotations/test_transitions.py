@@ -33,6 +33,8 @@ def expected_target(annotation, action):
         return annotation.status if annotation.is_withdrawn else None
     if annotation.is_withdrawn:
         return None
+    if action == ReviewAction.SUBMIT and annotation.status == Status.CHANGES_REQUESTED:
+        return None  # not edited since it was sent back
     return TRANSITIONS.get((annotation.status, action))
 
 
@@ -98,6 +100,18 @@ def test_requesting_changes_needs_a_reason_and_a_comment(cast):
         ReviewAction.REQUEST_CHANGES, by=cast.supervisor, reason="misquoted", comment="Check ¶4."
     )
     assert (event.reason, event.comment) == ("misquoted", "Check ¶4.")
+
+
+def test_work_sent_back_is_resubmitted_only_after_an_edit(cast):
+    source = factories.make_source(cast.project)
+    annotation = factories.make_annotation(
+        source, cast.analyst, status="changes_requested", reviewer=cast.supervisor
+    )
+    with pytest.raises(TransitionError, match="before submitting it again"):
+        annotation.transition(ReviewAction.SUBMIT, by=cast.analyst)
+    factories.revise(annotation, cast.analyst, locator="¶99")
+    annotation.transition(ReviewAction.SUBMIT, by=cast.analyst)
+    assert Annotation.objects.get(pk=annotation.pk).status == Status.SUBMITTED
 
 
 def test_only_the_author_submits(cast):

@@ -129,3 +129,21 @@ def test_query_count_does_not_grow(cast, assert_constant_queries):
     # 10 analysts and 11 concepts for the filter's choices, 12-14 session update in a
     # savepoint (what was shown, for bulk approval)
     assert_constant_queries(cast.supervisor, lambda: URL, 14)
+
+
+def test_withdrawn_page_query_count_does_not_grow(cast, assert_constant_queries):
+    from apps.annotations.models import Annotation as A
+
+    def withdraw_some():
+        for annotation in A.objects.filter(project=cast.project, withdrawn_at__isnull=True)[:5]:
+            annotation.transition("withdraw", by=cast.supervisor)
+
+    # 1 session, 2 user, 3 membership + project, 4 count, 5 page of withdrawn annotations with
+    # sources, authors and who withdrew them, 6 evidence, 7 mentions, 8 concepts
+    assert_constant_queries(
+        cast.supervisor,
+        lambda: "/p/review/review/withdrawn/",
+        8,
+        before=withdraw_some,
+        after=withdraw_some,
+    )

@@ -70,6 +70,7 @@ def test_analysts_see_their_work_by_status_with_the_reviewers_reasons(cast, clie
     assert "1 new decision on your annotations since your last visit" in response.text
     # Seen now: the next visit has nothing new until a reviewer decides again.
     assert "new decision" not in client_for(cast.analyst).get(URL).text
+    factories.revise(sent_back, cast.analyst, quote="Reworded.")
     sent_back.transition("submit", by=cast.analyst)
     sent_back.transition("approve", by=cast.supervisor, seen_version=sent_back.version)
     assert "1 new decision" in client_for(cast.analyst).get(URL).text
@@ -99,3 +100,13 @@ def test_supervisor_query_count_does_not_grow(cast, assert_constant_queries):
     assert_constant_queries(
         cast.supervisor, lambda: URL, 21, before=lambda: own_work(2), after=lambda: own_work(20)
     )
+
+
+def test_the_inbox_keeps_the_reviewers_reason_after_a_withdraw_and_restore(cast, client_for):
+    source = factories.make_source(cast.project)
+    rejected = factories.make_annotation(
+        source, cast.analyst, status="rejected", reviewer=cast.supervisor, locator="¶7"
+    )
+    rejected.transition("withdraw", by=cast.supervisor)
+    rejected.transition("restore", by=cast.supervisor)
+    assert "Out of scope." in client_for(cast.analyst).get(URL).text
