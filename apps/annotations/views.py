@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -75,13 +74,14 @@ PAGE_SIZE = 50
 @project_view()
 def annotation_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     """Passages the member may see, narrowed by the links that lead here (matrix cells, maps)."""
-    annotations = (
-        Annotation.objects.visible_to(membership)
-        .with_list_data()
-        .order_by("source__title", "source_id", F("start").asc(nulls_last=True), "pk")
-    )
+    annotations = Annotation.objects.visible_to(membership).with_list_data()
     filterset = AnnotationFilter(request.GET, queryset=annotations, membership=membership)
     results = filterset.qs if filterset.is_valid() else annotations.none()
+    # One source's passages read in text order; across sources the newest come first.
+    if filterset.is_valid() and filterset.form.cleaned_data.get("source"):
+        results = results.in_text_order()
+    else:
+        results = results.order_by("-pk")
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     chosen = filterset.form.cleaned_data if filterset.is_valid() else {}
     return render(

@@ -206,9 +206,22 @@ class ConceptQuerySet(models.QuerySet):
             .order_by("-passages", "name")
         )
 
-    def with_annotation_counts(self, membership: Membership) -> ConceptQuerySet:
-        visible = visible_annotations_q(membership, prefix="annotations__")
-        return self.annotate(annotation_count=models.Count("annotations", filter=visible))
+    def annotation_counts(self, membership: Membership) -> dict[int, int]:
+        """{concept id: passages the member may see coded with it}, for these concepts.
+
+        Counted on the coding table alone (grouped by concept, joined to annotations only to
+        apply visibility) rather than as a GROUP BY over the concepts' own columns.
+        """
+        codings = self.model.annotations.through.objects
+        return dict(
+            codings.filter(
+                visible_annotations_q(membership, prefix="annotation__"),
+                concept__in=self.values("pk"),
+            )
+            .values("concept_id")
+            .annotate(n=models.Count("annotation_id"))
+            .values_list("concept_id", "n")
+        )
 
 
 class Concept(Versioned):

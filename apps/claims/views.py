@@ -41,11 +41,11 @@ def claim_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_safe
 @project_view()
 def concept_list(request: HttpRequest, membership: Membership) -> HttpResponse:
-    concepts = (
-        Concept.objects.for_project(membership.project)
-        .with_annotation_counts(membership)
-        .select_related("originator")
-    )
+    codebook = Concept.objects.for_project(membership.project)
+    counts = codebook.annotation_counts(membership)
+    concepts = list(codebook.select_related("originator"))
+    for concept in concepts:
+        concept.annotation_count = counts.get(concept.pk, 0)
     return render(
         request,
         "claims/concept_list.html",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count
 
@@ -18,6 +19,7 @@ from apps.accounts.models import Membership
 from apps.annotations.models import Mention
 from apps.library.models import Source
 from apps.people.models import Person
+from apps.xref.overview import CACHE_SECONDS, project_stamp, visibility_key
 
 CANDIDATES = 300
 
@@ -43,20 +45,17 @@ def cocited_pairs(
     mentions = Mention.objects.visible_to(membership)
     if works:
         mentions = mentions.filter(work__isnull=False)
-    top = (
-        mentions.values(column)
-        .annotate(n=Count("annotation__source_id", distinct=True))
-        .order_by("-n", column)
-        .values_list(column, flat=True)[:CANDIDATES]
-    )
-    candidates = set(top)
     if around is not None:
-        candidates.add(around)
-    if not candidates:
-        return [], 0
+        # Only the sources citing `around` can pair anything with it.
+        citing = mentions.filter(**{column: around}).values("annotation__source_id")
+        cited = mentions.filter(annotation__source_id__in=citing)
+    else:
+        candidates = _most_cited(membership, mentions, column)
+        if not candidates:
+            return [], 0
+        cited = mentions.filter(**{f"{column}__in": candidates})
     cited = (
-        mentions.filter(**{f"{column}__in": sorted(candidates)})
-        .order_by()  # Mention's default ordering would add its pk to the DISTINCT
+        cited.order_by()  # Mention's default ordering would add its pk to the DISTINCT
         .values("annotation__source_id", column)
         .distinct()
     )
@@ -85,6 +84,22 @@ def cocited_pairs(
     model = Source if works else Person
     objects = model.objects.in_bulk({pk for row in rows for pk in row[:2]})
     return [Pair(objects[a], objects[b], shared) for a, b, shared in rows], total
+
+
+def _most_cited(membership: Membership, mentions, column: str) -> list[int]:
+    """The CANDIDATES most cited people (or works), cached until the project changes."""
+    stamp = project_stamp(membership.project)
+    key = f"citemap:cocitation:{column}:{visibility_key(membership)}:{stamp}"
+    found = cache.get(key)
+    if found is None:
+        found = list(
+            mentions.values(column)
+            .annotate(n=Count("annotation__source_id", distinct=True))
+            .order_by("-n", column)
+            .values_list(column, flat=True)[:CANDIDATES]
+        )
+        cache.set(key, found, CACHE_SECONDS)
+    return found
 
 
 def shared_sources(

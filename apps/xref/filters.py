@@ -4,11 +4,14 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.models import Membership
 from apps.accounts.references import query_words
-from apps.annotations.models import Annotation
+from apps.annotations.models import Annotation, Mention
 from apps.claims.models import Concept
 from apps.library.models import Source, SourceType
 from apps.people.models import Person
 from apps.people.names import search_tokens
+
+# A name matching more people than this is too vague to filter by all of them.
+MAX_PEOPLE = 500
 
 
 class YearFilter(django_filters.NumberFilter):
@@ -74,12 +77,18 @@ class SourceFilter(django_filters.FilterSet):
         return queryset
 
     def filter_person(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        people = Person.objects.for_project(self.membership.project).matching(value).values("pk")
+        # The matching people are fetched first: a name matches few of them, and a list of ids
+        # lets the database start from their mentions instead of from every visible annotation.
+        people = list(
+            Person.objects.for_project(self.membership.project)
+            .matching(value)
+            .values_list("pk", flat=True)[:MAX_PEOPLE]
+        )
         authored = Source.objects.filter(contributors__person__in=people).values("pk")
         citing = (
-            Annotation.objects.visible_to(self.membership)
-            .filter(mentions__person__in=people)
-            .values("source_id")
+            Mention.objects.visible_to(self.membership)
+            .filter(person__in=people)
+            .values("annotation__source_id")
         )
         return queryset.filter(Q(pk__in=authored) | Q(pk__in=citing))
 

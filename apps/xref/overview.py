@@ -13,8 +13,8 @@ from django.core.cache import cache
 from django.db.models import Count, Q
 
 from apps.accounts.models import Membership
-from apps.accounts.policy import visible_annotations_q
-from apps.annotations.models import Mention, ReviewEvent, Stance
+from apps.accounts.policy import Action, can, visible_annotations_q
+from apps.annotations.models import Annotation, Mention, ReviewEvent, Stance
 from apps.claims.models import Claim, Concept
 
 OVERVIEW_SIZE = 8
@@ -30,15 +30,35 @@ def approved_view(membership: Membership) -> Membership:
     return approved
 
 
-def overview(membership: Membership) -> dict:
-    project = membership.project
-    latest = (
+def project_stamp(project) -> str:
+    """Changes whenever an annotation of the project is edited or reviewed: a cache key part."""
+    latest_event = (
         ReviewEvent.objects.filter(annotation__project=project)
         .order_by("-pk")
         .values_list("pk", flat=True)
         .first()
     )
-    key = f"citemap:overview:{project.pk}:{latest}"
+    latest_edit = (
+        Annotation.objects.for_project(project)
+        .order_by("-updated_at")
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    return f"{project.pk}:{latest_event}:{latest_edit.timestamp() if latest_edit else 0}"
+
+
+def visibility_key(membership: Membership) -> str:
+    """Members with the same key see the same annotations."""
+    if membership.approved_only or not can(membership, Action.ANNOTATE):
+        return "approved"
+    if can(membership, Action.SEE_ALL_ANNOTATIONS):
+        return "all"
+    return f"user{membership.user_id}"
+
+
+def overview(membership: Membership) -> dict:
+    project = membership.project
+    key = f"citemap:overview:{project_stamp(project)}"
     found = cache.get(key)
     if found is None:
         found = _compute(approved_view(membership))

@@ -44,7 +44,8 @@ def test_exactly_the_passages_a_link_asks_for(cast, client_for, passages):
         client.get(URL, {"source": passages["first"].pk, "concept": passages["isolation"].pk})
     ) == ["coded in A"]
     assert quotes(client.get(URL, {"claim": passages["claim"].pk})) == ["kaplan in B"]
-    assert quotes(client.get(URL, {"q": "kaplan"})) == ["kaplan in A", "kaplan in B"]
+    # Across sources, the newest first.
+    assert quotes(client.get(URL, {"q": "kaplan"})) == ["kaplan in B", "kaplan in A"]
 
 
 def test_members_see_what_they_may(cast, client_for, passages):

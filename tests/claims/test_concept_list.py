@@ -42,5 +42,6 @@ def test_an_empty_codebook_says_so(cast, client_for):
 
 
 def test_query_count_does_not_grow(cast, assert_constant_queries):
-    # 1 session, 2 user, 3 membership + project, 4 concepts with originators and counts
-    assert_constant_queries(cast.student, lambda: URL, 4)
+    # 1 session, 2 user, 3 membership + project, 4 visible passages per concept,
+    # 5 concepts with their originators
+    assert_constant_queries(cast.student, lambda: URL, 5)
