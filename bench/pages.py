@@ -71,6 +71,28 @@ def main() -> None:
             f"{Annotation.objects.filter(project=project, status='approved').first().pk}/"
         ),
         "members": f"/p/{slug}/members/",
+        "passages": f"/p/{slug}/annotations/",
+        "co-citation": f"/p/{slug}/cocitation/",
+        "co-citation of works": f"/p/{slug}/cocitation/?kind=works",
+        # The map remembers which nodes are the most connected for ten minutes on a project
+        # this size (apps/xref/graph.py, EXACT_ANNOTATIONS): after the warm-up request these
+        # are the figures of a remembered ranking with fresh links, weights and labels.
+        "map": f"/p/{slug}/map/",
+        "map, people and sources": f"/p/{slug}/map/?nodes=source&nodes=person",
+        "map, GEXF": f"/p/{slug}/map.gexf",
+        "map, GraphML": f"/p/{slug}/map.graphml",
+        # The matrix keeps its column totals until the data changes (apps/xref/matrix.py):
+        # after the warm-up request these are the figures of fresh rows and cells with
+        # remembered column totals. "2,000 rows": the sources of 2019 on, their last full page.
+        "matrix": f"/p/{slug}/matrix/",
+        "matrix, people": f"/p/{slug}/matrix/?cols=people",
+        "matrix, claims": f"/p/{slug}/matrix/?cols=claims",
+        "matrix, by title": f"/p/{slug}/matrix/?sort=title",
+        "matrix, 2,000 rows": (
+            f"/p/{slug}/matrix/?year_min=2019&sort=title&page="
+            f"{Source.objects.filter(project=project, issued_year__gte=2019).count() // 50}"
+        ),
+        "matrix, 200 x 60": f"/p/{slug}/matrix/?per_page=200&limit=60",
     }
     # Pages only supervisors (or editors) open.
     supervisor_pages = {

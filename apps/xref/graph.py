@@ -1,0 +1,1001 @@
+"""The network map: sources, people, claims and concepts with the typed links between them.
+
+`build_graph()` aggregates the links in the database (one GROUP BY per kind of link, weights =
+the annotations behind a link), keeps the most connected nodes when the graph is bigger than the
+member asked for, and labels what it keeps. `lay_out()` places the nodes (networkx's spring
+layout with a fixed seed, so the same graph is always drawn the same way) and prepares what the
+SVG template prints. `write_gexf()` and `write_graphml()` write the same graph for Gephi, yEd
+and Cytoscape.
+
+Visibility follows the access policy: every link that comes from an annotation is counted only
+through annotations the member may see (`visible_annotations_q`, narrowed to approved work when
+the member asks for "approved only", as students always see it).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import hashlib
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import models
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.urls import reverse
+
+from apps.accounts.models import Membership
+from apps.accounts.policy import Action, Scope, can, visible_annotations_q
+from apps.annotations.models import Annotation, Evidence, Mention
+from apps.claims.models import Claim, ClaimRelation, Concept
+from apps.library.models import Contributor, ContributorRole, Source
+from apps.people.models import Person
+from apps.xref.overview import project_stamp, visibility_key
+
+
+class NodeType(models.TextChoices):
+    SOURCE = "source", "Sources"
+    PERSON = "person", "People"
+    CLAIM = "claim", "Claims"
+    CONCEPT = "concept", "Concepts"
+
+
+class EdgeType(models.TextChoices):
+    AUTHORED = "authored", "Authored (person → source)"
+    MENTIONS = "mentions", "Mentions a person (source → person)"
+    CITES = "cites", "Cites a work (source → source)"
+    EVIDENCE = "evidence", "Evidence (source → claim)"
+    RELATION = "relation", "Claim relation (claim → claim)"
+    CODED = "coded", "Coded with (source → concept)"
+
+
+# What each kind of link joins, in the direction it is drawn and exported.
+ENDS: dict[str, tuple[str, str]] = {
+    EdgeType.AUTHORED: (NodeType.PERSON, NodeType.SOURCE),
+    EdgeType.MENTIONS: (NodeType.SOURCE, NodeType.PERSON),
+    EdgeType.CITES: (NodeType.SOURCE, NodeType.SOURCE),
+    EdgeType.EVIDENCE: (NodeType.SOURCE, NodeType.CLAIM),
+    EdgeType.RELATION: (NodeType.CLAIM, NodeType.CLAIM),
+    EdgeType.CODED: (NodeType.SOURCE, NodeType.CONCEPT),
+}
+# The attribute that qualifies a link in the exports (and the table): a stance, a citation
+# function or a relation kind.
+QUALIFIER_NAME = {
+    EdgeType.MENTIONS: "function",
+    EdgeType.CITES: "function",
+    EdgeType.EVIDENCE: "stance",
+    EdgeType.RELATION: "kind",
+}
+# Line patterns: colour says which kind of link, the pattern says the attitude, so one legend
+# row per pattern explains every stance, function and relation kind.
+PATTERNS: dict[str, tuple[str, str]] = {
+    "solid": ("Solid", "agrees: asserts, supports, supporting; plain links"),
+    "dashed": ("Dashed", "disagrees: contradicts, contrasting"),
+    "dotted": ("Dotted", "neutral: mentioning, reports"),
+    "dashdot": ("Dash-dot", "nuances: qualifies, refines"),
+    "double": ("Dash-dot-dot", "duplicates"),
+}
+PATTERN_OF = {
+    "asserts": "solid",
+    "supports": "solid",
+    "supporting": "solid",
+    "contradicts": "dashed",
+    "contrasting": "dashed",
+    "mentioning": "dotted",
+    "reports": "dotted",
+    "qualifies": "dashdot",
+    "refines": "dashdot",
+    "duplicates": "double",
+}
+# Fill colours of node types in the exports (the page takes them from the stylesheet), and the
+# GEXF viz shapes that match the SVG shapes.
+COLOURS = {
+    NodeType.SOURCE: (43, 108, 176),
+    NodeType.PERSON: (221, 138, 31),
+    NodeType.CLAIM: (176, 80, 143),
+    NodeType.CONCEPT: (47, 158, 116),
+}
+GEXF_SHAPES = {
+    NodeType.SOURCE: "square",
+    NodeType.PERSON: "disc",
+    NodeType.CLAIM: "diamond",
+    NodeType.CONCEPT: "triangle",
+}
+TYPE_ORDER = {value: index for index, value in enumerate(NodeType.values)}
+EDGE_ORDER = {value: index for index, value in enumerate(EdgeType.values)}
+
+DEFAULT_LIMIT = 150
+MAX_LIMIT = 400
+MIN_LIMIT = 10
+# Up to this many annotations in scope the ranking is computed on every request; above it, the
+# whole-project aggregation takes about a second on PostgreSQL, so which nodes are the most
+# connected is remembered until an annotation is edited or reviewed (overview.project_stamp),
+# and RANK_TTL seconds at most (authorships and claim relations change without either). The
+# links and weights shown are always computed afresh, so a remembered ranking can pick a
+# slightly different set of nodes, never show anything the member may not see now.
+EXACT_ANNOTATIONS = 5_000
+RANK_TTL = 10 * 60
+# Candidates per place on the map: of the POOL × limit most connected nodes, the map keeps those
+# most linked to each other, so that trimming a big graph leaves a network, not scattered hubs.
+POOL = 3
+# Layouts are keyed by the graph's content hash, so a cached one is never wrong.
+LAYOUT_TTL = 24 * 60 * 60
+LAYOUT_SEED = 20161
+LAYOUT_ITERATIONS = 80
+
+# The SVG canvas (viewBox units, about CSS pixels on a wide screen).
+WIDTH = 1200
+HEIGHT = 780
+MARGIN = 36
+LABEL_CHARS = 26
+LABEL_FONT = 11.5
+# Average advance of a character of the label font, in canvas units (a generous estimate, so
+# labels that are drawn never overlap).
+CHAR_WIDTH = 6.4
+CURVE_SPREAD = 16.0
+
+# Characters XML 1.0 cannot carry, even escaped.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """What the member asked to see (the map form's cleaned data)."""
+
+    node_types: tuple[str, ...] = tuple(NodeType.values)
+    edge_types: tuple[str, ...] = tuple(EdgeType.values)
+    scope: str = Scope.APPROVED
+    concept: Concept | None = None
+    limit: int = DEFAULT_LIMIT
+
+    @property
+    def is_narrowed(self) -> bool:
+        """Whether the map leaves some kind of node or link out, or follows one concept."""
+        return (
+            self.concept is not None
+            or set(self.node_types) != set(NodeType.values)
+            or set(self.edge_types) != set(EdgeType.values)
+        )
+
+    def shown_edge_types(self) -> list[str]:
+        """The kinds of link asked for whose both ends are node types asked for."""
+        return [
+            kind
+            for kind in EdgeType.values
+            if kind in self.edge_types and all(end in self.node_types for end in ENDS[kind])
+        ]
+
+
+@dataclass
+class Node:
+    type: str
+    pk: int
+    label: str
+    url: str
+    detail: str = ""
+    # Weighted degree in the graph shown: the annotations behind its links, plus one per
+    # authorship and claim relation.
+    weight: int = 0
+    links: int = 0
+    # Set by lay_out().
+    x: float = 0.0
+    y: float = 0.0
+    r: float = 6.0
+    path: str = ""
+    short_label: str = ""
+    label_x: float = 0.0
+    label_y: float = 0.0
+    label_anchor: str = "start"
+    label_shown: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}-{self.pk}"
+
+    @property
+    def type_label(self) -> str:
+        return NODE_NAMES[self.type]
+
+
+NOUNS = {
+    NodeType.SOURCE: ("source", "sources"),
+    NodeType.PERSON: ("person", "people"),
+    NodeType.CLAIM: ("claim", "claims"),
+    NodeType.CONCEPT: ("concept", "concepts"),
+}
+NODE_NAMES = {
+    NodeType.SOURCE: "Source",
+    NodeType.PERSON: "Person",
+    NodeType.CLAIM: "Claim",
+    NodeType.CONCEPT: "Concept",
+}
+
+
+@dataclass
+class Edge:
+    type: str
+    source: Node
+    target: Node
+    qualifier: str
+    # The annotations behind the link (1 for an authorship or a claim relation).
+    weight: int
+    # Set by lay_out().
+    d: str = ""
+    width: float = 1.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}:{self.source.key}:{self.target.key}:{self.qualifier}"
+
+    @property
+    def counts_annotations(self) -> bool:
+        return self.type not in (EdgeType.AUTHORED, EdgeType.RELATION)
+
+    @property
+    def pattern(self) -> str:
+        return PATTERN_OF.get(self.qualifier, "solid")
+
+    @property
+    def description(self) -> str:
+        """How the table and tooltips name the link: "supports", "mentions (contrasting)"."""
+        if self.type == EdgeType.AUTHORED:
+            return "authored"
+        if self.type == EdgeType.CODED:
+            return "is coded with"
+        if self.type == EdgeType.MENTIONS:
+            return f"mentions ({self.qualifier})"
+        if self.type == EdgeType.CITES:
+            return f"cites ({self.qualifier})"
+        if self.type == EdgeType.EVIDENCE:
+            return self.qualifier
+        return f"{self.qualifier} (claim relation)"
+
+
+@dataclass
+class Graph:
+    spec: MapSpec
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    # Nodes of each type in the whole graph asked for, before trimming to the limit.
+    totals: dict[str, int] = field(default_factory=dict)
+    # Whether the ranking came from the cache (large projects; see EXACT_ANNOTATIONS).
+    ranking_cached: bool = False
+
+    @property
+    def shown(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.spec.node_types, 0)
+        for node in self.nodes:
+            counts[node.type] += 1
+        return counts
+
+    @property
+    def left_out(self) -> list[tuple[str, int]]:
+        """(type label, count) of the nodes the limit left out, in type order."""
+        shown = self.shown
+        counts = [(kind, self.totals.get(kind, 0) - shown.get(kind, 0)) for kind in NodeType.values]
+        return [(NOUNS[kind][count != 1], count) for kind, count in counts if count > 0]
+
+    @property
+    def left_out_text(self) -> str:
+        return ", ".join(f"{count:,} {label}" for label, count in self.left_out)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.nodes
+
+    def content_hash(self) -> str:
+        content = [
+            [[n.key, n.label] for n in self.nodes],
+            [[e.source.key, e.target.key, e.type, e.qualifier, e.weight] for e in self.edges],
+        ]
+        return hashlib.sha256(json.dumps(content).encode()).hexdigest()
+
+
+# -- Building the graph from the database ---------------------------------------------------
+
+Coding = Annotation.concepts.through
+
+
+@dataclass
+class _Links:
+    """One kind of link as an aggregate over a queryset: which fields hold its two ends, its
+    qualifier, and what counts as one unit of weight."""
+
+    queryset: QuerySet
+    source_field: str
+    target_field: str
+    qualifier_field: str | None
+    # Links that come from annotations weigh the number of distinct annotations behind them.
+    annotation_field: str | None
+
+    def weight(self) -> Count:
+        if self.annotation_field:
+            return Count(self.annotation_field, distinct=True)
+        return Count("pk")
+
+
+class _Scope:
+    """The annotations a map is built from: those the member may see (approved ones only when
+    asked, and always for students), narrowed to a concept's subtree when one is chosen."""
+
+    def __init__(self, membership: Membership, spec: MapSpec, concept_ids: list[int] | None):
+        self.project = membership.project
+        # The policy narrows what the member sees to approved work when asked to; the map's
+        # own choice of scope wins over the project-wide one for this request.
+        self.viewer = copy.copy(membership)
+        self.viewer.approved_only = spec.scope == Scope.APPROVED or not can(
+            membership, Action.ANNOTATE
+        )
+        self.concept_ids = concept_ids
+
+    def restrict(self, queryset: QuerySet, prefix: str, ref: str) -> QuerySet:
+        """Rows reached through visible annotations: `prefix` leads to the annotation, `ref`
+        is the outer field holding its id (for the concept filter)."""
+        queryset = queryset.filter(visible_annotations_q(self.viewer, prefix=prefix))
+        if self.concept_ids is not None:
+            coded = Coding.objects.filter(
+                annotation_id=OuterRef(ref), concept_id__in=self.concept_ids
+            )
+            queryset = queryset.filter(Exists(coded))
+        return queryset
+
+    def annotations(self) -> QuerySet:
+        return self.restrict(Annotation.objects.order_by(), "", "pk")
+
+    def is_large(self) -> bool:
+        return self.annotations()[: EXACT_ANNOTATIONS + 1].count() > EXACT_ANNOTATIONS
+
+    def claims(self) -> QuerySet:
+        """Claims the map may show: visible to the viewer, and, under a concept filter,
+        backed by evidence from the concept's annotations."""
+        claims = Claim.objects.visible_to(self.viewer)
+        if self.concept_ids is not None:
+            evidence = self.restrict(
+                Evidence.objects.filter(claim=OuterRef("pk")), "annotation__", "annotation_id"
+            )
+            claims = claims.filter(Exists(evidence))
+        return claims
+
+    def links(self, kind: str, *, among_claims: list[int] | None = None) -> _Links:
+        through = ("annotation__", "annotation_id")
+        if kind == EdgeType.AUTHORED:
+            contributors = Contributor.objects.filter(
+                role=ContributorRole.AUTHOR, source__project_id=self.project.pk
+            )
+            if self.concept_ids is not None:
+                contributors = contributors.filter(
+                    source_id__in=self.annotations().values("source_id")
+                )
+            return _Links(contributors, "person_id", "source_id", None, None)
+        if kind == EdgeType.MENTIONS:
+            mentions = self.restrict(Mention.objects.all(), *through)
+            return _Links(
+                mentions, "annotation__source_id", "person_id", "function", "annotation_id"
+            )
+        if kind == EdgeType.CITES:
+            citations = self.restrict(
+                Mention.objects.filter(work__isnull=False).exclude(
+                    work_id=F("annotation__source_id")
+                ),
+                *through,
+            )
+            return _Links(
+                citations, "annotation__source_id", "work_id", "function", "annotation_id"
+            )
+        if kind == EdgeType.EVIDENCE:
+            evidence = self.restrict(Evidence.objects.all(), *through)
+            return _Links(evidence, "annotation__source_id", "claim_id", "stance", "annotation_id")
+        if kind == EdgeType.CODED:
+            codings = self.restrict(Coding.objects.all(), *through)
+            return _Links(codings, "annotation__source_id", "concept_id", None, "annotation_id")
+        claims = self.claims()
+        if among_claims is not None:
+            # Only the candidate claims are asked about: a few index lookups instead of
+            # deciding the visibility of every claim of the project inside the query.
+            claims = list(claims.filter(pk__in=among_claims).values_list("pk", flat=True))
+        relations = ClaimRelation.objects.filter(source__in=claims, target__in=claims)
+        return _Links(relations, "source_id", "target_id", "kind", None)
+
+
+def concept_subtree(concept: Concept) -> list[int]:
+    """The concept and every concept below it (one query for the project's codebook)."""
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for pk, parent in Concept.objects.for_project(concept.project_id).values_list(
+        "pk", "parent_id"
+    ):
+        children[parent].append(pk)
+    found, stack = [], [concept.pk]
+    while stack:
+        pk = stack.pop()
+        if pk in found:
+            continue
+        found.append(pk)
+        stack.extend(children.get(pk, []))
+    return sorted(found)
+
+
+def share_limit(available: dict[str, int], limit: int) -> dict[str, int]:
+    """How many nodes of each type fit in `limit`: an equal share each, and what a type cannot
+    use goes to the others, so that one kind (a few concepts coded thousands of times) cannot
+    crowd every other kind out of the map."""
+    quota = dict.fromkeys(available, 0)
+    remaining = limit
+    wanting = [kind for kind, count in available.items() if count > 0]
+    while remaining > 0 and wanting:
+        share = max(1, remaining // len(wanting))
+        for kind in list(wanting):
+            take = min(share, available[kind] - quota[kind], remaining)
+            quota[kind] += take
+            remaining -= take
+            if quota[kind] == available[kind]:
+                wanting.remove(kind)
+            if remaining == 0:
+                break
+    return quota
+
+
+def _rank(scope: _Scope, spec: MapSpec) -> tuple[dict[str, list[int]], dict[str, int]]:
+    """The candidates for the map per type (the most connected first, POOL times as many as
+    fit) and the number of nodes per type in the whole graph. Degrees are counted in the
+    database, one GROUP BY per end of each kind of link."""
+    degrees: dict[str, dict[int, int]] = {kind: defaultdict(int) for kind in spec.node_types}
+    for kind in spec.shown_edge_types():
+        links = scope.links(kind)
+        for end, name in zip(ENDS[kind], (links.source_field, links.target_field), strict=True):
+            rows = links.queryset.values_list(name).annotate(n=Count("pk")).order_by()
+            for pk, n in rows:
+                degrees[end][pk] += n
+    totals = {kind: len(found) for kind, found in degrees.items()}
+    quota = share_limit(totals, spec.limit)
+    candidates = {
+        kind: sorted(found, key=lambda pk, found=found: (-found[pk], pk))[: quota[kind] * POOL]
+        for kind, found in degrees.items()
+    }
+    return candidates, totals
+
+
+def _keep_linked(rows: list[tuple[str, int, int, str, int]], limit: int) -> list[tuple]:
+    """Of the links among the candidates, those between the `limit` nodes with the most weight
+    in links to each other (the limit shared among the kinds as in share_limit)."""
+    weights: dict[tuple[str, int], int] = defaultdict(int)
+    for kind, source_pk, target_pk, _, weight in rows:
+        start, end = ENDS[kind]
+        weights[start, source_pk] += weight
+        weights[end, target_pk] += weight
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for kind, pk in weights:
+        by_type[kind].append(pk)
+    quota = share_limit({kind: len(pks) for kind, pks in by_type.items()}, limit)
+    chosen = {
+        (kind, pk)
+        for kind, pks in by_type.items()
+        for pk in sorted(pks, key=lambda pk, kind=kind: (-weights[kind, pk], pk))[: quota[kind]]
+    }
+    return [
+        row
+        for row in rows
+        if (ENDS[row[0]][0], row[1]) in chosen and (ENDS[row[0]][1], row[2]) in chosen
+    ]
+
+
+def _cached_rank(scope: _Scope, spec: MapSpec) -> tuple[dict[str, list[int]], dict[str, int]]:
+    parts = [
+        scope.project.pk,
+        # Members who see the same annotations share a ranking.
+        visibility_key(scope.viewer),
+        sorted(spec.node_types),
+        sorted(spec.edge_types),
+        spec.concept.pk if spec.concept else None,
+        spec.limit,
+        project_stamp(scope.project),
+    ]
+    key = "xref:map-rank:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    ranking = cache.get(key)
+    if ranking is None:
+        ranking = _rank(scope, spec)
+        cache.set(key, ranking, RANK_TTL)
+    return ranking
+
+
+def build_graph(membership: Membership, spec: MapSpec) -> Graph:
+    """The graph `spec` asks for, as this member may see it, trimmed to `spec.limit` nodes."""
+    concept_ids = concept_subtree(spec.concept) if spec.concept else None
+    scope = _Scope(membership, spec, concept_ids)
+    graph = Graph(spec=spec)
+    if scope.is_large():
+        candidates, graph.totals = _cached_rank(scope, spec)
+        graph.ranking_cached = True
+    else:
+        candidates, graph.totals = _rank(scope, spec)
+
+    # The links among the candidates, aggregated per (from, to, qualifier).
+    rows: list[tuple[str, int, int, str, int]] = []
+    for kind in spec.shown_edge_types():
+        start, end = ENDS[kind]
+        if not candidates[start] or not candidates[end]:
+            continue
+        links = scope.links(
+            kind, among_claims=candidates[end] if kind == EdgeType.RELATION else None
+        )
+        fields = [links.source_field, links.target_field]
+        if links.qualifier_field:
+            fields.append(links.qualifier_field)
+        aggregated = (
+            links.queryset.filter(
+                **{
+                    f"{links.source_field}__in": candidates[start],
+                    f"{links.target_field}__in": candidates[end],
+                }
+            )
+            .values_list(*fields)
+            .annotate(weight=links.weight())
+            .order_by(*fields)
+        )
+        for row in aggregated:
+            source_pk, target_pk, *qualifier, weight = row
+            rows.append((kind, source_pk, target_pk, qualifier[0] if qualifier else "", weight))
+    rows = _keep_linked(rows, spec.limit)
+
+    # Only nodes with a link in the map are drawn; their labels come from the project's rows
+    # (a link to a row of another project, which the models' checks refuse, would be dropped).
+    linked: dict[str, set[int]] = defaultdict(set)
+    for kind, source_pk, target_pk, _, _ in rows:
+        start, end = ENDS[kind]
+        linked[start].add(source_pk)
+        linked[end].add(target_pk)
+    nodes = _labelled_nodes(membership, linked)
+    for kind, source_pk, target_pk, qualifier, weight in rows:
+        start, end = ENDS[kind]
+        source, target = nodes.get((start, source_pk)), nodes.get((end, target_pk))
+        if source is None or target is None:
+            continue
+        graph.edges.append(Edge(kind, source, target, qualifier, weight))
+        for node in (source, target):
+            node.weight += weight
+            node.links += 1
+    graph.nodes = sorted(
+        (node for node in nodes.values() if node.links),
+        key=lambda node: (TYPE_ORDER[node.type], node.pk),
+    )
+    graph.edges.sort(
+        key=lambda e: (
+            EDGE_ORDER[e.type],
+            TYPE_ORDER[e.source.type],
+            e.source.pk,
+            TYPE_ORDER[e.target.type],
+            e.target.pk,
+            e.qualifier,
+        )
+    )
+    return graph
+
+
+def _labelled_nodes(
+    membership: Membership, linked: dict[str, set[int]]
+) -> dict[tuple[str, int], Node]:
+    project = membership.project
+    slug = project.slug
+    nodes: dict[tuple[str, int], Node] = {}
+    if linked.get(NodeType.SOURCE):
+        sources = (
+            Source.objects.for_project(project)
+            .filter(pk__in=linked[NodeType.SOURCE])
+            .values_list("pk", "title", "title_short", "issued_year", "citation_key")
+        )
+        for pk, title, short, year, key in sources:
+            detail = f"{key}, {year}" if year is not None else key
+            url = reverse("xref:source_detail", args=[slug, pk])
+            nodes[NodeType.SOURCE, pk] = Node(
+                NodeType.SOURCE, pk, short or title, url, detail=f"{title} ({detail})"
+            )
+    if linked.get(NodeType.PERSON):
+        people = (
+            Person.objects.for_project(project)
+            .filter(pk__in=linked[NodeType.PERSON])
+            .values_list("pk", "display_name")
+        )
+        for pk, name in people:
+            url = reverse("xref:person_detail", args=[slug, pk])
+            nodes[NodeType.PERSON, pk] = Node(NodeType.PERSON, pk, name, url, detail=name)
+    if linked.get(NodeType.CLAIM):
+        claims = (
+            Claim.objects.for_project(project)
+            .filter(pk__in=linked[NodeType.CLAIM])
+            .values_list("pk", "statement", "kind")
+        )
+        for pk, statement, kind in claims:
+            url = reverse("xref:claim_detail", args=[slug, pk])
+            nodes[NodeType.CLAIM, pk] = Node(
+                NodeType.CLAIM, pk, statement, url, detail=f"{statement} ({kind})"
+            )
+    if linked.get(NodeType.CONCEPT):
+        concepts = (
+            Concept.objects.for_project(project)
+            .filter(pk__in=linked[NodeType.CONCEPT])
+            .values_list("pk", "name")
+        )
+        for pk, name in concepts:
+            url = reverse("xref:concept_detail", args=[slug, pk])
+            nodes[NodeType.CONCEPT, pk] = Node(NodeType.CONCEPT, pk, name, url, detail=name)
+    return nodes
+
+
+# -- Layout and drawing ------------------------------------------------------------------------
+
+
+def lay_out(graph: Graph) -> None:
+    """Place every node on the canvas and prepare what the SVG template prints.
+
+    The spring layout and the label placement are cached under the graph's content hash: the
+    same nodes, labels and links always give the same picture, and a 400-node layout (a
+    quarter of a second) is computed once.
+    """
+    if graph.is_empty:
+        return
+    key = f"xref:map-layout:{graph.content_hash()}"
+    placed = cache.get(key)
+    if placed is None:
+        placed = _place(graph)
+        cache.set(key, placed, LAYOUT_TTL)
+    for node in graph.nodes:
+        node.x, node.y, node.label_anchor, node.label_shown = placed[node.key]
+        node.r = _radius(node.weight)
+        node.path = _shape(node.type, node.x, node.y, node.r)
+        node.short_label = _truncate(node.label)
+        gap = node.r + 4
+        node.label_x = round(node.x + gap if node.label_anchor == "start" else node.x - gap, 1)
+        node.label_y = round(node.y + LABEL_FONT * 0.35, 1)
+    _draw_edges(graph.edges)
+
+
+def _place(graph: Graph) -> dict[str, tuple[float, float, str, bool]]:
+    # networkx and numpy take a while to import; only the map's layout needs them.
+    import networkx as nx
+
+    order = {node.key: index for index, node in enumerate(graph.nodes)}
+    pulls: dict[tuple[str, str], float] = defaultdict(float)
+    for edge in graph.edges:
+        pair = tuple(sorted((edge.source.key, edge.target.key), key=order.__getitem__))
+        pulls[pair] += 1 + math.log(edge.weight)
+    whole = nx.Graph()
+    whole.add_nodes_from(order)
+    whole.add_weighted_edges_from((a, b, pull) for (a, b), pull in pulls.items())
+
+    # Each connected part is laid out on its own and the parts are packed in rows, biggest
+    # first: one spring layout of everything flings small parts to the corners and squeezes
+    # the main one.
+    parts = sorted(
+        (sorted(part, key=order.__getitem__) for part in nx.connected_components(whole)),
+        key=lambda keys: (-len(keys), order[keys[0]]),
+    )
+    row_width = math.sqrt(sum(len(keys) for keys in parts) * WIDTH / HEIGHT)
+    spots: dict[str, tuple[float, float]] = {}
+    x = y = row_height = 0.0
+    for keys in parts:
+        part = nx.Graph()
+        part.add_nodes_from(keys)
+        part.add_weighted_edges_from(
+            (a, b, w) for a, b, w in whole.subgraph(keys).edges(data="weight")
+        )
+        # A little more room between nodes than networkx's default (1/sqrt(n)) leaves space
+        # for labels.
+        positions = nx.spring_layout(
+            part,
+            k=1.6 / math.sqrt(len(keys)),
+            iterations=LAYOUT_ITERATIONS,
+            seed=LAYOUT_SEED,
+            method="force",
+        )
+        side = math.sqrt(len(keys))
+        if x > 0 and x + side > row_width:
+            x, y, row_height = 0.0, y + row_height, 0.0
+        for key in keys:
+            px, py = (float(value) for value in positions[key])
+            # spring_layout fills [-1, 1]; each part keeps a margin inside its cell.
+            spots[key] = (x + (0.1 + 0.4 * (px + 1)) * side, y + (0.1 + 0.4 * (py + 1)) * side)
+        x += side
+        row_height = max(row_height, side)
+
+    xs = [spot[0] for spot in spots.values()]
+    ys = [spot[1] for spot in spots.values()]
+    low_x, high_x, low_y, high_y = min(xs), max(xs), min(ys), max(ys)
+
+    def scale(value: float, low: float, high: float, size: int) -> float:
+        if high - low < 1e-9:
+            return size / 2
+        return round(MARGIN + (value - low) / (high - low) * (size - 2 * MARGIN), 1)
+
+    canvas = {
+        key: (scale(sx, low_x, high_x, WIDTH), scale(sy, low_y, high_y, HEIGHT))
+        for key, (sx, sy) in spots.items()
+    }
+    return _place_labels(graph.nodes, canvas)
+
+
+def _place_labels(
+    nodes: list[Node], spots: dict[str, tuple[float, float]]
+) -> dict[str, tuple[float, float, str, bool]]:
+    """Show a label only where it overlaps no other label and no node: the most connected
+    nodes choose first, to the right of the node, else to its left. The others show theirs on
+    hover and focus."""
+    boxes: list[tuple[float, float, float, float]] = []
+    node_boxes = []
+    for node in nodes:
+        x, y = spots[node.key]
+        r = _radius(node.weight)
+        node_boxes.append((node.key, (x - r, y - r, x + r, y + r)))
+    placed: dict[str, tuple[float, float, str, bool]] = {}
+    order = sorted(nodes, key=lambda n: (-n.weight, TYPE_ORDER[n.type], n.pk))
+    for node in order:
+        x, y = spots[node.key]
+        r = _radius(node.weight)
+        width = len(_truncate(node.label)) * CHAR_WIDTH
+        top, bottom = y - LABEL_FONT * 0.75, y + LABEL_FONT * 0.6
+        candidates = [
+            ("start", (x + r + 3, top, x + r + 4 + width, bottom)),
+            ("end", (x - r - 4 - width, top, x - r - 3, bottom)),
+        ]
+        chosen = None
+        for anchor, box in candidates:
+            if box[0] < 0 or box[2] > WIDTH:
+                continue
+            if any(_overlap(box, other) for other in boxes):
+                continue
+            if any(key != node.key and _overlap(box, other) for key, other in node_boxes):
+                continue
+            chosen = (anchor, box)
+            break
+        if chosen:
+            boxes.append(chosen[1])
+            placed[node.key] = (x, y, chosen[0], True)
+        else:
+            anchor = "start" if x + r + 4 + width <= WIDTH else "end"
+            placed[node.key] = (x, y, anchor, False)
+    return placed
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _radius(weight: int) -> float:
+    return round(min(16.0, 4.5 + 1.6 * math.sqrt(weight)), 1)
+
+
+def _truncate(text: str, length: int = LABEL_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+def _shape(kind: str, x: float, y: float, r: float) -> str:
+    """An SVG path: squares for sources, circles for people, diamonds for claims, triangles for
+    concepts (the same shapes Gephi draws from the GEXF)."""
+    if kind == NodeType.SOURCE:
+        s = r * 0.9
+        return f"M{x - s:.1f} {y - s:.1f}h{2 * s:.1f}v{2 * s:.1f}h{-2 * s:.1f}z"
+    if kind == NodeType.PERSON:
+        arc = f"a{r:.1f} {r:.1f} 0 1 0"
+        return f"M{x - r:.1f} {y:.1f}{arc} {2 * r:.1f} 0{arc} {-2 * r:.1f} 0z"
+    if kind == NodeType.CLAIM:
+        d = r * 1.2
+        return f"M{x:.1f} {y - d:.1f}L{x + d:.1f} {y:.1f}L{x:.1f} {y + d:.1f}L{x - d:.1f} {y:.1f}z"
+    h = r * 1.15
+    return (
+        f"M{x:.1f} {y - h:.1f}L{x + h * 0.95:.1f} {y + h * 0.6:.1f}"
+        f"L{x - h * 0.95:.1f} {y + h * 0.6:.1f}z"
+    )
+
+
+def legend_shape(kind: str) -> str:
+    """The node shape for a legend swatch of 20 × 20 units."""
+    return _shape(kind, 10, 10 if kind != NodeType.CONCEPT else 11.5, 6.5)
+
+
+def _draw_edges(edges: list[Edge]) -> None:
+    """Straight lines, bent apart where several links join the same two nodes."""
+    between: dict[tuple[str, str], list[Edge]] = defaultdict(list)
+    for edge in edges:
+        pair = tuple(sorted((edge.source.key, edge.target.key)))
+        between[pair].append(edge)
+    for group in between.values():
+        for index, edge in enumerate(group):
+            x1, y1, x2, y2 = edge.source.x, edge.source.y, edge.target.x, edge.target.y
+            edge.width = round(min(6.0, 1.0 + math.log2(edge.weight)), 2)
+            offset = (index - (len(group) - 1) / 2) * CURVE_SPREAD
+            if not offset:
+                edge.d = f"M{x1:.1f} {y1:.1f}L{x2:.1f} {y2:.1f}"
+                continue
+            # Bend on the side given by the pair's own order, whichever way the link points.
+            if (edge.source.key, edge.target.key) != tuple(
+                sorted((edge.source.key, edge.target.key))
+            ):
+                offset = -offset
+            length = math.hypot(x2 - x1, y2 - y1) or 1.0
+            cx = (x1 + x2) / 2 - (y2 - y1) / length * offset * 2
+            cy = (y1 + y2) / 2 + (x2 - x1) / length * offset * 2
+            edge.d = f"M{x1:.1f} {y1:.1f}Q{cx:.1f} {cy:.1f} {x2:.1f} {y2:.1f}"
+
+
+# -- GEXF 1.3 and GraphML --------------------------------------------------------------------
+
+GEXF_NS = "http://gexf.net/1.3"
+VIZ_NS = "http://gexf.net/1.3/viz"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
+
+# (name, GEXF type, GraphML type) of the attributes each node and edge carries.
+NODE_ATTRIBUTES = [
+    ("type", "string", "string"),
+    ("url", "string", "string"),
+    ("detail", "string", "string"),
+    ("weight", "integer", "int"),
+    ("links", "integer", "int"),
+    ("scope", "string", "string"),
+]
+EDGE_ATTRIBUTES = [
+    ("type", "string", "string"),
+    ("stance", "string", "string"),
+    ("function", "string", "string"),
+    ("kind", "string", "string"),
+    ("annotations", "integer", "int"),
+    ("scope", "string", "string"),
+]
+
+
+def _xml_text(value: object) -> str:
+    return _XML_ILLEGAL.sub("", str(value))
+
+
+def _node_values(node: Node, scope: str) -> dict[str, object]:
+    return {
+        "type": node.type,
+        "url": node.url,
+        "detail": node.detail,
+        "weight": node.weight,
+        "links": node.links,
+        "scope": scope,
+    }
+
+
+def _edge_values(edge: Edge, scope: str) -> dict[str, object]:
+    values: dict[str, object] = {"type": edge.type}
+    name = QUALIFIER_NAME.get(edge.type)
+    if name:
+        values[name] = edge.qualifier
+    values["annotations"] = edge.weight if edge.counts_annotations else 0
+    values["scope"] = scope
+    return values
+
+
+def _scope_label(graph: Graph) -> str:
+    return "approved" if graph.spec.scope == Scope.APPROVED else "visible"
+
+
+def write_gexf(graph: Graph, *, title: str, absolute: str = "") -> bytes:
+    """GEXF 1.3 (gexf.net/1.3) with attributes and viz positions, colours, sizes and shapes."""
+    # Tags are written with their prefixes and the namespaces declared on the root, so the
+    # serialiser needs no process-wide prefix registry.
+    g, v = "", "viz:"
+    root = ET.Element(
+        "gexf",
+        {
+            "xmlns": GEXF_NS,
+            "xmlns:viz": VIZ_NS,
+            "xmlns:xsi": XSI_NS,
+            "xsi:schemaLocation": f"{GEXF_NS} {GEXF_NS}/gexf.xsd",
+            "version": "1.3",
+        },
+    )
+    meta = ET.SubElement(root, f"{g}meta", lastmodifieddate=datetime.date.today().isoformat())
+    ET.SubElement(meta, f"{g}creator").text = "Citemap"
+    ET.SubElement(meta, f"{g}description").text = _xml_text(_description(graph, title))
+    element = ET.SubElement(root, f"{g}graph", defaultedgetype="directed", mode="static")
+    for kind, attributes in (("node", NODE_ATTRIBUTES), ("edge", EDGE_ATTRIBUTES)):
+        declared = ET.SubElement(element, f"{g}attributes", {"class": kind, "mode": "static"})
+        for name, gexf_type, _ in attributes:
+            ET.SubElement(declared, f"{g}attribute", id=name, title=name, type=gexf_type)
+    scope = _scope_label(graph)
+    nodes = ET.SubElement(element, f"{g}nodes")
+    for node in graph.nodes:
+        item = ET.SubElement(nodes, f"{g}node", id=node.key, label=_xml_text(node.label))
+        values = ET.SubElement(item, f"{g}attvalues")
+        for name, value in _node_values(node, scope).items():
+            if name == "url":
+                value = absolute + str(value)
+            ET.SubElement(values, f"{g}attvalue", {"for": name, "value": _xml_text(value)})
+        red, green, blue = COLOURS[node.type]
+        ET.SubElement(item, f"{v}color", r=str(red), g=str(green), b=str(blue))
+        ET.SubElement(item, f"{v}position", x=f"{node.x:.1f}", y=f"{HEIGHT - node.y:.1f}", z="0.0")
+        ET.SubElement(item, f"{v}size", value=f"{node.r:.1f}")
+        ET.SubElement(item, f"{v}shape", value=GEXF_SHAPES[node.type])
+    edges = ET.SubElement(element, f"{g}edges")
+    for number, edge in enumerate(graph.edges, start=1):
+        item = ET.SubElement(
+            edges,
+            f"{g}edge",
+            id=f"e{number}",
+            source=edge.source.key,
+            target=edge.target.key,
+            weight=str(edge.weight),
+            label=edge.description,
+        )
+        values = ET.SubElement(item, f"{g}attvalues")
+        for name, value in _edge_values(edge, scope).items():
+            ET.SubElement(values, f"{g}attvalue", {"for": name, "value": _xml_text(value)})
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def write_graphml(graph: Graph, *, title: str, absolute: str = "") -> bytes:
+    """GraphML with <key> declarations for every attribute, positions as x and y."""
+    g = ""
+    root = ET.Element(
+        "graphml",
+        {
+            "xmlns": GRAPHML_NS,
+            "xmlns:xsi": XSI_NS,
+            "xsi:schemaLocation": (
+                f"{GRAPHML_NS} http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd"
+            ),
+        },
+    )
+    node_keys = [("label", "string"), *((n, t) for n, _, t in NODE_ATTRIBUTES)]
+    node_keys += [("x", "double"), ("y", "double")]
+    edge_keys = [("label", "string"), ("weight", "double")]
+    edge_keys += [(n, t) for n, _, t in EDGE_ATTRIBUTES]
+    ids = {}
+    for kind, keys in (("node", node_keys), ("edge", edge_keys)):
+        for name, graphml_type in keys:
+            ids[kind, name] = f"{kind[0]}_{name}"
+            ET.SubElement(
+                root,
+                f"{g}key",
+                {
+                    "id": ids[kind, name],
+                    "for": kind,
+                    "attr.name": name,
+                    "attr.type": graphml_type,
+                },
+            )
+    element = ET.SubElement(root, f"{g}graph", id="citemap", edgedefault="directed")
+    ET.SubElement(element, f"{g}desc").text = _xml_text(_description(graph, title))
+    scope = _scope_label(graph)
+
+    def data(parent: ET.Element, kind: str, name: str, value: object) -> None:
+        ET.SubElement(parent, f"{g}data", key=ids[kind, name]).text = _xml_text(value)
+
+    for node in graph.nodes:
+        item = ET.SubElement(element, f"{g}node", id=node.key)
+        data(item, "node", "label", node.label)
+        for name, value in _node_values(node, scope).items():
+            data(item, "node", name, absolute + str(value) if name == "url" else value)
+        data(item, "node", "x", f"{node.x:.1f}")
+        data(item, "node", "y", f"{node.y:.1f}")
+    for number, edge in enumerate(graph.edges, start=1):
+        item = ET.SubElement(
+            element, f"{g}edge", id=f"e{number}", source=edge.source.key, target=edge.target.key
+        )
+        data(item, "edge", "label", edge.description)
+        data(item, "edge", "weight", edge.weight)
+        for name, value in _edge_values(edge, scope).items():
+            data(item, "edge", name, value)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _description(graph: Graph, title: str) -> str:
+    spec = graph.spec
+    parts = [
+        f"Network map of {title}",
+        "approved annotations only" if spec.scope == Scope.APPROVED else "everything visible",
+        f"{len(graph.nodes)} nodes, {len(graph.edges)} links",
+    ]
+    if spec.concept:
+        parts.append(f"concept: {spec.concept.name} and narrower")
+    left_out = graph.left_out
+    if left_out:
+        parts.append("left out: " + ", ".join(f"{n} {label}" for label, n in left_out))
+    return "; ".join(parts) + "."
