@@ -1,6 +1,7 @@
 """Server time of every browsing page on a generated corpus (see bench/corpus.py).
 
-    .venv/bin/python bench/pages.py --postgres            # the citemap_bench database
+    .venv/bin/python bench/pages.py --postgres --build    # build citemap_bench, then measure
+    .venv/bin/python bench/pages.py --postgres            # measure the existing citemap_bench
     .venv/bin/python bench/pages.py --database-url URL --repeat 30
 
 Requests go through Django's test client in this process (no network), signed in as the
@@ -26,7 +27,20 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--project", default="bench")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument(
+        "--build",
+        action="store_true",
+        help="first (re)build the corpus with bench/corpus.py (20,000 sources; PostgreSQL only)",
+    )
+    parser.add_argument("--sources", type=int, default=20_000, help="corpus size for --build")
     args = parser.parse_args()
+    if args.build:
+        if not args.postgres:
+            parser.error("--build goes with --postgres (the SQLite corpus is built in a temp file)")
+        import subprocess
+
+        corpus = [sys.executable, str(ROOT / "bench" / "corpus.py"), "--postgres"]
+        subprocess.run([*corpus, "--sources", str(args.sources)], check=True)
     if args.postgres:
         os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/citemap_bench"
     elif args.database_url:
@@ -37,7 +51,10 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
     from django.test import Client
+
+    call_command("migrate", verbosity=0)  # a corpus built before the latest migrations
 
     from apps.accounts.models import Membership, Project, Role, User
     from apps.annotations.models import Annotation
