@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import ProtectedError, RestrictedError
 
 
 class StaleEdit(Exception):
@@ -114,3 +115,19 @@ def rebase(form: forms.Form, current: Versioned) -> None:
     version: saving again, after comparing, is a deliberate overwrite."""
     form.data = form.data.copy()
     form.data[form.add_prefix("loaded_version")] = current.version
+
+
+def delete_if_unreferenced(row: models.Model) -> list[str]:
+    """Delete `row` unless something still refers to it; return what does (empty: deleted).
+
+    `row.references()` says what refers to it in words; the database's RESTRICT/PROTECT keys
+    are the last guard, for a link made between the check and the delete.
+    """
+    references = row.references()
+    if references:
+        return references
+    try:
+        row.delete()
+    except (RestrictedError, ProtectedError):
+        return row.references() or ["other records of this project"]
+    return []

@@ -2,13 +2,20 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError
-from django.db.models import ProtectedError, RestrictedError
 from django.forms.formsets import all_valid
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from apps.accounts.editing import SAVE_FAILED, Difference, StaleEdit, differences, rebase, save_edit
+from apps.accounts.editing import (
+    SAVE_FAILED,
+    Difference,
+    StaleEdit,
+    delete_if_unreferenced,
+    differences,
+    rebase,
+    save_edit,
+)
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, can, project_view
 from apps.accounts.references import lookup_response, reference_label
@@ -166,16 +173,11 @@ def _relation_differences(current: Claim, relations: RelationFormSet) -> list[Di
 @project_view(Action.EDIT_LIBRARY)
 def claim_delete(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     claim = get_claim_for_user(membership, pk)
-    references = claim.references()
-    if request.method == "POST" and not references:
-        try:
-            claim.delete()
-        except (RestrictedError, ProtectedError):
-            # A link added between the check and the delete, or one references() misses.
-            references = claim.references() or ["other records of this project"]
-        else:
-            messages.success(request, f"Deleted the claim “{claim.statement}”.")
-            return redirect("claims:claim_list", membership.project.slug)
+    if request.method != "POST":
+        references = claim.references()
+    elif not (references := delete_if_unreferenced(claim)):
+        messages.success(request, f"Deleted the claim “{claim.statement}”.")
+        return redirect("claims:claim_list", membership.project.slug)
     return render(
         request,
         "claims/claim_confirm_delete.html",
@@ -242,16 +244,11 @@ def _concept_form(request: HttpRequest, membership: Membership, concept: Concept
 @project_view(Action.EDIT_LIBRARY)
 def concept_delete(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     concept = get_concept_for_user(membership, pk)
-    references = concept.references()
-    if request.method == "POST" and not references:
-        try:
-            concept.delete()
-        except (RestrictedError, ProtectedError):
-            # A link added between the check and the delete, or one references() misses.
-            references = concept.references() or ["other records of this project"]
-        else:
-            messages.success(request, f"Deleted the concept “{concept.name}”.")
-            return redirect("claims:concept_list", membership.project.slug)
+    if request.method != "POST":
+        references = concept.references()
+    elif not (references := delete_if_unreferenced(concept)):
+        messages.success(request, f"Deleted the concept “{concept.name}”.")
+        return redirect("claims:concept_list", membership.project.slug)
     return render(
         request,
         "claims/concept_confirm_delete.html",

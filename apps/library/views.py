@@ -1,12 +1,19 @@
 from django.contrib import messages
 from django.db import IntegrityError
-from django.db.models import ProtectedError, RestrictedError
 from django.forms.formsets import all_valid
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from apps.accounts.editing import SAVE_FAILED, Difference, StaleEdit, differences, rebase, save_edit
+from apps.accounts.editing import (
+    SAVE_FAILED,
+    Difference,
+    StaleEdit,
+    delete_if_unreferenced,
+    differences,
+    rebase,
+    save_edit,
+)
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.accounts.references import lookup_response, reference_label
@@ -149,16 +156,11 @@ def _list_differences(
 @project_view(Action.EDIT_LIBRARY)
 def source_delete(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     source = get_source_for_user(membership, pk)
-    references = source.references()
-    if request.method == "POST" and not references:
-        try:
-            source.delete()
-        except (RestrictedError, ProtectedError):
-            # A link added between the check and the delete, or one references() misses.
-            references = source.references() or ["other records of this project"]
-        else:
-            messages.success(request, f"Deleted “{source.title}”.")
-            return redirect("xref:source_list", membership.project.slug)
+    if request.method != "POST":
+        references = source.references()
+    elif not (references := delete_if_unreferenced(source)):
+        messages.success(request, f"Deleted “{source.title}”.")
+        return redirect("xref:source_list", membership.project.slug)
     return render(
         request,
         "library/source_confirm_delete.html",

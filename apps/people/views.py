@@ -1,12 +1,19 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
-from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from apps.accounts.editing import SAVE_FAILED, Difference, StaleEdit, differences, rebase, save_edit
+from apps.accounts.editing import (
+    SAVE_FAILED,
+    Difference,
+    StaleEdit,
+    delete_if_unreferenced,
+    differences,
+    rebase,
+    save_edit,
+)
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.accounts.references import lookup_response
@@ -109,16 +116,11 @@ def _variant_differences(form: PersonForm, current: Person) -> list[Difference]:
 @project_view(Action.EDIT_LIBRARY)
 def person_delete(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     person = get_person_for_user(membership, pk)
-    references = person.references()
-    if request.method == "POST" and not references:
-        try:
-            person.delete()
-        except (RestrictedError, ProtectedError):
-            # A link added between the check and the delete, or one references() misses.
-            references = person.references() or ["other records of this project"]
-        else:
-            messages.success(request, f"Deleted {person.display_name}.")
-            return redirect("people:person_list", membership.project.slug)
+    if request.method != "POST":
+        references = person.references()
+    elif not (references := delete_if_unreferenced(person)):
+        messages.success(request, f"Deleted {person.display_name}.")
+        return redirect("people:person_list", membership.project.slug)
     return render(
         request,
         "people/person_confirm_delete.html",
