@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "apps.library",
     "apps.claims",
     "apps.annotations",
+    "apps.search",
     "apps.review",
     "apps.xref",
     "apps.transfer",

@@ -14,7 +14,9 @@ project_patterns = [
     path("", include("apps.people.urls")),
     path("", include("apps.claims.urls")),
     path("", include("apps.annotations.urls")),
+    path("", include("apps.search.urls")),
     path("", include("apps.review.urls")),
+    path("", include("apps.transfer.urls")),
 ]
 
 urlpatterns = [

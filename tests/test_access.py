@@ -39,13 +39,20 @@ PAGES = {
     "annotations:annotation_edit": ("draft", {**dict.fromkeys(ALL, 403), "analyst": 200}),
     "annotations:annotation_list": (None, ALL),
     "xref:cocitation": (None, ALL),
+    "search:search": (None, ALL),
     "review:queue": (None, SUPERVISORS),
     "review:withdrawn": (None, SUPERVISORS),
+    "transfer:import": (None, {**ALL, "student": 403}),
+    "transfer:export": (None, ALL),
+    "transfer:export_file": (None, ALL),
+    "transfer:project_export": (None, SUPERVISORS),
+    "transfer:duplicate_list": (None, {**ALL, "student": 403}),
 }
 
 # Pages of PAGES that also take their form's POST; other methods are still refused.
 FORM_PAGES = {
     "accounts:project_edit",
+    "transfer:import",
     "annotations:annotation_create",
     "annotations:annotation_edit",
 }
@@ -94,6 +101,18 @@ POST_ENDPOINTS = {
         "draft",
         {"supervisor": 302, "analyst": 302, "analyst2": 403, "student": 403},
     ),
+    # an empty choice is refused with a message
+    "transfer:duplicate_merge": (None, {**dict.fromkeys(ALL, 302), "student": 403}),
+    # an empty upload shows the form's errors
+    "transfer:project_upload": (None, {**SUPERVISORS, "supervisor": 400}),
+}
+
+# Pages of one upload waiting for confirmation, reached by the random token in their address:
+# url name -> (kind of upload, method, status for its uploader).
+TOKEN_PAGES = {
+    "transfer:import_preview": ("bibliography", "get", 200),
+    "transfer:import_confirm": ("bibliography", "post", 302),
+    "transfer:project_preview": ("project", "get", 200),
 }
 
 # Pages about objects some members may not see.
@@ -165,7 +184,34 @@ def project_url_names() -> set[str]:
 
 
 def test_every_project_page_is_in_the_access_matrix():
-    assert project_url_names() == set(PAGES) | set(POST_ENDPOINTS)
+    assert project_url_names() == set(PAGES) | set(POST_ENDPOINTS) | set(TOKEN_PAGES)
+
+
+@pytest.mark.parametrize("name", sorted(TOKEN_PAGES))
+def test_uploads_are_reached_by_their_uploader_only(cast, client_for, name):
+    from apps.transfer.models import ImportJob
+
+    kind, method, status = TOKEN_PAGES[name]
+    # Bibliographies are imported by analysts; whole projects by supervisors.
+    owner, other = (
+        (cast.analyst, cast.analyst2) if kind == "bibliography" else (cast.supervisor, None)
+    )
+    payload = [] if kind == "bibliography" else {"slug": "copy", "data": {"project": {}}}
+    job = ImportJob.objects.create(
+        project=cast.project, user=owner, kind=kind, format="bibtex", payload=payload
+    )
+    url = reverse(name, kwargs={"slug": "review", "token": job.token})
+    assert getattr(client_for(owner), method)(url).status_code == status
+    if other:
+        assert getattr(client_for(other), method)(url).status_code == 404
+    assert getattr(client_for(cast.student), method)(url).status_code == 403
+    assert getattr(client_for(cast.outsider), method)(url).status_code == 404
+    assert getattr(client_for(owner), method)(url.replace(job.token, "x" * 43)).status_code == 404
+    wrong = "delete" if method == "post" else "put"
+    assert getattr(client_for(owner), wrong)(url).status_code == 405
+    response = getattr(client_for(None), method)(url)
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))

@@ -35,6 +35,8 @@ class Action(StrEnum):
     REVIEW = "review"  # approve / request changes / reject, reopen approved annotations
     MANAGE = "manage"  # members and project settings
     EXPORT = "export"  # bibliography and approved map
+    IMPORT = "import"  # bibliography files into the project's sources
+    TRANSFER_PROJECT = "transfer_project"  # whole-project export and import (backups)
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
@@ -44,6 +46,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
             Action.VIEW,
             Action.EXPORT,
             Action.EDIT_LIBRARY,
+            Action.IMPORT,
             Action.ANNOTATE,
             Action.SEE_UNSUPPORTED_CLAIMS,
         }

@@ -13,9 +13,9 @@ from django.utils import timezone
 from apps.accounts.editing import Versioned
 from apps.accounts.models import Membership, Project
 from apps.accounts.policy import Action, can, visible_annotations_q
-from apps.annotations.richtext import render_markdown
 from apps.claims.models import Claim, Concept
 from apps.library.models import Source, source_texts
+from apps.library.richtext import render_markdown
 from apps.people.models import Person
 
 if TYPE_CHECKING:

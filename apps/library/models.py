@@ -4,9 +4,10 @@ import calendar
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Prefetch, Q
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import ngettext
 
 from apps.accounts.editing import Versioned
@@ -276,6 +277,113 @@ class Source(Versioned):
             for scheme, value in identifiers
         )
 
+    # What another record of the same work may fill in where this one is blank.
+    COMPLETABLE = [
+        "title_short", "container_title", "collection_title", "publisher", "publisher_place",
+        "genre", "edition", "volume", "issue", "page", "language", "abstract", "url",
+        "accessed", "full_text",
+    ]  # fmt: skip
+
+    def complete_with(
+        self,
+        *,
+        fields: dict,
+        identifiers: Iterable[tuple[str, str]] = (),
+        contributors: Iterable[tuple[Person, str]] = (),
+        extra: dict | None = None,
+        by=None,
+    ) -> None:
+        """Fill in what this source lacks from another record of the same work: blank fields,
+        the date's missing parts, identifiers, contributors and extra data. Nothing recorded
+        here is overwritten. Call inside a transaction with the row locked."""
+        for name in self.COMPLETABLE:
+            value = fields.get(name)
+            if value not in (None, "") and getattr(self, name) in (None, ""):
+                setattr(self, name, value)
+        year, month, day = (fields.get(f"issued_{part}") for part in ("year", "month", "day"))
+        if self.issued_year is None:
+            self.issued_year, self.issued_month, self.issued_day = year, month, day
+        elif self.issued_year == year and self.issued_month is None:
+            self.issued_month, self.issued_day = month, day
+        elif (self.issued_year, self.issued_month) == (year, month) and self.issued_day is None:
+            self.issued_day = day
+        self.extra = _merged(extra or {}, self.extra or {})
+        self.version += 1
+        self.updated_by = by
+        self.save()
+        have = set(self.identifiers.values_list("scheme", "value"))
+        SourceIdentifier.objects.bulk_create(
+            SourceIdentifier(source=self, scheme=scheme, value=value)
+            for scheme, value in dict.fromkeys(identifiers)
+            if (scheme, value) not in have
+        )
+        listed = set(self.contributors.values_list("person_id", "role"))
+        for person, role in contributors:
+            if (person.pk, role) not in listed:
+                self.add_contributor(person, role=role)
+                listed.add((person.pk, role))
+
+    def merge_into(self, kept: Source, *, by=None) -> Source:
+        """Fold this source into `kept` (the same work recorded twice) and delete it.
+
+        Its passages, the mentions citing it as a work, its contributors, identifiers, extra
+        data and whatever `kept` leaves blank move over, in one transaction with both rows
+        locked. Returns `kept` as saved.
+        """
+        if kept.pk == self.pk or kept.project_id != self.project_id:
+            raise ValueError("A source is merged into another source of the same project.")
+        with transaction.atomic():
+            locked = Source.objects.select_for_update().filter(pk__in=[self.pk, kept.pk])
+            rows = {source.pk: source for source in locked.order_by("pk")}
+            if len(rows) != 2:
+                raise Source.DoesNotExist("One of the sources no longer exists.")
+            gone, kept = rows[self.pk], rows[kept.pk]
+            now = timezone.now()
+            # Annotations and mentions belong to a higher app: reached through reverse
+            # accessors. Text positions count in the source's stored text, so they stay
+            # valid only when the passages keep the same text.
+            passages = gone.annotations.all()
+            if not kept.full_text or gone.full_text in ("", kept.full_text):
+                # Bumping updated_at renews the caches keyed on a project's latest edit.
+                passages.update(source=kept, updated_at=now)
+            else:
+                for passage in passages:
+                    passage.anchor_in(kept.full_text)
+                    passage.source = kept
+                    passage.save(
+                        update_fields=["source", "start", "end", "prefix", "suffix", "updated_at"]
+                    )
+            citing = gone.cited_in.all()
+            # A passage citing the same person with both records keeps one mention.
+            twin = kept.cited_in.filter(
+                annotation=OuterRef("annotation"), person=OuterRef("person")
+            )
+            citing.filter(Exists(twin)).delete()
+            gone.annotations.model.objects.filter(pk__in=citing.values("annotation_id")).update(
+                updated_at=now
+            )
+            citing.update(work=kept)
+            contributors = [
+                (c.person, c.role)
+                for c in gone.contributors.select_related("person").order_by("role", "position")
+            ]
+            kept.complete_with(
+                fields={name: getattr(gone, name) for name in [*self.COMPLETABLE]}
+                | {
+                    "issued_year": gone.issued_year,
+                    "issued_month": gone.issued_month,
+                    "issued_day": gone.issued_day,
+                },
+                identifiers=list(gone.identifiers.values_list("scheme", "value")),
+                contributors=contributors,
+                extra=gone.extra,
+                by=by,
+            )
+            gone.delete()
+        # The stored approved-evidence counts of claims count evidence per claim, which a
+        # merge of sources does not change; nothing else derived needs refreshing.
+        return kept
+
     def references(self) -> list[str]:
         """What still points at this source, e.g. "3 annotations (excerpts)"; a source is
         deleted only when this is empty. Its own contributors and identifiers do not count."""
@@ -306,6 +414,17 @@ class Source(Versioned):
         return (
             "rtl" if primary in {"ar", "fa", "he", "ur", "ps", "yi", "ku", "sd", "dv"} else "auto"
         )
+
+
+def _merged(theirs: dict, ours: dict) -> dict:
+    """`ours` with what only `theirs` has added, nested dictionaries merged the same way."""
+    merged = dict(theirs)
+    for key, value in ours.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 class SourceIdentifier(models.Model):

@@ -26,9 +26,9 @@ from apps.annotations.models import (
     Stance,
     Status,
 )
-from apps.annotations.richtext import render_markdown
 from apps.claims.models import Claim, ClaimKind, ClaimRelation, Concept, RelationKind
 from apps.library.models import Contributor, ContributorRole, Source, SourceIdentifier, SourceType
+from apps.library.richtext import render_markdown
 from apps.people.models import NameVariant, Person, PersonKind, name_key
 
 WORDS = (

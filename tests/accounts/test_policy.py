@@ -15,6 +15,9 @@ EXPECTED = {
     Action.SEE_ALL_ANNOTATIONS: {"supervisor"},
     Action.REVIEW: {"supervisor"},
     Action.MANAGE: {"supervisor"},
+    # Students export bibliographies but do not import them; whole projects are supervisors'.
+    Action.IMPORT: {"supervisor", "analyst"},
+    Action.TRANSFER_PROJECT: {"supervisor"},
 }
 
 

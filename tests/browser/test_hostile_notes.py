@@ -2,7 +2,7 @@
 
 from apps.annotations.models import Annotation
 from tests import factories
-from tests.annotations.test_richtext import HOSTILE_NOTES
+from tests.library.test_richtext import HOSTILE_NOTES
 
 # Half the payloads open a dialog, half set a flag: either would show that script ran.
 PAYLOADS = [

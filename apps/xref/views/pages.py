@@ -15,6 +15,7 @@ from apps.accounts.policy import project_view
 from apps.annotations.models import Annotation, Evidence, Mention, ReviewEvent, Stance, Status
 from apps.claims.models import Claim, ClaimRelation, Concept
 from apps.claims.views import get_claim_for_user
+from apps.library.citations import source_citations
 from apps.library.models import Contributor, Source, source_texts
 from apps.people.models import Person
 from apps.xref.cocitation import cocited_pairs, shared_sources
@@ -144,6 +145,7 @@ def source_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
             cited_by=Mention.objects.visible_to(membership)
             .filter(work=source)
             .citing_source_tally()[:TALLY_LIMIT],
+            citations=source_citations(source),
         ),
     )
 

@@ -1,10 +1,11 @@
-"""Notes are Markdown; this turns them into HTML that is safe to mark safe.
+"""HTML that is safe to mark safe: annotation notes (Markdown) and formatted citations.
 
 `sanitize()` is the only place bleach is called. Notes are rendered and sanitised once, on write
 (`Annotation.save`), and only the sanitised copy is ever shown as HTML.
 """
 
-from functools import partial
+from collections.abc import Iterable
+from functools import cache, partial
 
 import bleach
 from bleach.linkifier import LinkifyFilter
@@ -41,9 +42,20 @@ _cleaner = bleach.Cleaner(
 _markdown = MarkdownIt("commonmark", {"html": True, "breaks": True})
 
 
-def sanitize(html: str) -> str:
-    """Keep only harmless formatting and http(s)/mailto links, with rel="nofollow noopener"."""
-    return _cleaner.clean(html)
+def sanitize(html: str, *, tags: Iterable[str] | None = None) -> str:
+    """Keep only harmless formatting and http(s)/mailto links, with rel="nofollow noopener".
+
+    `tags` narrows what is kept to those tags, without attributes or links (a formatted
+    citation keeps only its italics and the like).
+    """
+    if tags is None:
+        return _cleaner.clean(html)
+    return _narrow_cleaner(frozenset(tags)).clean(html)
+
+
+@cache
+def _narrow_cleaner(tags: frozenset[str]) -> bleach.Cleaner:
+    return bleach.Cleaner(tags=tags, attributes={}, strip=True, strip_comments=True)
 
 
 def render_markdown(text: str) -> str:

@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from apps.annotations.richtext import render_markdown, sanitize
+from apps.library.richtext import render_markdown, sanitize
 from tests import factories
 
 HOSTILE_NOTES = [

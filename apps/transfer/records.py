@@ -1,0 +1,374 @@
+"""The pivot between bibliographic files and sources: every format reads into `Entry` rows and
+writes from sources; `entry_from_csl` and `csl_from_source` map CSL-JSON, the vocabulary all of
+them share, onto the Source model.
+
+An Entry is plain data (it is kept, as JSON, between an upload's preview and its confirmation).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from apps.library.citations import CSL_IDENTIFIERS, CSL_TEXT_FIELDS
+from apps.library.identifiers import normalise_identifier
+from apps.library.models import ContributorRole, IdentifierScheme, Source, SourceType
+from apps.people.names import normalise_name
+
+# The largest upload or command input read, and the most entries one file may hold.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ENTRIES = 50_000
+
+
+class FileError(Exception):
+    """The file as a whole cannot be read; the message names the problem, for the user."""
+
+
+@dataclass
+class Entry:
+    """One bibliographic record read from a file, ready to become a source.
+
+    `names` are (role, {"family", "given"} or {"literal"}) in the file's order; `fields` are
+    Source field values; `extra` keeps, per format, what no field models.
+    """
+
+    number: int
+    line: int | None = None
+    key: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    names: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    identifiers: list[tuple[str, str]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def where(self) -> str:
+        if self.line:
+            return f"entry {self.number} (line {self.line:,})"
+        return f"record {self.number}"
+
+    @property
+    def title(self) -> str:
+        return self.fields.get("title", "")
+
+    def as_data(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Entry:
+        data = dict(data)
+        data["names"] = [(role, dict(name)) for role, name in data.get("names", [])]
+        data["identifiers"] = [tuple(pair) for pair in data.get("identifiers", [])]
+        return cls(**data)
+
+    def add_identifier(self, scheme: str, value: str) -> bool:
+        """Add a normalised identifier; False (and nothing added) when it does not parse."""
+        try:
+            value = normalise_identifier(scheme, value)
+        except ValueError:
+            return False
+        if len(value) > 2000:
+            return False
+        if (scheme, value) not in self.identifiers:
+            self.identifiers.append((scheme, value))
+        return True
+
+    def first_author_key(self) -> str:
+        for role, name in self.names:
+            if role == ContributorRole.AUTHOR:
+                return normalise_name(name.get("family") or name.get("literal", ""))
+        return ""
+
+    def check(self) -> None:
+        """Set `error` when the entry cannot become a valid source."""
+        if self.error:
+            return
+        self.error = entry_problem(self)
+
+
+# Source text fields and their lengths: longer values are refused, not silently cut.
+_LIMITS = {
+    name: Source._meta.get_field(name).max_length
+    for name in (
+        "title_short",
+        "container_title",
+        "collection_title",
+        "publisher",
+        "publisher_place",
+        "genre",
+        "edition",
+        "volume",
+        "issue",
+        "page",
+        "language",
+        "url",
+    )
+}
+
+
+def entry_problem(entry: Entry) -> str:
+    fields = entry.fields
+    if not (fields.get("title") or "").strip():
+        return "it has no title"
+    if fields.get("csl_type") not in SourceType.values:
+        return f"unknown type “{fields.get('csl_type')}”"
+    for name, limit in _LIMITS.items():
+        if limit and len(fields.get(name) or "") > limit:
+            label = Source._meta.get_field(name).verbose_name
+            return f"its {label} is longer than {limit} characters"
+    year, month, day = (fields.get(f"issued_{part}") for part in ("year", "month", "day"))
+    if year is not None and not -9999 <= year <= 9999:
+        return f"the year {year} is out of range"
+    if month is not None and (year is None or not 1 <= month <= 12):
+        return "its month is not a month of a given year"
+    if day is not None and (month is None or day > calendar.monthrange(year, month)[1] or day < 1):
+        return "its day does not exist in that month"
+    for _, name in entry.names:
+        if not any(name.values()):
+            return "one of its names is empty"
+        if len(name.get("literal") or name.get("family") or "") > 200 or len(name_text(name)) > 300:
+            return "one of its names is too long"
+    if len(entry.key) > 100:
+        return "its citation key is longer than 100 characters"
+    return ""
+
+
+def name_text(name: dict[str, str]) -> str:
+    """The display form of a CSL name: "Given Family", or the literal."""
+    if name.get("literal"):
+        return name["literal"]
+    return " ".join(part for part in (name.get("given"), name.get("family")) if part)
+
+
+# --- Matching -------------------------------------------------------------------------------
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def title_key(title: str) -> str:
+    """A title with case, accents, punctuation and spacing ignored."""
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def work_key(title: str, year: int | None, first_author: str) -> tuple[str, int | None, str]:
+    return (title_key(title), year, first_author)
+
+
+# --- Citation keys --------------------------------------------------------------------------
+
+_KEY_CHARS = re.compile(r"[^A-Za-z0-9_:.\-]+")
+
+
+def make_citation_key(entry: Entry) -> str:
+    """A key such as mironova2017bloody for entries that come without one."""
+    author = ""
+    for _, name in entry.names:
+        author = name.get("family") or name.get("literal") or ""
+        break
+    words = [w for w in title_key(entry.title).split() if len(w) > 3] or title_key(
+        entry.title
+    ).split()
+    parts = [
+        _ascii(author.split()[-1] if author.split() else ""),
+        str(entry.fields.get("issued_year") or ""),
+        _ascii(words[0] if words else ""),
+    ]
+    return _KEY_CHARS.sub("", "".join(parts)).lower()[:60] or "source"
+
+
+def _ascii(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+
+
+def clean_citation_key(key: str) -> str:
+    return re.sub(r"[\s,{}()\"'#%~\\]+", "", key)[:100]
+
+
+def unique_key(wanted: str, taken: set[str]) -> str:
+    """`wanted`, or wanted-a, wanted-b … when the project already has it."""
+    if wanted not in taken:
+        return wanted
+    for suffix in _suffixes():
+        candidate = f"{wanted[:95]}-{suffix}"
+        if candidate not in taken:
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def _suffixes():
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    yield from letters
+    for first in letters:
+        for second in letters:
+            yield first + second
+    number = 1
+    while True:
+        yield str(number)
+        number += 1
+
+
+# --- CSL-JSON -------------------------------------------------------------------------------
+
+CSL_FIELD_FOR = CSL_TEXT_FIELDS  # CSL variable -> Source field
+CSL_NAME_ROLES = set(ContributorRole.values)
+_CSL_SCHEME_FOR = {variable: scheme for scheme, variable in CSL_IDENTIFIERS.items()}
+_DATE = re.compile(r"^(-?\d{1,4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
+
+
+def csl_date_parts(value: Any) -> list[int] | None:
+    """[year, month, day] (as far as known) of a CSL date (date-parts, raw, or a string)."""
+    if isinstance(value, dict):
+        parts = value.get("date-parts")
+        if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
+            try:
+                return [int(part) for part in parts[0][:3]]
+            except (TypeError, ValueError):
+                return None
+        value = value.get("raw") or value.get("literal") or ""
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, str):
+        match = _DATE.match(value.strip())
+        if match:
+            return [int(part) for part in match.groups() if part]
+    return None
+
+
+def set_issued(entry: Entry, parts: list[int] | None) -> None:
+    if not parts:
+        return
+    entry.fields["issued_year"] = parts[0]
+    if len(parts) > 1 and parts[1]:
+        entry.fields["issued_month"] = parts[1]
+        if len(parts) > 2 and parts[2]:
+            entry.fields["issued_day"] = parts[2]
+
+
+def set_accessed(entry: Entry, parts: list[int] | None) -> bool:
+    if not parts or len(parts) < 3:
+        return False
+    try:
+        entry.fields["accessed"] = datetime.date(*parts[:3]).isoformat()
+    except ValueError:
+        return False
+    return True
+
+
+def csl_name(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    if value.get("literal"):
+        return {"literal": str(value["literal"]).strip()}
+    family = " ".join(
+        str(part).strip()
+        for part in (value.get("non-dropping-particle"), value.get("family"))
+        if part
+    )
+    given = " ".join(
+        str(part).strip() for part in (value.get("given"), value.get("dropping-particle")) if part
+    )
+    if value.get("suffix"):
+        given = f"{given}, {value['suffix']}" if given else str(value["suffix"])
+    if not family:
+        return {"literal": given} if given else None
+    return {"family": family, "given": given} if given else {"family": family}
+
+
+def entry_from_csl(item: dict[str, Any], *, number: int) -> Entry:
+    """A CSL-JSON item as an Entry; variables we do not model are kept in extra["csl"]."""
+    entry = Entry(number=number)
+    extra: dict[str, Any] = {}
+    for variable, value in item.items():
+        if variable == "id" or variable == "citation-key":
+            entry.key = clean_citation_key(str(value))
+        elif variable == "type":
+            entry.fields["csl_type"] = str(value)
+        elif variable in CSL_FIELD_FOR and isinstance(value, str | int | float):
+            entry.fields[CSL_FIELD_FOR[variable]] = (
+                " ".join(str(value).split())
+                if variable
+                not in {
+                    "abstract",
+                    "URL",
+                }
+                else str(value).strip()
+            )
+        elif variable == "issued":
+            parts = csl_date_parts(value)
+            if parts is None:
+                extra[variable] = value
+            set_issued(entry, parts)
+        elif variable == "accessed":
+            if not set_accessed(entry, csl_date_parts(value)):
+                extra[variable] = value
+        elif variable in _CSL_SCHEME_FOR and isinstance(value, str):
+            scheme = _CSL_SCHEME_FOR[variable]
+            rejected = [
+                v for v in value.replace(",", " ").split() if not entry.add_identifier(scheme, v)
+            ]
+            if rejected:
+                extra[variable] = value
+        elif variable in CSL_NAME_ROLES and isinstance(value, list):
+            names = [csl_name(name) for name in value]
+            if any(name is None for name in names):
+                extra[variable] = value
+            else:
+                entry.names.extend((variable, name) for name in names)
+        elif variable == "custom" and isinstance(value, dict):
+            for identifier in value.get("identifiers", []) or []:
+                if isinstance(identifier, dict):
+                    entry.add_identifier(
+                        str(identifier.get("scheme", "")), str(identifier.get("value", ""))
+                    )
+            rest = {k: v for k, v in value.items() if k != "identifiers"}
+            if rest:
+                extra["custom"] = rest
+        else:
+            extra[variable] = value
+    url = entry.fields.get("url", "")
+    if url and not url.startswith(("http://", "https://")):
+        extra["URL"] = entry.fields.pop("url")
+    if extra:
+        entry.extra["csl"] = extra
+    entry.fields.setdefault("csl_type", SourceType.DOCUMENT)
+    if entry.fields["csl_type"] not in SourceType.values:
+        extra.setdefault("type", entry.fields["csl_type"])
+        entry.extra["csl"] = extra
+        entry.fields["csl_type"] = SourceType.DOCUMENT
+    return entry
+
+
+def csl_from_source(source: Source) -> dict[str, Any]:
+    """The CSL-JSON item of a source for export: the formatted fields, every identifier and
+    the CSL variables it was imported with."""
+    from apps.library.citations import csl_item
+
+    item = csl_item(source)
+    others = [
+        {"scheme": identifier.scheme, "value": identifier.value}
+        for identifier in source.identifiers.all()
+        if identifier.scheme not in CSL_IDENTIFIERS
+    ]
+    kept = dict((source.extra or {}).get("csl", {}))
+    custom = dict(kept.pop("custom", {}) or {})
+    if others:
+        custom["identifiers"] = others
+    if custom:
+        item["custom"] = custom
+    if "type" in kept and source.csl_type == SourceType.DOCUMENT:
+        item["type"] = kept.pop("type")
+    else:
+        kept.pop("type", None)
+    for variable, value in kept.items():
+        item.setdefault(variable, value)
+    return item
+
+
+__all__ = ["Entry", "FileError", "IdentifierScheme"]

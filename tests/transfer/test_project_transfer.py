@@ -1,0 +1,157 @@
+"""Whole-project export and import: the seed review survives it unchanged, and bad files
+change nothing."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+
+from apps.accounts.models import Membership, Project, User
+from apps.annotations.models import Annotation, AnnotationRevision, ReviewEvent
+from apps.claims.models import Claim
+from apps.transfer import project as project_file
+from apps.transfer.seed import load_seed_review
+from tests import factories
+
+SLUG = "takfiri-isolationism"
+
+
+def export(slug: str = SLUG) -> str:
+    out = StringIO()
+    call_command("export_project", slug, stdout=out)
+    return out.getvalue()
+
+
+def empty_the_database() -> None:
+    Project.objects.all().delete()
+    User.objects.all().delete()
+
+
+def test_the_seed_review_survives_export_and_import_into_an_empty_database(db, tmp_path):
+    load_seed_review()
+    # Some state the seed does not have: a member who saw their decisions, an extra field.
+    membership = Membership.objects.get(project__slug=SLUG, user__username="analyst")
+    membership.mark_decisions_seen()
+    first = export()
+    data = json.loads(first)
+    assert data["format"] == "citemap-project" and data["version"] == 1
+    counts = {kind: len(data[kind]) for kind in ("sources", "people", "claims", "annotations")}
+    assert min(counts.values()) > 1
+    events = ReviewEvent.objects.filter(annotation__project__slug=SLUG).count()
+    revisions = AnnotationRevision.objects.filter(annotation__project__slug=SLUG).count()
+    evidence_counts = dict(
+        Claim.objects.filter(project__slug=SLUG).values_list("statement", "approved_evidence")
+    )
+    path = tmp_path / "seed.json"
+    path.write_text(first, encoding="utf-8")
+
+    empty_the_database()
+    out = StringIO()
+    call_command("import_project", str(path), stdout=out)
+    assert "Imported “takfiri-isolationism”" in out.getvalue()
+    assert export() == first
+    assert ReviewEvent.objects.filter(annotation__project__slug=SLUG).count() == events
+    assert AnnotationRevision.objects.filter(annotation__project__slug=SLUG).count() == revisions
+    assert (
+        dict(Claim.objects.filter(project__slug=SLUG).values_list("statement", "approved_evidence"))
+        == evidence_counts
+    )
+    # Users that did not exist come without a usable password.
+    assert not User.objects.get(username="student").has_usable_password()
+
+
+def test_a_project_is_imported_beside_the_original_under_another_address(db):
+    load_seed_review()
+    first = json.loads(export())
+    copy = project_file.import_project(first, slug="copy")
+    again = json.loads(export("copy"))
+    again["project"]["slug"] = SLUG
+    assert again == first
+    assert Annotation.objects.filter(project=copy).count() == len(first["annotations"])
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "The file is empty"),
+        (b"\xff\xfe\x00binary", "not UTF-8"),
+        (b"{nope", "not valid JSON"),
+        (b"[]", "not a Citemap project file"),
+        (b'{"format": "citemap-project", "version": 99}', "format version 99"),
+        (b'{"format": "citemap-project", "version": 1, "project": {}}', "incomplete or damaged"),
+    ],
+)
+def test_wrong_files_get_a_clear_message_and_write_nothing(db, tmp_path, content, problem):
+    path = tmp_path / "wrong.json"
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match=problem):
+        call_command("import_project", str(path), stdout=StringIO())
+    assert not Project.objects.exists() and not User.objects.exists()
+
+
+def test_a_slug_that_exists_is_refused_and_nothing_is_written(db, tmp_path):
+    load_seed_review()
+    path = tmp_path / "seed.json"
+    path.write_text(export(), encoding="utf-8")
+    users = User.objects.count()
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("import_project", str(path), stdout=StringIO())
+    assert Project.objects.count() == 1 and User.objects.count() == users
+
+
+def test_a_damaged_reference_rolls_the_whole_import_back(db):
+    load_seed_review()
+    data = json.loads(export())
+    data["annotations"][-1]["evidence"].append({"claim": 9999, "stance": "supports"})
+    with pytest.raises(project_file.ProjectFileError, match="claim 9999"):
+        project_file.import_project(data, slug="copy")
+    assert not Project.objects.filter(slug="copy").exists()
+
+
+def test_supervisors_export_and_import_whole_projects_from_the_export_page(cast, client_for):
+    factories.make_source(cast.project, "Kept through the round trip")
+    supervisor = client_for(cast.supervisor)
+    page = supervisor.get("/p/review/export/")
+    assert "Export the whole project" in page.text
+    download = supervisor.get("/p/review/export/project.json")
+    assert download["Content-Disposition"] == 'attachment; filename="review-project.json"'
+    upload = supervisor.post(
+        "/p/review/export/project/",
+        {"file": SimpleUploadedFile("p.json", download.content), "slug": "restored"},
+    )
+    assert upload.status_code == 302
+    preview = supervisor.get(upload.url)
+    assert "/p/restored/" in preview.text and not Project.objects.filter(slug="restored").exists()
+    done = supervisor.post(upload.url)
+    assert done.status_code == 302 and done.url == "/p/restored/"
+    restored = Project.objects.get(slug="restored")
+    assert restored.sources.get().title == "Kept through the round trip"
+    assert restored.memberships.count() == 4
+
+    for user in (cast.analyst, cast.student):
+        client = client_for(user)
+        assert "Export the whole project" not in client.get("/p/review/export/").text
+        assert client.get("/p/review/export/project.json").status_code == 403
+        refused = client.post(
+            "/p/review/export/project/",
+            {"file": SimpleUploadedFile("p.json", download.content), "slug": "other"},
+        )
+        assert refused.status_code == 403
+    assert not Project.objects.filter(slug="other").exists()
+
+
+def test_the_export_page_refuses_wrong_project_files_with_a_message(cast, client_for):
+    supervisor = client_for(cast.supervisor)
+    bib = supervisor.post(
+        "/p/review/export/project/",
+        {"file": SimpleUploadedFile("refs.bib", b"@book{a, title={A}}")},
+    )
+    assert bib.status_code == 400 and "not a Citemap project file" in bib.text
+    taken = supervisor.post(
+        "/p/review/export/project/",
+        {"file": SimpleUploadedFile("p.json", b"{}"), "slug": "elsewhere"},
+    )
+    assert taken.status_code == 400 and "exists already" in taken.text
+    assert Project.objects.count() == 2
