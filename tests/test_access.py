@@ -47,6 +47,18 @@ PAGES = {
     "transfer:export_file": (None, ALL),
     "transfer:project_export": (None, SUPERVISORS),
     "transfer:duplicate_list": (None, {**ALL, "student": 403}),
+    "transfer:annotations_export": (None, ALL),
+    "transfer:source_annotations_export": ("source", ALL),
+    "transfer:annotations_import": (None, {**ALL, "student": 403}),
+    "annotations:source_read": ("source", ALL),
+    "annotations:source_orphans": ("source", ALL),
+    "annotations:source_text": ("source", {**ALL, "student": 403}),
+    "annotations:source_locate": ("source", {**ALL, "student": 403}),
+    # supervisors attach any passage, authors their own while they may edit it
+    "annotations:annotation_reattach": (
+        "draft",
+        {"supervisor": 200, "analyst": 200, "analyst2": 403, "student": 403},
+    ),
 }
 
 # Pages of PAGES that also take their form's POST; other methods are still refused.
@@ -55,6 +67,9 @@ FORM_PAGES = {
     "transfer:import",
     "annotations:annotation_create",
     "annotations:annotation_edit",
+    "annotations:source_text",
+    "annotations:annotation_reattach",
+    "transfer:annotations_import",
 }
 
 # Curation: create, edit and delete-confirmation pages of sources, people, claims and concepts.

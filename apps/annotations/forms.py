@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.core.validators import MaxValueValidator
 from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat, truncatechars
 from django.urls import reverse
 
 from apps.accounts.editing import VersionedForm
 from apps.accounts.models import Membership
 from apps.accounts.references import NewReference, ReferenceField, bind_reference
+from apps.annotations.anchoring import Haystack, Place, same_words
 from apps.annotations.models import (
     DECISIONS,
     MAX_QUOTE_LENGTH,
@@ -20,13 +23,169 @@ from apps.annotations.models import (
     Stance,
 )
 from apps.claims.models import Claim, ClaimKind, Concept
-from apps.library.models import Source
+from apps.library.extract import (
+    MAX_UPLOAD_BYTES,
+    Extracted,
+    ExtractionError,
+    check_length,
+    extract,
+)
+from apps.library.models import Source, TextOrigin
 from apps.people.models import NAME_MAX, Person
 
 MAX_NOTE_LENGTH = 20_000
 
 
-class AnnotationForm(VersionedForm):
+@dataclass(frozen=True)
+class Occurrence:
+    """A place the typed quote may refer to, offered for the analyst to choose."""
+
+    start: int
+    end: int
+    words: str
+    before: str
+    after: str
+    page: str
+    how: str
+    score: float
+
+    @property
+    def value(self) -> str:
+        return f"{self.start}-{self.end}"
+
+
+SHOWN_CONTEXT = 60
+
+
+def occurrence_at(haystack: Haystack, place: Place) -> Occurrence:
+    text = haystack.text
+    return Occurrence(
+        start=place.start,
+        end=place.end,
+        words=text[place.start : place.end],
+        before=text[max(0, place.start - SHOWN_CONTEXT) : place.start],
+        after=text[place.end : place.end + SHOWN_CONTEXT],
+        page=haystack.page_label(place.start),
+        how=place.how,
+        score=place.score,
+    )
+
+
+class QuotePlacement(forms.Form):
+    """Places the quote in the source's text: at the offsets a selection gave, or where the
+    typed quote occurs (the analyst picks among repeats and near matches). After validation
+    `placed` is the chosen span, or None when the source has no text."""
+
+    OFFSET_ERRORS = {
+        "min_value": "A text offset cannot be negative.",
+        "invalid": "A text offset is a whole number.",
+    }
+    start = forms.IntegerField(
+        widget=forms.HiddenInput, min_value=0, required=False, error_messages=OFFSET_ERRORS
+    )
+    end = forms.IntegerField(
+        widget=forms.HiddenInput, min_value=0, required=False, error_messages=OFFSET_ERRORS
+    )
+    occurrence = forms.CharField(required=False, max_length=30)
+
+    def setup_placement(self, haystack: Haystack | None, start: int | None, end: int | None):
+        self.haystack = haystack or Haystack("")
+        self.occurrences: list[Occurrence] = []
+        self.placed: tuple[int, int] | None = None
+        if start is not None:
+            self.fields["start"].initial = start
+            self.fields["end"].initial = end
+
+    def placement_needed(self) -> bool:
+        return True
+
+    def clean_quote(self) -> str:
+        # Browsers send a textarea's line breaks as CR LF; stored texts use LF.
+        return self.cleaned_data["quote"].replace("\r\n", "\n")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        quote = cleaned.get("quote")
+        if quote and self.placement_needed():
+            self._place(cleaned, quote)
+        return cleaned
+
+    def _place(self, cleaned: dict, quote: str) -> None:
+        text = self.haystack.text
+        start, end = cleaned.get("start"), cleaned.get("end")
+        chosen = cleaned.get("occurrence", "")
+        if chosen:
+            start, end = self._chosen_span(chosen, quote)
+            if start is None:
+                return
+        if (start is None) != (end is None):
+            self.add_error(None, "Give both the start and the end of the passage, or neither.")
+            return
+        if start is not None:
+            if not start < end <= len(text):
+                self.add_error(
+                    "quote",
+                    f"The offsets {start}–{end} are beyond this source's text, which has "
+                    f"{len(text):,} characters.",
+                )
+                return
+            words = text[start:end]
+            if words != quote and not chosen and not same_words(words, quote):
+                self.add_error(
+                    "quote",
+                    f"The quote does not match the text at characters {start}–{end}, which "
+                    f"reads “{truncatechars(words, 120)}”. Correct the quote or select the "
+                    "passage again.",
+                )
+                return
+            # Spacing the textarea changed, or a near match the analyst chose: the text's words.
+            cleaned["quote"] = words
+            self.placed = (start, end)
+            return
+        if not text:
+            return
+        self._locate(cleaned, quote)
+
+    def _locate(self, cleaned: dict, quote: str) -> None:
+        places = self.haystack.find(quote)
+        if len(places) == 1 and places[0].how == "exact":
+            self.placed = (places[0].start, places[0].end)
+            return
+        self.occurrences = [occurrence_at(self.haystack, place) for place in places]
+        if not places:
+            self.add_error(
+                "quote",
+                "The quote was not found in this source's text, not even approximately. Check "
+                "it against the reading view, or select the passage there.",
+            )
+        elif places[0].how == "exact":
+            self.add_error(
+                "quote",
+                f"The quote occurs {len(places)} times in the text. Choose the one you mean below.",
+            )
+        else:
+            self.add_error(
+                "quote",
+                "The quote does not match the text exactly. Choose the passage you mean below "
+                "to take the text's own words, or correct the quote.",
+            )
+
+    def _chosen_span(self, chosen: str, quote: str) -> tuple[int | None, int | None]:
+        """The span of a chosen occurrence, if it is still one the quote leads to."""
+        candidates = {f"{place.start}-{place.end}": place for place in self.haystack.find(quote)}
+        place = candidates.get(chosen)
+        if place is None:
+            self.occurrences = [occurrence_at(self.haystack, p) for p in candidates.values()]
+            self.add_error(
+                "quote", "The passage chosen is not one this quote leads to; choose again."
+            )
+            return None, None
+        return place.start, place.end
+
+
+class AnnotationForm(QuotePlacement, VersionedForm):
+    """The excerpt and note, placed in the source's text (see QuotePlacement)."""
+
     quote = forms.CharField(
         max_length=MAX_QUOTE_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4, "dir": "auto"}),
@@ -54,9 +213,16 @@ class AnnotationForm(VersionedForm):
             "page_label": "The printed page number, if the source has pages.",
         }
 
-    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, membership: Membership, haystack: Haystack | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["concepts"].queryset = Concept.objects.for_project(membership.project)
+        self.setup_placement(haystack, self.instance.start, self.instance.end)
+
+    def placement_needed(self) -> bool:
+        moved = {"quote", "start", "end", "occurrence"} & set(self.changed_data)
+        return bool(moved) or not self.instance.pk
 
 
 class LinkForm(forms.Form):
@@ -263,3 +429,65 @@ def decision_draft(request: HttpRequest, pk: int) -> dict | None:
     draft = drafts.pop(str(pk))
     request.session[DRAFTS_KEY] = drafts
     return draft
+
+
+class ReattachForm(QuotePlacement):
+    """An orphaned passage attached again by hand: its words as the current text has them."""
+
+    quote = forms.CharField(
+        max_length=MAX_QUOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
+        help_text="The passage as the corrected text words it; select it in the reading view "
+        "or type it.",
+    )
+
+    def __init__(self, *args: Any, haystack: Haystack, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setup_placement(haystack, None, None)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("quote") and not self.errors and self.placed is None:
+            self.add_error("quote", "This source has no text to attach the passage to.")
+        return cleaned
+
+
+class SourceTextForm(forms.Form):
+    """A new version of a source's text: typed or pasted, or an uploaded file."""
+
+    text = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 18, "dir": "auto", "spellcheck": "false"}),
+        help_text="Paste or correct the text here, or upload a file below.",
+    )
+    file = forms.FileField(
+        required=False,
+        help_text="A .txt (UTF-8), .html or .pdf file of at most 10 MB. A PDF keeps its pages.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".txt,.text,.html,.htm,.xhtml,.pdf"}),
+    )
+    comment = forms.CharField(
+        required=False,
+        max_length=300,
+        help_text="What changed, e.g. “fixed OCR errors on p. 12”.",
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        try:
+            if upload:
+                if upload.size > MAX_UPLOAD_BYTES:
+                    raise ExtractionError(
+                        f"“{upload.name}” is {filesizeformat(upload.size)}; files may be at "
+                        f"most {filesizeformat(MAX_UPLOAD_BYTES)}."
+                    )
+                cleaned["extracted"] = extract(upload.name, upload.read())
+            elif cleaned.get("text", "").strip():
+                text = check_length(cleaned["text"])
+                cleaned["extracted"] = Extracted(text, TextOrigin.PASTED)
+            else:
+                raise ExtractionError("Paste the text or choose a file.")
+        except ExtractionError as error:
+            self.add_error("file" if upload else "text", str(error))
+        return cleaned

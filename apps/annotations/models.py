@@ -45,6 +45,21 @@ class ReviewAction(models.TextChoices):
     RESTORE = "restore", "Restore"
 
 
+class AnchorState(models.TextChoices):
+    """How an annotation's quote sits in its source's current text."""
+
+    EXACT = "exact", "Exact"
+    MOVED = "moved", "Moved"
+    FUZZY = "fuzzy", "Fuzzy"
+    AMBIGUOUS = "ambiguous", "Ambiguous"
+    ORPHANED = "orphaned", "Orphaned"
+    UNPLACED = "unplaced", "Not placed"
+
+
+# States a reviewer should look at: the quote is not (or not certainly) where it was approved.
+ANCHOR_WARNINGS = frozenset({AnchorState.FUZZY, AnchorState.AMBIGUOUS, AnchorState.ORPHANED})
+
+
 class ReasonCode(models.TextChoices):
     MISQUOTED = "misquoted", "Misquoted"
     WRONG_LOCATOR = "wrong_locator", "Wrong locator"
@@ -186,6 +201,13 @@ class Annotation(Versioned):
     page_label = models.CharField(max_length=30, blank=True)
     page_index = models.PositiveIntegerField(null=True, blank=True)
     locator = models.CharField(max_length=60, help_text="Where a reader finds it: ¶12, p. 14.")
+    # Where the quote was last found: the state, the match score of a fuzzy match (0–1), and
+    # the source text version `start`/`end` count in. Re-anchoring never changes the quote.
+    anchor_state = models.CharField(
+        max_length=10, choices=AnchorState.choices, default=AnchorState.UNPLACED
+    )
+    anchor_score = models.FloatField(null=True, blank=True)
+    anchored_version = models.PositiveIntegerField(null=True, blank=True)
 
     note = models.TextField(blank=True, help_text="Markdown.")
     # Derived from `note` on save by render_markdown(); the only copy ever marked safe.
@@ -218,6 +240,9 @@ class Annotation(Versioned):
                 condition=Q(status__in=Status.values), name="annotation_status_valid"
             ),
             models.CheckConstraint(condition=~Q(quote=""), name="annotation_quote_set"),
+            models.CheckConstraint(
+                condition=Q(anchor_state__in=AnchorState.values), name="annotation_anchor_valid"
+            ),
             models.CheckConstraint(condition=~Q(locator=""), name="annotation_locator_set"),
             models.CheckConstraint(condition=Q(version__gte=1), name="annotation_version_positive"),
             models.CheckConstraint(
@@ -229,6 +254,8 @@ class Annotation(Versioned):
         indexes = [
             # Source page and reading view: a source's annotations in text order.
             models.Index(fields=["source", "start"], name="annotation_source_start"),
+            # A source's orphaned (or doubtful) passages.
+            models.Index(fields=["source", "anchor_state"], name="annotation_source_anchor"),
             # Project home and review queue: a project's annotations by status, oldest first.
             models.Index(
                 fields=["project", "status", "status_changed_at"], name="annotation_status_time"
@@ -428,26 +455,45 @@ class Annotation(Versioned):
             )
         return target
 
-    def anchor_in(self, text: str) -> None:
-        """Fill the text selectors when the quote occurs exactly once in the source's text.
+    def anchor_in(self, text: str, version: int | None = None) -> None:
+        """Place the quote in `text` (a source's current text, of `version`) by its saved
+        offsets and context, as re-anchoring does; see apps.annotations.anchoring."""
+        from apps.annotations.anchoring import Haystack
 
-        Otherwise they stay empty (the human locator still says where it is).
-        """
-        self.start = self.end = None
-        self.prefix = self.suffix = ""
-        if not text or not self.quote:
+        haystack = Haystack(text)
+        self.apply_anchor(
+            haystack.reanchor(self.quote, self.prefix, self.suffix, self.start), haystack, version
+        )
+
+    def apply_anchor_at(self, haystack, start: int, end: int, version: int | None) -> None:
+        """Place the quote at a span checked to hold it."""
+        from apps.annotations.anchoring import Anchor
+
+        self.apply_anchor(Anchor(AnchorState.EXACT, start, end, 1.0), haystack, version)
+
+    def apply_anchor(self, anchor, haystack, version: int | None) -> None:
+        """Take a found anchor: offsets, fresh context, state. An orphan keeps its quote and
+        context (to be found again) but loses its offsets."""
+        self.anchor_state, self.anchor_score = anchor.state, anchor.score
+        if anchor.start is None:
+            if not haystack.text:
+                self.anchor_state, self.anchor_score = AnchorState.UNPLACED, None
+            self.start = self.end = self.anchored_version = None
             return
-        start = text.find(self.quote)
-        if start < 0 or text.find(self.quote, start + 1) >= 0:
-            return
-        self.start, self.end = start, start + len(self.quote)
-        self.prefix = text[max(0, start - CONTEXT_LENGTH) : start]
-        self.suffix = text[self.end : self.end + CONTEXT_LENGTH]
+        self.start, self.end = anchor.start, anchor.end
+        self.prefix, self.suffix = haystack.context(anchor.start, anchor.end)
+        self.anchored_version = version
+        if not self.page_label:
+            self.page_label = haystack.page_label(anchor.start)[:30]
 
     # What an edit changes: the excerpt and the note. Status, withdrawal and authorship are
     # the workflow's and never written by a content save.
+    ANCHOR_FIELDS = [
+        "prefix", "suffix", "start", "end", "page_label", "anchor_state", "anchor_score",
+        "anchored_version",
+    ]  # fmt: skip
     CONTENT_FIELDS = [
-        "quote", "prefix", "suffix", "start", "end", "page_label", "page_index", "locator",
+        *ANCHOR_FIELDS, "quote", "page_index", "locator",
         "note", "note_html", "version", "updated_by", "updated_at",
     ]  # fmt: skip
 
@@ -458,18 +504,30 @@ class Annotation(Versioned):
         mentions: list[dict],
         concepts: list[Concept],
         by: User,
-        reanchor: bool,
+        reanchor: bool = False,
+        placed: tuple[int, int] | None = None,
     ) -> None:
         """Save the excerpt, its links and a revision of this version, in one transaction.
 
-        New annotations are inserted whole; existing ones only get their content written, so an
-        edit racing a review action cannot undo it.
+        `placed` is the span of the source's current text the quote was chosen at (checked
+        again here); `reanchor` looks for the quote instead. New annotations are inserted
+        whole; existing ones only get their content written, so an edit racing a review action
+        cannot undo it.
         """
+        from apps.annotations.anchoring import current_haystack
+
         with transaction.atomic():
-            if reanchor:
-                self.anchor_in(
-                    Source.objects.values_list("full_text", flat=True).get(pk=self.source_id)
-                )
+            if placed is not None or reanchor:
+                haystack, version = current_haystack(self.source_id)
+                start, end = placed or (None, None)
+                if start is not None and haystack.text[start:end] == self.quote:
+                    self.apply_anchor_at(haystack, start, end, version)
+                else:
+                    self.apply_anchor(
+                        haystack.reanchor(self.quote, self.prefix, self.suffix, self.start),
+                        haystack,
+                        version,
+                    )
             if self._state.adding:
                 self.save()
             else:

@@ -20,6 +20,7 @@ from apps.accounts.policy import (
     project_view,
 )
 from apps.accounts.references import NewReference, reference_label
+from apps.annotations.anchoring import Haystack, current_haystack, paragraph_number, trimmed
 from apps.annotations.filters import AnnotationFilter
 from apps.annotations.forms import (
     AnnotationForm,
@@ -32,6 +33,7 @@ from apps.annotations.forms import (
 )
 from apps.annotations.models import (
     DECISIONS,
+    MAX_QUOTE_LENGTH,
     Annotation,
     AnnotationRevision,
     ReviewAction,
@@ -212,8 +214,14 @@ def annotation_create(request: HttpRequest, membership: Membership, pk: int) -> 
         Source.objects.for_project(membership.project).defer(*SOURCE_TEXTS),
         pk=pk,
     )
+    haystack, _ = current_haystack(source.pk)
     data = request.POST if request.method == "POST" else None
-    form = AnnotationForm(data, membership=membership)
+    form = AnnotationForm(
+        data,
+        membership=membership,
+        haystack=haystack,
+        initial=None if data else selection_initial(request, haystack),
+    )
     evidence = EvidenceRows(data, prefix="evidence", membership=membership)
     mentions = MentionRows(data, prefix="mentions", membership=membership)
     if data is not None and form.is_valid() and evidence.is_valid() and mentions.is_valid():
@@ -229,7 +237,7 @@ def annotation_create(request: HttpRequest, membership: Membership, pk: int) -> 
                 mentions=mentions.links(),
                 concepts=form.cleaned_data["concepts"],
                 by=request.user,
-                reanchor=True,
+                placed=form.placed,
             )
             if submit:
                 annotation.transition(ReviewAction.SUBMIT, by=request.user, membership=membership)
@@ -246,7 +254,8 @@ def annotation_create(request: HttpRequest, membership: Membership, pk: int) -> 
 def annotation_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     annotation = get_annotation_for_user(membership, pk, write=True)
     data = request.POST if request.method == "POST" else None
-    form = AnnotationForm(data, instance=annotation, membership=membership)
+    haystack, _ = current_haystack(annotation.source_id)
+    form = AnnotationForm(data, instance=annotation, membership=membership, haystack=haystack)
     # The saved links fill the rows on GET only: on POST the rows are what the user sent.
     evidence = EvidenceRows(
         data,
@@ -277,7 +286,7 @@ def annotation_edit(request: HttpRequest, membership: Membership, pk: int) -> Ht
                     mentions=mentions.links(),
                     concepts=form.cleaned_data["concepts"],
                     by=request.user,
-                    reanchor="quote" in form.changed_data,
+                    placed=form.placed,
                 )
                 if submit:
                     annotation.transition(
@@ -317,6 +326,25 @@ def annotation_edit(request: HttpRequest, membership: Membership, pk: int) -> Ht
         mentions=mentions,
         annotation=annotation,
     )
+
+
+def selection_initial(request: HttpRequest, haystack: Haystack) -> dict:
+    """The form's first values for a passage selected in the reading view (`?start=&end=`):
+    the words, their offsets and where they are. Offsets outside the text are ignored."""
+    start, end = request.GET.get("start", ""), request.GET.get("end", "")
+    if not (start.isdigit() and end.isdigit()):
+        return {}
+    start, end = trimmed(haystack.text, int(start), int(end))
+    if not 0 <= start < end <= len(haystack.text) or end - start > MAX_QUOTE_LENGTH:
+        return {}
+    page = haystack.page_label(start)
+    return {
+        "quote": haystack.text[start:end],
+        "start": start,
+        "end": end,
+        "page_label": page,
+        "locator": f"p. {page}" if page else f"¶{paragraph_number(haystack.text, start)}",
+    }
 
 
 def _evidence_initial(annotation: Annotation) -> list[dict]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
@@ -176,7 +177,9 @@ class Source(Versioned):
     accessed = models.DateField(null=True, blank=True)
     # Fields of imported records we do not model, kept so that exports give them back.
     extra = models.JSONField(default=dict, blank=True)
+    # The current text; every version of it, with its page boundaries, is a SourceText.
     full_text = models.TextField(blank=True)
+    text_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -414,6 +417,62 @@ class Source(Versioned):
         return (
             "rtl" if primary in {"ar", "fa", "he", "ur", "ps", "yi", "ku", "sd", "dv"} else "auto"
         )
+
+
+class TextOrigin(models.TextChoices):
+    PASTED = "pasted", "Pasted or typed"
+    TXT = "txt", "Plain text file"
+    HTML = "html", "HTML file"
+    PDF = "pdf", "PDF file"
+    IMPORTED = "imported", "Imported"
+
+
+class SourceText(models.Model):
+    """One version of a source's full text. The newest is copied to `Source.full_text`;
+    annotation offsets count code points in the version named by `Annotation.anchored_version`.
+    """
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="texts")
+    version = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    # Where each page starts: [[offset, label], ...] in text order (PDFs; empty otherwise).
+    pages = models.JSONField(default=list, blank=True)
+    origin = models.CharField(max_length=10, choices=TextOrigin.choices)
+    filename = models.CharField(max_length=255, blank=True)
+    comment = models.CharField(
+        max_length=300, blank=True, help_text="What changed, e.g. “fixed OCR errors on p. 12”."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["source", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "version"], name="source_text_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="source_text_version_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} v{self.version}"
+
+    def page_label_at(self, offset: int) -> str:
+        """The label of the page holding `offset` ("" when the text has no pages)."""
+        return page_label_at(self.pages, offset)
+
+
+def page_label_at(pages: list, offset: int) -> str:
+    label = ""
+    for start, name in pages:
+        if start > offset:
+            break
+        label = name
+    return label
 
 
 def _merged(theirs: dict, ours: dict) -> dict:

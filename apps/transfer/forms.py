@@ -6,6 +6,7 @@ from django.core.validators import validate_slug
 from apps.accounts.models import Project
 from apps.library.citations import Style
 from apps.library.models import Source, source_texts
+from apps.transfer import webanno
 from apps.transfer.bibliography import Format
 from apps.transfer.records import MAX_FILE_BYTES
 
@@ -122,3 +123,21 @@ class MergeForm(forms.Form):
         if keep and sources is not None and (keep not in sources or len(sources) < 2):
             raise forms.ValidationError("Choose the source to keep among the duplicates.")
         return cleaned
+
+
+class AnnotationsUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Annotations file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".jsonld,.json"}),
+        help_text="W3C Web Annotations as JSON-LD (.jsonld or .json), such as Citemap's export; "
+        f"UTF-8, at most {webanno.MAX_FILE_BYTES // 1_048_576} MB.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > webanno.MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1_048_576:.1f} MB; the limit is "
+                f"{webanno.MAX_FILE_BYTES // 1_048_576} MB. Split it and import the parts."
+            )
+        return upload

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import DataError, IntegrityError, models, transaction
 
 from apps.accounts.models import Membership, Project, User
+from apps.annotations.anchoring import adopt_stored_texts
 from apps.annotations.models import (
     Annotation,
     AnnotationRevision,
@@ -606,6 +607,7 @@ def _import(data: dict[str, Any], slug: str | None) -> Project:
         batch_size=BATCH,
     )
     Claim.objects.filter(project=project).refresh_approved_evidence()
+    adopt_stored_texts(project.pk)
     return project
 
 

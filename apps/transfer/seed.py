@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.accounts.models import Membership, Project, User
+from apps.annotations.anchoring import adopt_stored_texts
 from apps.annotations.models import (
     Annotation,
     Evidence,
@@ -197,6 +198,7 @@ def load_seed_review(
             concepts=concepts,
             claims=claims,
         )
+    adopt_stored_texts(project.pk)
     return SeedResult(project=project, created=True, users=user_roles)
 
 

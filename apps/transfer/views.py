@@ -1,5 +1,5 @@
 """Import and export pages: upload → preview → confirm, the export page and its files, the
-whole-project file, and the duplicates of the bibliography."""
+whole-project file, annotations as W3C Web Annotations, and the duplicates of the bibliography."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ from apps.accounts.policy import Action, can, project_view
 from apps.annotations.models import Annotation
 from apps.claims.models import Claim
 from apps.library.citations import Style, csl_item, format_bibliography
-from apps.library.models import Source
+from apps.library.models import Source, source_texts
 from apps.transfer import project as project_file
+from apps.transfer import webanno
 from apps.transfer.bibliography import (
     CONTENT_TYPES,
     EXTENSIONS,
@@ -43,6 +44,7 @@ from apps.transfer.bibliography import (
     write_sources,
 )
 from apps.transfer.forms import (
+    AnnotationsUploadForm,
     ConfirmForm,
     ExportForm,
     MergeForm,
@@ -429,6 +431,93 @@ def project_preview(request: HttpRequest, membership: Membership, token: str) ->
             refusal=refusal,
         ),
         status=400 if refusal else 200,
+    )
+
+
+# --- Annotations as W3C Web Annotations ----------------------------------------------------
+
+
+@require_safe
+@project_view(Action.EXPORT)
+def annotations_export(request: HttpRequest, membership: Membership) -> HttpResponse:
+    project = membership.project
+    return _annotations_file(
+        request,
+        membership,
+        Annotation.objects.visible_to(membership),
+        url_args=("transfer:annotations_export",),
+        label=f"Annotations of {project.name}",
+        filename=f"{project.slug}-annotations.jsonld",
+    )
+
+
+@require_safe
+@project_view(Action.EXPORT)
+def source_annotations_export(
+    request: HttpRequest, membership: Membership, pk: int
+) -> HttpResponse:
+    source = get_object_or_404(
+        Source.objects.for_project(membership.project).defer(*source_texts()), pk=pk
+    )
+    return _annotations_file(
+        request,
+        membership,
+        Annotation.objects.visible_to(membership).filter(source=source),
+        url_args=("transfer:source_annotations_export", source.pk),
+        label=f"Annotations of “{source.title}”",
+        filename=f"{membership.project.slug}-{slugify(source.citation_key) or source.pk}"
+        "-annotations.jsonld",
+    )
+
+
+def _annotations_file(
+    request: HttpRequest,
+    membership: Membership,
+    annotations: QuerySet,
+    *,
+    url_args: tuple,
+    label: str,
+    filename: str,
+) -> HttpResponse:
+    site = webanno.Site.of_request(request, membership.project)
+    document = webanno.collection(
+        webanno.export_queryset(annotations), site=site, url=site.url(*url_args), label=label
+    )
+    response = HttpResponse(webanno.dumps(document), content_type=webanno.CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@project_view(Action.ANNOTATE)
+def annotations_import(request: HttpRequest, membership: Membership) -> HttpResponse:
+    posted = request.method == "POST"
+    form = AnnotationsUploadForm(
+        request.POST if posted else None, request.FILES if posted else None
+    )
+    if posted and form.is_valid():
+        try:
+            items = webanno.read_items(form.cleaned_data["file"].read())
+            created = webanno.import_annotations(
+                project=membership.project,
+                items=items,
+                by=request.user,
+                site=webanno.Site.of_request(request, membership.project),
+            )
+        except webanno.WebAnnoError as error:
+            form.add_error("file", f"Nothing was imported. {error}")
+        else:
+            count = len(created)
+            messages.success(
+                request, f"Imported {count} annotation{'s' if count != 1 else ''} as drafts."
+            )
+            list_url = reverse("annotations:annotation_list", args=[membership.project.slug])
+            return redirect(f"{list_url}?status=draft")
+    return render(
+        request,
+        "transfer/annotations_import.html",
+        _context(membership, form=form),
+        status=400 if form.errors else 200,
     )
 
 

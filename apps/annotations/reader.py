@@ -1,0 +1,247 @@
+"""Reading a source: its text with the passages highlighted, its text versions, finding a
+typed quote in it, and attaching orphaned passages again."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
+
+from apps.accounts.models import Membership
+from apps.accounts.policy import Action, can, project_view
+from apps.annotations.anchoring import current_haystack, replace_text
+from apps.annotations.forms import ReattachForm, SourceTextForm, occurrence_at
+from apps.annotations.highlights import PALETTE_SIZE, Highlight, detected_direction, render_text
+from apps.annotations.models import (
+    ANCHOR_WARNINGS,
+    MAX_QUOTE_LENGTH,
+    AnchorState,
+    Annotation,
+)
+from apps.annotations.views import get_annotation_for_user
+from apps.library.models import SOURCE_TEXTS, Source, SourceText
+
+
+def _source(membership: Membership, pk: int, *, with_text: bool = True) -> Source:
+    sources = Source.objects.for_project(membership.project)
+    if not with_text:
+        sources = sources.defer(*SOURCE_TEXTS)
+    return get_object_or_404(sources, pk=pk)
+
+
+def reading_direction(source: Source) -> str:
+    """The language's direction when the source names one, else the text's own."""
+    if source.text_direction == "rtl":
+        return "rtl"
+    return "ltr" if source.language else detected_direction(source.full_text)
+
+
+@require_safe
+@project_view()
+def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    source = _source(membership, pk)
+    haystack, _ = current_haystack(source.pk)
+    annotations = list(
+        Annotation.objects.visible_to(membership)
+        .filter(source=source)
+        .select_related("author")
+        .with_links()
+        .in_text_order()
+    )
+    concepts = sorted(
+        {c.pk: c for a in annotations for c in a.concepts.all()}.values(), key=lambda c: c.name
+    )
+    colour = {c.pk: min(i, PALETTE_SIZE - 1) for i, c in enumerate(concepts)}
+    placed = [a for a in annotations if a.start is not None and a.end <= len(source.full_text)]
+    highlights = [
+        Highlight(
+            a.pk,
+            a.start,
+            a.end,
+            a.status,
+            min((colour[c.pk] for c in a.concepts.all()), default=-1),
+        )
+        for a in placed
+    ]
+    return render(
+        request,
+        "annotations/source_read.html",
+        {
+            "membership": membership,
+            "project": membership.project,
+            "source": source,
+            "text_html": render_text(source.full_text, highlights, haystack.pages),
+            "direction": reading_direction(source),
+            "placed": placed,
+            "unplaced": [a for a in annotations if a not in placed],
+            "legend_concepts": [(c, colour[c.pk]) for c in concepts],
+            "palette_overflow": len(concepts) > PALETTE_SIZE,
+            "anchor_counts": Counter(a.anchor_state for a in annotations),
+            "may_annotate": can(membership, Action.ANNOTATE),
+            "may_edit_text": can(membership, Action.EDIT_LIBRARY),
+            "warnings": ANCHOR_WARNINGS,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@project_view(Action.EDIT_LIBRARY)
+def source_text(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Paste, correct or upload the text; every version is kept and the passages re-anchored."""
+    source = _source(membership, pk)
+    form = SourceTextForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"text": source.full_text},
+    )
+    if request.method == "POST" and form.is_valid():
+        extracted = form.cleaned_data["extracted"]
+        if extracted.text.replace("\r\n", "\n") == source.full_text:
+            messages.info(request, "The text is unchanged; no new version was made.")
+            return redirect("annotations:source_read", membership.project.slug, source.pk)
+        upload = form.cleaned_data.get("file")
+        states = replace_text(
+            source,
+            extracted.text,
+            by=request.user,
+            origin=extracted.origin,
+            pages=extracted.pages,
+            filename=upload.name if upload else "",
+            comment=form.cleaned_data["comment"],
+        )
+        messages.success(request, _outcome(source, states))
+        return redirect("annotations:source_read", membership.project.slug, source.pk)
+    versions = (
+        SourceText.objects.filter(source=source).select_related("created_by").defer("text", "pages")
+    )
+    return render(
+        request,
+        "annotations/source_text.html",
+        {
+            "membership": membership,
+            "project": membership.project,
+            "source": source,
+            "form": form,
+            "versions": versions,
+        },
+        status=400 if form.is_bound and not form.is_valid() else 200,
+    )
+
+
+def _outcome(source: Source, states: Counter) -> str:
+    done = f"Text saved as version {source.text_version} ({len(source.full_text):,} characters)."
+    if not states:
+        return done
+    parts = ", ".join(
+        f"{states[state]} {label.lower()}" for state, label in AnchorState.choices if states[state]
+    )
+    return f"{done} Passages re-anchored: {parts}."
+
+
+MAX_MATCHES = 20
+
+
+@require_safe
+@project_view(Action.ANNOTATE)
+def source_locate(request: HttpRequest, membership: Membership, pk: int) -> JsonResponse:
+    """Where a typed quote is in the text (for the annotation form): exact places, else places
+    with the same words, else the closest passages with a score."""
+    source = _source(membership, pk, with_text=False)
+    quote = request.GET.get("quote", "").replace("\r\n", "\n")
+    if not quote.strip():
+        return JsonResponse({"error": "Type the quote to look for.", "total": 0, "matches": []})
+    if len(quote) > MAX_QUOTE_LENGTH:
+        return JsonResponse(
+            {"error": f"A quote has at most {MAX_QUOTE_LENGTH:,} characters."}, status=400
+        )
+    haystack, _ = current_haystack(source.pk)
+    if not haystack.text:
+        return JsonResponse({"error": "This source has no text yet.", "matches": []}, status=200)
+    places = haystack.find(quote)
+    return JsonResponse(
+        {
+            "total": len(places),
+            "matches": [
+                {
+                    "start": o.start,
+                    "end": o.end,
+                    "words": o.words,
+                    "before": o.before,
+                    "after": o.after,
+                    "page": o.page,
+                    "how": o.how,
+                    "score": o.score,
+                }
+                for o in (occurrence_at(haystack, place) for place in places[:MAX_MATCHES])
+            ],
+        }
+    )
+
+
+@require_safe
+@project_view()
+def source_orphans(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Passages whose quote is no longer in the text (or not certainly), to attach again."""
+    source = _source(membership, pk, with_text=False)
+    annotations = list(
+        Annotation.objects.visible_to(membership)
+        .filter(source=source, anchor_state__in=ANCHOR_WARNINGS)
+        .select_related("author")
+        .with_links()
+        .order_by("anchor_state", "pk")
+    )
+    return render(
+        request,
+        "annotations/source_orphans.html",
+        {
+            "membership": membership,
+            "project": membership.project,
+            "source": source,
+            "annotations": annotations,
+            "reattachable": {a.pk for a in annotations if may_reattach(membership, a)},
+        },
+    )
+
+
+def may_reattach(membership: Membership, annotation: Annotation) -> bool:
+    """Supervisors attach any passage; authors their own while they may edit it."""
+    return can(membership, Action.REVIEW) or annotation.is_editable_by(membership)
+
+
+@require_http_methods(["GET", "POST"])
+@project_view(Action.ANNOTATE)
+def annotation_reattach(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    annotation = get_annotation_for_user(membership, pk)
+    if not may_reattach(membership, annotation):
+        raise PermissionDenied(
+            "Only a supervisor, or the author while the passage may be edited, can attach it."
+        )
+    haystack, version = current_haystack(annotation.source_id)
+    form = ReattachForm(
+        request.POST or None, haystack=haystack, initial={"quote": annotation.quote}
+    )
+    if request.method == "POST" and form.is_valid():
+        start, end = form.placed
+        with annotation.editing(by=request.user, loaded_version=annotation.version):
+            annotation.quote = haystack.text[start:end]
+            annotation.apply_anchor_at(haystack, start, end, version)
+            annotation.save(update_fields=Annotation.CONTENT_FIELDS)
+            annotation.record_revision(by=request.user)
+        messages.success(request, f"Passage {annotation.locator} attached at {start}–{end}.")
+        return redirect("annotations:source_orphans", membership.project.slug, annotation.source_id)
+    return render(
+        request,
+        "annotations/annotation_reattach.html",
+        {
+            "membership": membership,
+            "project": membership.project,
+            "annotation": annotation,
+            "source": annotation.source,
+            "form": form,
+        },
+        status=400 if form.is_bound else 200,
+    )

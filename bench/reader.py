@@ -1,0 +1,332 @@
+"""The reading view of one long source, and re-anchoring its passages when the text changes.
+
+    .venv/bin/python bench/reader.py                  # SQLite, a throwaway file
+    .venv/bin/python bench/reader.py --postgres       # PostgreSQL, database citemap_bench
+    .venv/bin/python bench/reader.py --chars 200000 --annotations 400 --repeat 5
+
+One source gets a generated text of `--chars` characters (paragraphs of the corpus words) in
+`--pages` pages, and `--annotations` approved passages spread over it (some overlapping), each
+with a concept or two and a claim. Then:
+
+- the reading view is requested `--repeat` times after one warm-up, through Django's test
+  client in this process, as a supervisor and as a student: median and 95th percentile of the
+  server time, response size and the number of queries;
+- `replace_text()` is timed for a new version with a paragraph inserted near the start (the
+  passages after it move), and for one with words changed inside 50 passages and 20 passages'
+  text deleted (fuzzy and orphaned passages); the states the passages end in are printed.
+
+With --postgres the database `citemap_bench` is created if missing (never dropped: the page
+benchmarks' corpus may be in it); this benchmark's project, `bench-reader`, is replaced.
+Targets: the reading view under 1 s at the server, re-anchoring 2,000 passages under 5 s.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SLUG = "bench-reader"
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def generate_text(rng: random.Random, words: list[str], chars: int) -> str:
+    """Paragraphs of 30–150 words, sentences of 6–20, until the text has `chars` characters."""
+    paragraphs, total = [], 0
+    while total < chars:
+        sentences = []
+        for _ in range(rng.randint(2, 8)):
+            said = [rng.choice(words) for _ in range(rng.randint(6, 20))]
+            sentences.append(" ".join(said).capitalize() + rng.choice(".....;?"))
+        paragraph = " ".join(sentences)
+        paragraphs.append(paragraph)
+        total += len(paragraph) + 2
+    return "\n\n".join(paragraphs)[:chars].rstrip() + "."
+
+
+def page_starts(text: str, pages: int) -> list[list]:
+    """`pages` page starts at the paragraph breaks nearest equal steps: [[offset, label]]."""
+    found = [[0, "1"]]
+    step = len(text) // pages
+    for number in range(2, pages + 1):
+        at = text.find("\n\n", (number - 1) * step)
+        if at < 0 or at + 2 <= found[-1][0]:
+            break
+        found.append([at + 2, str(number)])
+    return found
+
+
+def word_span(text: str, start: int, length: int) -> tuple[int, int]:
+    """A span of about `length` characters from the word at `start`, whole words only."""
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    end = min(len(text), start + length)
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    while text[end - 1] in ".;?":
+        end -= 1
+    return start, end
+
+
+def spans(rng: random.Random, text: str, count: int) -> list[tuple[int, int]]:
+    """`count` passages in text order; one in eight starts inside the one before it."""
+    starts = sorted(rng.sample(range(0, len(text) - 600), count))
+    placed = []
+    for index, begin in enumerate(starts):
+        if index:
+            before_start, before_end = placed[-1]
+            if rng.random() < 0.125:
+                begin = rng.randrange(before_start + 1, before_end)
+            else:
+                begin = max(begin, before_end + 2)
+        placed.append(word_span(text, begin, rng.randint(40, 300)))
+    return placed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", action="store_true", help="use PostgreSQL at 127.0.0.1")
+    parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--chars", type=int, default=1_000_000)
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--annotations", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the source with its first text and passages"
+    )
+    args = parser.parse_args()
+
+    if args.postgres:
+        import psycopg
+
+        with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = 'citemap_bench'"
+            ).fetchone()
+            if not exists:
+                conn.execute("CREATE DATABASE citemap_bench")
+        os.environ["DATABASE_URL"] = f"{args.pg_url}/citemap_bench"
+        where = "PostgreSQL database citemap_bench"
+    else:
+        folder = tempfile.mkdtemp(prefix="citemap-bench-")
+        os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
+        where = f"SQLite file {folder}/bench.sqlite3"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0)
+
+    from apps.accounts.models import Membership, Project, Role, User
+    from apps.annotations.anchoring import ANCHOR_ROW_FIELDS, Haystack, replace_text
+    from apps.annotations.models import Annotation, Evidence
+    from apps.claims.models import Claim, Concept
+    from apps.library.models import Source
+    from apps.transfer.corpus import WORDS
+
+    rng = random.Random(11)
+    words = WORDS.split() if isinstance(WORDS, str) else list(WORDS)
+
+    # The project, its members and codebook ---------------------------------------------------
+    started = time.perf_counter()
+    old = Project.objects.filter(slug=SLUG).first()
+    if old is not None:
+        with transaction.atomic():
+            Annotation.objects.filter(project=old).delete()
+            old.delete()
+    project = Project.objects.create(slug=SLUG, name="Reading view benchmark")
+    members = {}
+    for role in (Role.SUPERVISOR, Role.ANALYST, Role.STUDENT):
+        user, _ = User.objects.get_or_create(username=f"{SLUG}-{role}")
+        Membership.objects.create(user=user, project=project, role=role)
+        members[role] = user
+    analyst, supervisor = members[Role.ANALYST], members[Role.SUPERVISOR]
+    concepts = Concept.objects.bulk_create(
+        Concept(project=project, name=f"Concept {n}: {rng.choice(words)}") for n in range(12)
+    )
+    claims = Claim.objects.bulk_create(
+        Claim(project=project, statement=f"Claim {n}: " + " ".join(rng.sample(words, 8)))
+        for n in range(200)
+    )
+
+    # The source, its text and passages -------------------------------------------------------
+    text = generate_text(rng, words, args.chars)
+    pages = page_starts(text, args.pages)
+    source = Source.objects.create(
+        project=project, title="A very long source", citation_key="bench-reader", language="en"
+    )
+    replace_text(source, text, by=supervisor, origin="pasted", pages=pages)
+    haystack = Haystack(text, pages)
+    now = timezone.now()
+    rows = []
+    for number, (start, end) in enumerate(spans(rng, text, args.annotations), 1):
+        prefix, suffix = haystack.context(start, end)
+        rows.append(
+            Annotation(
+                project=project,
+                source=source,
+                author=analyst,
+                updated_by=analyst,
+                status="approved",
+                status_changed_at=now,
+                quote=text[start:end],
+                prefix=prefix,
+                suffix=suffix,
+                start=start,
+                end=end,
+                page_label=haystack.page_label(start),
+                locator=f"p. {haystack.page_label(start)}",
+                anchor_state="exact",
+                anchor_score=1.0,
+                anchored_version=source.text_version,
+                note=f"Passage {number}: *why* it matters.",
+                note_html=f"<p>Passage {number}: <em>why</em> it matters.</p>",
+                created_at=now,
+            )
+        )
+    annotations = Annotation.objects.bulk_create(rows, batch_size=500)
+    if annotations[0].pk is None:  # a backend that returns no ids from bulk inserts
+        annotations = list(Annotation.objects.filter(source=source).order_by("pk"))
+    Through = Annotation.concepts.through
+    Through.objects.bulk_create(
+        (
+            Through(annotation_id=a.pk, concept_id=c.pk)
+            for a in annotations
+            for c in rng.sample(concepts, rng.randint(1, 2))
+        ),
+        batch_size=1000,
+    )
+    Evidence.objects.bulk_create(
+        (
+            Evidence(annotation_id=a.pk, claim_id=rng.choice(claims).pk, stance="supports")
+            for a in annotations
+        ),
+        batch_size=1000,
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    built = time.perf_counter() - started
+    overlapping = sum(
+        1 for a, b in zip(rows, rows[1:], strict=False) if b.start < a.end
+    )  # consecutive passages only
+    print(
+        f"Reading view and re-anchoring on {where}: {len(text):,} characters in "
+        f"{len(pages)} pages, {len(annotations):,} approved passages ({overlapping} overlapping "
+        f"the one before), built in {built:.1f} s; load average {os.getloadavg()[0]:.2f}"
+    )
+
+    # The reading view ------------------------------------------------------------------------
+    url = f"/p/{SLUG}/sources/{source.pk}/read/"
+    print()
+    print(f"{'reading view':<22} {'median ms':>10} {'p95 ms':>8} {'MB':>6} {'queries':>8}")
+    for role in (Role.SUPERVISOR, Role.STUDENT):
+        client = Client()
+        client.force_login(members[role])
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        queries = len(captured.captured_queries)  # read now: the next request clears the log
+        assert response.status_code == 200, response.status_code
+        assert response.content.count(b"<mark data-s=") > len(annotations)
+        timings = []
+        for _ in range(args.repeat):
+            begun = time.perf_counter()
+            response = client.get(url)
+            timings.append((time.perf_counter() - begun) * 1000)
+        size = len(response.content) / 1_000_000
+        print(
+            f"{'as ' + role:<22} {statistics.median(timings):>10.1f} "
+            f"{percentile(timings, 0.95):>8.1f} {size:>6.2f} {queries:>8}"
+        )
+
+    if args.keep:
+        print(f"\nKept: {url} (users {SLUG}-supervisor, {SLUG}-student)")
+        return
+
+    # Re-anchoring ----------------------------------------------------------------------------
+    def reanchor(label: str, new_text: str) -> None:
+        # The finding alone, in memory, as replace_text() does it (a fresh folded copy too).
+        rows = Annotation.objects.filter(source=source).only(*ANCHOR_ROW_FIELDS)
+        begun = time.perf_counter()
+        finding = Haystack(new_text, pages)
+        for a in rows:
+            finding.reanchor(a.quote, a.prefix, a.suffix, a.start)
+        searched = time.perf_counter() - begun
+        begun = time.perf_counter()
+        states = replace_text(source, new_text, by=supervisor, origin="pasted", pages=pages)
+        elapsed = time.perf_counter() - begun
+        shown = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        print(f"{label:<36} {elapsed:>7.2f} s {searched:>8.2f} s   {shown}")
+
+    print()
+    heading = "replace_text() and re-anchoring"
+    print(f"{heading:<36} {'time':>9} {'finding':>10}   passages by state")
+    # A new paragraph after the second page start: the passages after it move.
+    at = pages[1][0] if len(pages) > 1 else 0
+    paragraph = " ".join(rng.choice(words) for _ in range(80)).capitalize() + ".\n\n"
+    reanchor("paragraph inserted near the start", text[:at] + paragraph + text[at:])
+
+    # Words changed inside 50 passages and 20 passages' text deleted, none overlapping another.
+    placed = list(Annotation.objects.filter(source=source).order_by("start", "pk"))
+    alone = [
+        a
+        for before, a, after in zip(placed, placed[1:], placed[2:], strict=False)
+        if before.end < a.start and a.end < after.start and len(a.quote.split()) >= 8
+    ]
+    chosen = rng.sample(alone, 70)
+    deleted = {a.pk for a in chosen[50:]}  # the first 50 are reworded
+    current = source.full_text
+    for a in sorted(chosen, key=lambda a: a.start, reverse=True):
+        if a.pk in deleted:
+            current = current[: a.start] + current[a.end :]
+        else:
+            said = current[a.start : a.end].split(" ")
+            middle = len(said) // 2
+            said[middle] = "rewritten"
+            said[middle + 2] = "differently"
+            current = current[: a.start] + " ".join(said) + current[a.end :]
+    reanchor("50 passages reworded, 20 deleted", current)
+
+    # The same text again as a new version: every passage is where it was, nothing is searched
+    # (the time is checking the offsets and writing the rows).
+    reanchor("same text again (nothing to search)", current + " ")
+
+    print()
+    counts = Counter(
+        Annotation.objects.filter(source=source).values_list("anchor_state", flat=True)
+    )
+    print("Anchor states now: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    client = Client()
+    client.force_login(supervisor)
+    timings = []
+    for _ in range(max(3, args.repeat // 2)):
+        begun = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - begun) * 1000)
+    print(
+        f"Reading view after the edits, as supervisor: median {statistics.median(timings):.1f} ms"
+    )
+    print("Targets: the reading view under 1 s at the server; re-anchoring 2,000 under 5 s.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,385 @@
+"""Source texts (paste, .txt, .html, .pdf), the reading view, placing quotes from the form,
+and attaching orphaned passages again."""
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from fpdf import FPDF
+
+from apps.annotations.anchoring import replace_text
+from apps.annotations.models import AnchorState, Annotation, Status
+from apps.library.extract import MAX_UPLOAD_BYTES
+from apps.library.models import SourceText
+from tests import factories
+
+TEXT = (
+    "Withdrawal from society is old. Chain takfir spread among the groups.\n\n"
+    "The second paragraph repeats: chain takfir. It ends here."
+)
+
+
+@pytest.fixture
+def source(cast):
+    source = factories.make_source(cast.project, "Withdrawal from Society")
+    replace_text(source, TEXT, by=cast.supervisor, origin="pasted")
+    return source
+
+
+def url(source, page="read"):
+    return f"/p/{source.project.slug}/sources/{source.pk}/{page}/"
+
+
+def make_pdf(pages: list[str]) -> bytes:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for number, words in enumerate(pages):
+        pdf.add_page()
+        if number == 1:
+            # From the second page on the file numbers its pages from 15 (a journal article).
+            pdf.set_page_label(label_style="D", label_start=15)
+        pdf.multi_cell(0, 8, words)
+    return bytes(pdf.output())
+
+
+# Access --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["supervisor", "analyst", "analyst2", "student"])
+def test_every_member_may_read(cast, client_for, source, who):
+    response = client_for(getattr(cast, who)).get(url(source))
+    assert response.status_code == 200
+    assert 'id="reader-text"' in response.content.decode()
+
+
+def test_outsider_gets_404_and_post_gets_405(cast, client_for, source):
+    assert client_for(cast.outsider).get(url(source)).status_code == 404
+    assert client_for(cast.analyst).post(url(source)).status_code == 405
+    assert client_for(cast.analyst).post(url(source, "orphans")).status_code == 405
+    assert client_for(cast.analyst).post(url(source, "locate")).status_code == 405
+
+
+@pytest.mark.parametrize("who,status", [("supervisor", 200), ("analyst", 200), ("student", 403)])
+def test_who_may_change_the_text(cast, client_for, source, who, status):
+    assert client_for(getattr(cast, who)).get(url(source, "text")).status_code == status
+
+
+def test_outsider_cannot_change_the_text(cast, client_for, source):
+    response = client_for(cast.outsider).post(url(source, "text"), {"text": "Gone."})
+    assert response.status_code == 404
+    source.refresh_from_db()
+    assert source.full_text == TEXT
+
+
+# The reading view ----------------------------------------------------------------------------
+
+
+def test_highlights_overlap_and_keep_offsets(cast, client_for, source):
+    concept = factories.make_concept(cast.project, "Chain takfir")
+    outer = factories.make_annotation(
+        source, cast.analyst, status=Status.APPROVED, reviewer=cast.supervisor,
+        quote="Chain takfir spread among the groups.", concepts=[concept],
+    )  # fmt: skip
+    inner = factories.make_annotation(
+        source, cast.analyst2, status=Status.APPROVED, reviewer=cast.supervisor,
+        quote="takfir spread",
+    )  # fmt: skip
+    draft = factories.make_annotation(source, cast.analyst, quote="It ends here.")
+    for annotation in (outer, inner, draft):
+        annotation.anchor_in(TEXT, 1)
+        annotation.save()
+    page = client_for(cast.student).get(url(source)).content.decode()
+    body = re.search(r'<article class="reader__text[^>]*>(.*?)</article>', page, re.S).group(1)
+    # Every character of the text is in the page once, in order (markup aside).
+    plain = re.sub(r"<[^>]+>", "", body).replace("&#x27;", "'")
+    assert plain == TEXT
+    overlap = re.search(r'<mark data-s="(\d+)" data-a="([\d ]+)"[^>]*data-depth="2"', body)
+    assert overlap and int(overlap.group(1)) == TEXT.index("takfir spread")
+    assert set(overlap.group(2).split()) == {str(outer.pk), str(inner.pk)}
+    # The student sees approved passages only; the author sees their draft too.
+    assert f'data-a="{draft.pk}"' not in body
+    assert f'data-a="{draft.pk}"' in client_for(cast.analyst).get(url(source)).content.decode()
+    assert "Chain takfir" in page  # the concept legend
+
+
+def test_rtl_source_reads_right_to_left(cast, client_for):
+    arabic = factories.make_source(cast.project, "مقال", language="ar")
+    replace_text(
+        arabic, "النص العربي هنا. And an English sentence.", by=cast.analyst, origin="pasted"
+    )
+    detected = factories.make_source(cast.project, "بلا لغة")
+    replace_text(
+        detected, "نص عربي طويل بما يكفي ليكون الغالب. OK.", by=cast.analyst, origin="pasted"
+    )
+    english = factories.make_source(cast.project, "English", language="en")
+    replace_text(english, "Plain English with one word: تكفير.", by=cast.analyst, origin="pasted")
+    client = client_for(cast.student)
+    assert 'dir="rtl"' in client.get(url(arabic)).content.decode()
+    assert 'dir="rtl"' in client.get(url(detected)).content.decode()
+    assert 'id="reader-text" dir="ltr"' in client.get(url(english)).content.decode()
+
+
+def test_reading_view_query_count_does_not_grow(
+    cast, client_for, source, django_assert_num_queries
+):
+    client = client_for(cast.supervisor)
+    concept = factories.make_concept(cast.project, "Takfir")
+    claim = factories.make_claim(cast.project, "A claim")
+    person = factories.make_person(cast.project, "Sayyid Qutb")
+
+    def add(n):
+        for _ in range(n):
+            a = factories.make_annotation(
+                source, cast.analyst, quote="chain takfir", concepts=[concept], claims=[claim],
+                people=[person],
+            )  # fmt: skip
+            a.anchor_in(TEXT, 1)
+            a.save()
+
+    add(2)
+    with django_assert_num_queries(10) as first:
+        assert client.get(url(source)).status_code == 200
+    add(20)
+    with django_assert_num_queries(len(first.captured_queries)):
+        assert client.get(url(source)).status_code == 200
+
+
+def test_a_source_without_text_invites_adding_it(cast, client_for):
+    empty = factories.make_source(cast.project, "No text")
+    page = client_for(cast.analyst).get(url(empty)).content.decode()
+    assert "has no text yet" in page and url(empty, "text") in page
+
+
+# Texts: paste, files, bad input --------------------------------------------------------------
+
+
+def post_text(client, source, **data):
+    return client.post(url(source, "text"), data)
+
+
+def test_pasted_correction_is_a_new_version_and_reports_the_anchors(cast, client_for, source):
+    a = factories.make_annotation(source, cast.analyst, quote="It ends here.")
+    a.anchor_in(TEXT, 1)
+    a.save()
+    response = post_text(
+        client_for(cast.analyst), source, text="Preface.\r\n" + TEXT, comment="Added the preface"
+    )
+    assert response.status_code == 302
+    source.refresh_from_db()
+    assert source.text_version == 2 and source.full_text == "Preface.\n" + TEXT
+    version = SourceText.objects.get(source=source, version=2)
+    assert (version.origin, version.comment, version.created_by) == (
+        "pasted",
+        "Added the preface",
+        cast.analyst,
+    )
+    a.refresh_from_db()
+    assert a.anchor_state == AnchorState.MOVED
+
+
+def test_pdf_keeps_pages_and_their_labels(cast, client_for, source):
+    data = make_pdf(["First page words.", "Second page words.", "Third page: chain takfir."])
+    response = client_for(cast.analyst).post(
+        url(source, "text"), {"file": SimpleUploadedFile("article.pdf", data, "application/pdf")}
+    )
+    assert response.status_code == 302
+    version = SourceText.objects.get(source=source, version=2)
+    assert version.origin == "pdf" and version.filename == "article.pdf"
+    labels = [label for _, label in version.pages]
+    assert labels == ["1", "15", "16"]
+    third = version.pages[2][0]
+    assert version.text[third:].startswith("Third page")
+    # A selection on the third page is prefilled with its page label and locator.
+    start = version.text.index("chain takfir")
+    form = client_for(cast.analyst).get(
+        f"/p/review/sources/{source.pk}/annotations/new/?start={start}&end={start + 12}"
+    )
+    assert form.context["form"].initial["page_label"] == "16"
+    assert form.context["form"].initial["locator"] == "p. 16"
+
+
+def test_hostile_html_is_reduced_to_its_words(cast, client_for, source):
+    hostile = (
+        b"<html><head><title>T</title><script>alert('x')</script></head><body>"
+        b'<h1>Heading</h1><p onclick="alert(1)">Safe <b>words</b>.</p>'
+        b"<img src=x onerror=alert(1)><iframe src=javascript:alert(1)>inside</iframe>"
+        b"<style>p{color:red}</style><p>More &amp; more.</p></body></html>"
+    )
+    response = client_for(cast.analyst).post(
+        url(source, "text"), {"file": SimpleUploadedFile("page.html", hostile, "text/html")}
+    )
+    assert response.status_code == 302
+    source.refresh_from_db()
+    assert source.full_text == "Heading\n\nSafe words.\n\nMore & more."
+    page = client_for(cast.analyst).get(url(source)).content.decode()
+    assert "alert" not in page and "onerror" not in page
+
+
+@pytest.mark.parametrize(
+    "name,data,message",
+    [
+        ("article.pdf", b"Just some text, not a PDF at all.", "is not a PDF file"),
+        ("article.txt", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3 binary", "is not a text file: it is a PDF"),
+        ("notes.txt", b"\x00\x01\x02\x03binary\x00", "is not a text file"),
+        ("page.html", b"no tags at all", "does not look like HTML"),
+        ("latin.txt", "Caf\xe9 society".encode("latin-1"), "is not UTF-8"),
+        ("archive.docx", b"PK\x03\x04....", "is not a .txt, .html or .pdf file"),
+        ("empty.txt", b"   ", "is empty"),
+        ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "could not be read as a PDF"),
+    ],
+)
+def test_bad_files_are_refused_with_a_message(cast, client_for, source, name, data, message):
+    response = client_for(cast.analyst).post(
+        url(source, "text"), {"file": SimpleUploadedFile(name, data)}
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    source.refresh_from_db()
+    assert source.text_version == 1 and source.full_text == TEXT
+
+
+def test_file_over_the_limit_is_refused(cast, client_for, source):
+    big = SimpleUploadedFile("big.txt", b"a" * (MAX_UPLOAD_BYTES + 1))
+    response = client_for(cast.analyst).post(url(source, "text"), {"file": big})
+    assert response.status_code == 400
+    assert "files may be at most 10.0" in response.content.decode()
+    assert SourceText.objects.filter(source=source).count() == 1
+
+
+def test_text_over_two_million_characters_is_refused(cast, client_for, source):
+    response = post_text(client_for(cast.analyst), source, text="a" * 2_000_001)
+    assert response.status_code == 400
+    assert "at most 2,000,000" in response.content.decode()
+
+
+def test_empty_submission_is_refused(cast, client_for, source):
+    response = post_text(client_for(cast.analyst), source, text="  ")
+    assert response.status_code == 400
+    assert "Paste the text or choose a file." in response.content.decode()
+
+
+# Placing quotes from the annotation form ------------------------------------------------------
+
+
+def annotation_post(client, source, **fields):
+    data = {
+        "quote": "", "locator": "¶1", "page_label": "", "note": "",
+        "evidence-TOTAL_FORMS": "0", "evidence-INITIAL_FORMS": "0",
+        "mentions-TOTAL_FORMS": "0", "mentions-INITIAL_FORMS": "0",
+        **fields,
+    }  # fmt: skip
+    return client.post(f"/p/review/sources/{source.pk}/annotations/new/", data)
+
+
+def test_selection_offsets_are_checked_and_saved(cast, client_for, source):
+    start = TEXT.index("Chain takfir")
+    response = annotation_post(
+        client_for(cast.analyst), source, quote="Chain takfir\r\nspread".replace("\r\n", " "),
+        start=start, end=start + len("Chain takfir spread"),
+    )  # fmt: skip
+    assert response.status_code == 302
+    saved = Annotation.objects.get()
+    assert (saved.start, saved.anchor_state, saved.anchored_version) == (start, "exact", 1)
+    assert saved.prefix == TEXT[:start][-32:]
+
+
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"quote": "Chain takfir", "start": "5000", "end": "5012"}, "beyond this source"),
+        ({"quote": "Chain takfir", "start": "0", "end": "12"}, "does not match the text at"),
+        ({"quote": "Chain takfir", "start": "3"}, "Give both the start and the end"),
+        ({"quote": "Gardening with tomatoes and basil", "start": "", "end": ""}, "was not found"),
+        ({"quote": "chain takfir", "start": "-4", "end": "3"}, "cannot be negative"),
+    ],
+)
+def test_bad_offsets_and_quotes_are_refused(cast, client_for, source, fields, message):
+    response = annotation_post(client_for(cast.analyst), source, **fields)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Annotation.objects.exists()
+
+
+def test_a_repeated_quote_asks_which_one(cast, client_for, source):
+    client = client_for(cast.analyst)
+    response = annotation_post(client, source, quote="chain takfir")
+    # Exact matches are case-sensitive: "Chain takfir" (capital C) is another string.
+    assert response.status_code == 302
+    assert Annotation.objects.get().start == TEXT.index("chain takfir")
+    Annotation.objects.all().delete()
+    replace_text(source, TEXT + " Again chain takfir.", by=cast.analyst, origin="pasted")
+    response = annotation_post(client, source, quote="chain takfir")
+    assert response.status_code == 200
+    assert "occurs 2 times" in response.content.decode()
+    choices = response.context["form"].occurrences
+    second = choices[1]
+    response = annotation_post(client, source, quote="chain takfir", occurrence=second.value)
+    assert response.status_code == 302
+    assert Annotation.objects.get().start == second.start
+
+
+def test_a_near_quote_offers_the_texts_words(cast, client_for, source):
+    client = client_for(cast.analyst)
+    response = annotation_post(client, source, quote="chain-takfir spread among groups")
+    assert response.status_code == 200
+    assert "does not match the text exactly" in response.content.decode()
+    best = response.context["form"].occurrences[0]
+    response = annotation_post(
+        client, source, quote="chain-takfir spread among groups", occurrence=best.value
+    )
+    assert response.status_code == 302
+    saved = Annotation.objects.get()
+    assert saved.quote == TEXT[saved.start : saved.end]
+    assert saved.quote.startswith("Chain takfir spread")
+
+
+def test_locate_answers_json(cast, client_for, source):
+    client = client_for(cast.analyst)
+    found = client.get(url(source, "locate"), {"quote": "chain takfir"}).json()
+    assert found["total"] == 1 and found["matches"][0]["how"] == "exact"
+    assert client.get(url(source, "locate"), {"quote": ""}).json()["matches"] == []
+    assert client.get(url(source, "locate"), {"quote": "x" * 5001}).status_code == 400
+    assert client_for(cast.student).get(url(source, "locate"), {"quote": "a"}).status_code == 403
+
+
+# Orphans -------------------------------------------------------------------------------------
+
+
+def test_orphans_are_listed_and_attached_again_by_hand(cast, client_for, source):
+    orphan = factories.make_annotation(
+        source,
+        cast.analyst,
+        status=Status.APPROVED,
+        reviewer=cast.supervisor,
+        quote="It ends here.",
+    )
+    orphan.anchor_in(TEXT, 1)
+    orphan.save()
+    replace_text(
+        source, TEXT.replace("It ends here.", "It stops now."), by=cast.analyst, origin="pasted"
+    )
+    orphan.refresh_from_db()
+    assert orphan.anchor_state == AnchorState.ORPHANED
+    listing = client_for(cast.student).get(url(source, "orphans"))
+    assert "It ends here." in listing.content.decode()
+    assert "Attach again" not in listing.content.decode()
+    # The author may not move approved work; a supervisor may.
+    reattach = f"/p/review/annotations/{orphan.pk}/reattach/"
+    assert client_for(cast.analyst).post(reattach, {"quote": "It stops now."}).status_code == 403
+    assert client_for(cast.student).get(reattach).status_code == 403
+    response = client_for(cast.supervisor).post(reattach, {"quote": "It stops now."})
+    assert response.status_code == 302
+    orphan.refresh_from_db()
+    assert orphan.anchor_state == AnchorState.EXACT
+    assert orphan.quote == "It stops now." and orphan.status == Status.APPROVED
+    assert orphan.revisions.count() == 2
+
+
+def test_reattach_refuses_a_quote_not_in_the_text(cast, client_for, source):
+    orphan = factories.make_annotation(source, cast.analyst, quote="Nowhere to be seen at all.")
+    response = client_for(cast.analyst).post(
+        f"/p/review/annotations/{orphan.pk}/reattach/",
+        {"quote": "Still nowhere to be seen at all."},
+    )
+    assert response.status_code == 400
+    assert "was not found" in response.content.decode()

@@ -1,0 +1,184 @@
+"""An analyst reads a source's text and excerpts from it: by selecting with the mouse, by
+typing a repeated quote with the keyboard alone, and in a right-to-left text."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from apps.annotations.anchoring import replace_text
+from apps.annotations.models import Annotation
+from tests import factories
+
+pytestmark = pytest.mark.browser
+
+TEXT = (
+    "The movement grew out of small circles of readers.\n\n"
+    "Its founders argued that leaderless cells would outlast any central command, and they "
+    "wrote as much in pamphlets passed from hand to hand.\n\n"
+    "Later writers doubted this, and said the cells would act alone only in name."
+)
+SELECTED = "leaderless cells would outlast any central command"
+
+REPEATED = "the cells would act alone"
+TWICE = (
+    "Some observers held that the cells would act alone once the leaders were gone.\n\n"
+    "Others answered that nothing showed the cells would act alone, and that orders still "
+    "came from abroad.\n\n"
+    "The question stayed open."
+)
+
+ARABIC = (
+    "يرى الكاتب أن الجماعات الصغيرة تستمر بعد سقوط القيادة المركزية. "
+    "The author quotes one sentence in English here. "
+    "ثم يعود النص إلى العربية ويشرح كيف انتشرت هذه الأفكار بين القراء في المدن والقرى."
+)
+
+# The box of one character of the reading view's text, by its offset in the stored text
+# (the texts above are ASCII or BMP-only, so code points and UTF-16 units agree).
+CHAR_BOX = """offset => {
+  const root = document.getElementById("reader-text");
+  for (const segment of root.querySelectorAll("[data-s]")) {
+    const node = segment.firstChild;
+    const begin = Number(segment.dataset.s);
+    if (node && offset >= begin && offset < begin + node.data.length) {
+      const range = document.createRange();
+      range.setStart(node, offset - begin);
+      range.setEnd(node, offset - begin + 1);
+      const box = range.getBoundingClientRect();
+      return { left: box.left, right: box.right, top: box.top, height: box.height };
+    }
+  }
+  return null;
+}"""
+
+
+def _source_with_text(project, user, text, **fields):
+    source = factories.make_source(project, **fields)
+    replace_text(source, text, by=user, origin="pasted")
+    return source
+
+
+def _analyst(project):
+    return project.memberships.get(user__username="analyst").user
+
+
+def test_analyst_excerpts_a_passage_selected_with_the_mouse(
+    page, live_server, seed_review, sign_in
+):
+    source = _source_with_text(seed_review, _analyst(seed_review), TEXT, language="en")
+    start = TEXT.index(SELECTED)
+    end = start + len(SELECTED)
+    sign_in(page, "analyst")
+    base = f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}"
+    page.goto(f"{base}/read/")
+    expect(page.locator("#reader-text")).to_contain_text(SELECTED)
+
+    first = page.evaluate(CHAR_BOX, start)
+    last = page.evaluate(CHAR_BOX, end - 1)
+    page.mouse.move(first["left"] + 1, first["top"] + first["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(last["right"] - 1, last["top"] + last["height"] / 2, steps=8)
+    page.mouse.up()
+    assert page.evaluate("window.getSelection().toString()") == SELECTED
+
+    button = page.get_by_role("link", name="Excerpt this passage")
+    expect(button).to_be_visible()
+    expect(button).to_have_attribute("href", re.compile(rf"\?start={start}&end={end}$"))
+    button.click()
+
+    page.wait_for_url(re.compile(r"/annotations/new/\?start="))
+    expect(page.locator("#id_quote")).to_have_value(SELECTED)
+    expect(page.locator("#id_start")).to_have_value(str(start))
+    expect(page.locator("#id_end")).to_have_value(str(end))
+    expect(page.locator("#locate-status")).to_contain_text(f"characters {start}–{end}")
+    locator = page.get_by_role("textbox", name="Locator")
+    expect(locator).to_have_value("¶2")  # from the selection's paragraph
+    if not locator.input_value():
+        locator.fill("¶2")
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_url(re.compile(r"/annotations/\d+/$"))
+
+    annotation = Annotation.objects.get(source=source)
+    assert (annotation.start, annotation.end) == (start, end)
+    assert annotation.quote == TEXT[annotation.start : annotation.end] == SELECTED
+    assert annotation.anchor_state == "exact"
+    assert annotation.anchored_version == 1
+
+    page.goto(f"{base}/read/")
+    mark = page.locator(f'#reader-text mark[data-a~="{annotation.pk}"]')
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_text(SELECTED)
+
+
+def _tab_to(page, element_id: str, limit: int = 80) -> None:
+    for _ in range(limit):
+        if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached #{element_id}")
+
+
+def test_analyst_chooses_the_second_occurrence_with_the_keyboard(
+    page, live_server, seed_review, sign_in
+):
+    source = _source_with_text(seed_review, _analyst(seed_review), TWICE, language="en")
+    first = TWICE.index(REPEATED)
+    second = TWICE.index(REPEATED, first + 1)
+    sign_in(page, "analyst")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/annotations/new/")
+
+    _tab_to(page, "id_quote")
+    page.keyboard.type(REPEATED)
+    status = page.locator("#locate-status")
+    expect(status).to_contain_text("occurs 2 times")
+    options = page.locator('input[name="js-occurrence"]')
+    expect(options).to_have_count(2)
+
+    # The group of choices is one stop for Tab; an arrow key moves to, and picks, the second.
+    page.keyboard.press("Tab")
+    expect(options.nth(0)).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(options.nth(1)).to_be_focused()
+    expect(options.nth(1)).to_be_checked()
+    expect(page.locator("#id_start")).to_have_value(str(second))
+    expect(page.locator("#id_end")).to_have_value(str(second + len(REPEATED)))
+
+    _tab_to(page, "id_locator")
+    page.keyboard.type("para. 2")
+    page.keyboard.press("Enter")  # implicit submission: the form's first button, "Save draft"
+    page.wait_for_url(re.compile(r"/annotations/\d+/$"))
+
+    annotation = Annotation.objects.get(source=source)
+    assert annotation.start == second != first
+    assert annotation.end == second + len(REPEATED)
+    assert annotation.quote == REPEATED
+    assert annotation.locator == "para. 2"
+    assert annotation.anchor_state == "exact"
+
+
+def _direction(page) -> str:
+    return page.evaluate("getComputedStyle(document.getElementById('reader-text')).direction")
+
+
+def test_arabic_text_reads_right_to_left(page, live_server, seed_review, sign_in):
+    analyst = _analyst(seed_review)
+    named = _source_with_text(seed_review, analyst, ARABIC, language="ar")
+    detected = _source_with_text(seed_review, analyst, ARABIC, language="")
+    english = _source_with_text(seed_review, analyst, TEXT, language="")
+    sign_in(page, "analyst")
+    base = f"{live_server.url}/p/{seed_review.slug}/sources"
+
+    page.goto(f"{base}/{named.pk}/read/")
+    expect(page.locator("#reader-text")).to_contain_text("The author quotes one sentence")
+    assert _direction(page) == "rtl"
+    expect(page.locator("#reader-text")).to_have_attribute("lang", "ar")
+
+    # No language named: the text's own letters decide.
+    page.goto(f"{base}/{detected.pk}/read/")
+    expect(page.locator("#reader-text")).to_contain_text("The author quotes one sentence")
+    assert _direction(page) == "rtl"
+
+    page.goto(f"{base}/{english.pk}/read/")
+    expect(page.locator("#reader-text")).to_contain_text(SELECTED)
+    assert _direction(page) == "ltr"

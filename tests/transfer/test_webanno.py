@@ -1,0 +1,616 @@
+"""Annotations out and in as W3C Web Annotations (JSON-LD): valid JSON-LD, only what the member
+may see, a lossless round trip, and bad files that change nothing."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from pyld import jsonld
+
+from apps.accounts.models import Role
+from apps.annotations.models import (
+    MAX_QUOTE_LENGTH,
+    AnchorState,
+    Annotation,
+    Mention,
+    ReviewAction,
+    Status,
+)
+from apps.claims.models import Claim, Concept
+from apps.people.models import Person
+from tests import factories
+
+TEXT = (
+    "Withdrawal from society. The retreat of ISIS will not end militancy: isolationist takfiri "
+    "groups will spread among its former members, as Qutb's idea of a vanguard apart from a "
+    "jahili society suggests. Crenshaw reads such groups as a logic of outbidding."
+)
+QUOTE = "isolationist takfiri groups will spread among its former members"
+OA = "http://www.w3.org/ns/oa#"
+
+# The parts of the Web Annotation context (https://www.w3.org/TR/annotation-vocab/) the export
+# uses, written from the vocabulary: the tests run offline and never fetch the real file.
+ANNO_CONTEXT = {
+    "@context": {
+        "oa": OA,
+        "dc": "http://purl.org/dc/elements/1.1/",
+        "dcterms": "http://purl.org/dc/terms/",
+        "dctypes": "http://purl.org/dc/dcmitype/",
+        "foaf": "http://xmlns.com/foaf/0.1/",
+        "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+        "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+        "as": "https://www.w3.org/ns/activitystreams#",
+        "xsd": "http://www.w3.org/2001/XMLSchema#",
+        "id": "@id",
+        "type": "@type",
+        "Annotation": "oa:Annotation",
+        "AnnotationCollection": "as:OrderedCollection",
+        "AnnotationPage": "as:OrderedCollectionPage",
+        "SpecificResource": "oa:SpecificResource",
+        "TextualBody": "oa:TextualBody",
+        "TextQuoteSelector": "oa:TextQuoteSelector",
+        "TextPositionSelector": "oa:TextPositionSelector",
+        "Person": "foaf:Person",
+        "Text": "dctypes:Text",
+        "body": {"@id": "oa:hasBody", "@type": "@id"},
+        "target": {"@id": "oa:hasTarget", "@type": "@id"},
+        "source": {"@id": "oa:hasSource", "@type": "@id"},
+        "selector": {"@id": "oa:hasSelector", "@type": "@id"},
+        "purpose": {"@id": "oa:hasPurpose", "@type": "@vocab"},
+        "motivation": {"@id": "oa:motivatedBy", "@type": "@vocab"},
+        "commenting": "oa:commenting",
+        "highlighting": "oa:highlighting",
+        "linking": "oa:linking",
+        "tagging": "oa:tagging",
+        "exact": "oa:exact",
+        "prefix": "oa:prefix",
+        "suffix": "oa:suffix",
+        "start": {"@id": "oa:start", "@type": "xsd:nonNegativeInteger"},
+        "end": {"@id": "oa:end", "@type": "xsd:nonNegativeInteger"},
+        "value": "rdf:value",
+        "format": "dc:format",
+        "language": "dc:language",
+        "creator": {"@id": "dcterms:creator", "@type": "@id"},
+        "created": {"@id": "dcterms:created", "@type": "xsd:dateTime"},
+        "modified": {"@id": "dcterms:modified", "@type": "xsd:dateTime"},
+        "name": "foaf:name",
+        "nickname": "foaf:nick",
+        "label": "rdfs:label",
+        "total": {"@id": "as:totalItems", "@type": "xsd:nonNegativeInteger"},
+        "first": {"@id": "as:first", "@type": "@id"},
+        "items": {"@id": "as:items", "@type": "@id", "@container": "@list"},
+        "startIndex": {"@id": "as:startIndex", "@type": "xsd:nonNegativeInteger"},
+    }
+}
+
+
+def offline_loader(url, options=None):
+    if url.rstrip("/") != "http://www.w3.org/ns/anno.jsonld":
+        raise AssertionError(f"The export makes JSON-LD processors fetch {url}.")
+    return {"contextUrl": None, "documentUrl": url, "document": ANNO_CONTEXT}
+
+
+def export_url(project) -> str:
+    return f"/p/{project.slug}/export/annotations.jsonld"
+
+
+def import_url(project) -> str:
+    return f"/p/{project.slug}/import/annotations/"
+
+
+def export(client, project) -> dict:
+    response = client.get(export_url(project))
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def upload(client, project, content: bytes, name: str = "annotations.jsonld"):
+    return client.post(import_url(project), {"file": SimpleUploadedFile(name, content)})
+
+
+def items(document: dict) -> list[dict]:
+    return document["first"]["items"]
+
+
+def quotes(document: dict) -> set[str]:
+    return {item["target"]["selector"][0]["exact"] for item in items(document)}
+
+
+def place(annotation: Annotation, text: str) -> Annotation:
+    """Give the annotation the selectors the annotation form would."""
+    annotation.anchor_in(text)
+    annotation.save()
+    return annotation
+
+
+@pytest.fixture
+def review(cast):
+    """A source with text and a DOI, a cited work, and an approved annotation that has every
+    kind of link, plus a draft whose quote is not in the text."""
+    project = cast.project
+    source = factories.make_source(
+        project, "Withdrawal from Society", citation_key="faras2016", full_text=TEXT, language="en"
+    )
+    source.add_identifier("doi", "10.1234/withdrawal")
+    work = factories.make_source(project, "Milestones", citation_key="qutb1964")
+    qutb = factories.make_person(project, "Sayyid Qutb")
+    crenshaw = factories.make_person(project, "Martha Crenshaw")
+    spread = factories.make_claim(project, "Takfiri groups spread after ISIS")
+    outbid = factories.make_claim(project, "Militant groups outbid each other")
+    isolation = factories.make_concept(project, "isolation")
+    vanguard = factories.make_concept(project, "vanguard")
+    full = factories.make_annotation(
+        source,
+        cast.analyst,
+        quote=QUOTE,
+        locator="¶2",
+        page_label="14",
+        note="The **core** prediction.",
+        claims=[spread],
+        stance="asserts",
+        concepts=[isolation, vanguard],
+    )
+    full.evidence.create(claim=outbid, stance="qualifies")
+    Mention.objects.create(annotation=full, person=qutb, work=work, function="supporting")
+    Mention.objects.create(annotation=full, person=crenshaw, function="contrasting")
+    place(full, TEXT)
+    full.transition(ReviewAction.SUBMIT, by=cast.analyst)
+    full.transition(ReviewAction.APPROVE, by=cast.supervisor)
+    elsewhere = factories.make_annotation(
+        source, cast.analyst, quote="A passage from the printed edition only.", locator="p. 3"
+    )
+    return {"source": source, "work": work, "annotations": [full, elsewhere]}
+
+
+def picture(annotation: Annotation) -> dict:
+    """What an annotation says, comparable across projects."""
+    return {
+        "source": annotation.source.citation_key,
+        "quote": annotation.quote,
+        "prefix": annotation.prefix,
+        "suffix": annotation.suffix,
+        "start": annotation.start,
+        "end": annotation.end,
+        "page_label": annotation.page_label,
+        "locator": annotation.locator,
+        "note": annotation.note,
+        "claims": sorted((e.claim.statement, e.stance) for e in annotation.evidence.all()),
+        "people": sorted(
+            (m.person.display_name, m.function, m.work.citation_key if m.work else "")
+            for m in annotation.mentions.all()
+        ),
+        "concepts": sorted(c.name for c in annotation.concepts.all()),
+    }
+
+
+def pictures(annotations) -> list[dict]:
+    return sorted((picture(a) for a in annotations), key=lambda p: p["quote"])
+
+
+# --- Export ---------------------------------------------------------------------------------
+
+
+def test_the_export_is_json_ld_with_the_web_annotation_context(cast, review, client_for):
+    response = client_for(cast.supervisor).get(export_url(cast.project))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/ld+json")
+    assert response["Content-Disposition"] == 'attachment; filename="review-annotations.jsonld"'
+    document = json.loads(response.content)
+    assert document["@context"][0] == "http://www.w3.org/ns/anno.jsonld"
+    assert document["type"] == "AnnotationCollection"
+    assert document["total"] == 2 == len(items(document))
+
+    expanded = jsonld.expand(document, {"documentLoader": offline_loader})
+    nodes = list(walk(expanded))
+    annotations = [n for n in nodes if f"{OA}Annotation" in n.get("@type", [])]
+    assert len(annotations) == 2
+    assert all(f"{OA}hasTarget" in a for a in annotations)
+    selectors = [s for n in nodes for s in n.get(f"{OA}hasSelector", [])]
+    quote_selectors = [s for s in selectors if f"{OA}TextQuoteSelector" in s["@type"]]
+    assert {s[f"{OA}exact"][0]["@value"] for s in quote_selectors} == quotes(document)
+    assert any(f"{OA}TextPositionSelector" in s["@type"] for s in selectors)
+    purposes = {p["@id"] for n in nodes for p in n.get(f"{OA}hasPurpose", [])}
+    assert purposes == {f"{OA}commenting", f"{OA}linking", f"{OA}tagging"}
+    assert any(f"{OA}hasBody" in a for a in annotations)
+    # Our own terms are IRIs under the site's vocabulary, not dropped as unknown keys.
+    vocab = "http://testserver/vocab#"
+    stances = {s["@value"] for n in nodes for s in n.get(f"{vocab}stance", [])}
+    assert stances == {"asserts", "qualifies"}
+    assert any(f"{vocab}locator" in n for n in nodes)
+
+
+def walk(node):
+    """Every node object of an expanded JSON-LD document."""
+    if isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+    elif isinstance(node, dict):
+        if "@value" not in node:
+            yield node
+        for key, value in node.items():
+            if key != "@value":
+                yield from walk(value)
+
+
+def test_an_exported_annotation_carries_its_target_body_and_creator(cast, review, client_for):
+    document = export(client_for(cast.supervisor), cast.project)
+    full = next(i for i in items(document) if i["reviewStatus"] == Status.APPROVED)
+    annotation = review["annotations"][0]
+    assert full["id"] == f"http://testserver/p/review/annotations/{annotation.pk}/"
+    assert full["motivation"] == ["commenting", "linking", "tagging"]
+    assert full["creator"]["nickname"] == "analyst"
+    assert full["created"].endswith("Z")
+    target = full["target"]
+    assert target["source"]["dcterms:identifier"] == [
+        "faras2016",
+        "https://doi.org/10.1234/withdrawal",
+    ]
+    assert target["source"]["language"] == "en"
+    assert target["selector"][1] == {
+        "type": "TextPositionSelector",
+        "start": TEXT.index(QUOTE),
+        "end": TEXT.index(QUOTE) + len(QUOTE),
+    }
+    assert (target["locator"], target["pageLabel"]) == ("¶2", "14")
+    kinds = [(b["type"], b["purpose"]) for b in full["body"]]
+    assert kinds.count(("SpecificResource", "linking")) == 4
+    assert kinds.count(("TextualBody", "tagging")) == 2
+    qutb = next(b for b in full["body"] if b.get("function") == "supporting")
+    assert qutb["source"]["name"] == "Sayyid Qutb"
+    assert qutb["work"]["citationKey"] == "qutb1964"
+    draft = next(i for i in items(document) if i["reviewStatus"] == Status.DRAFT)
+    assert draft["motivation"] == "highlighting"
+    assert "body" not in draft
+
+
+def test_a_source_export_holds_only_that_sources_annotations(cast, review, client_for):
+    other = factories.make_source(cast.project, "Another")
+    factories.make_annotation(other, cast.supervisor, quote="Elsewhere entirely.")
+    source = review["source"]
+    response = client_for(cast.student).get(f"/p/review/sources/{source.pk}/annotations.jsonld")
+    assert response.status_code == 200
+    assert 'filename="review-faras2016-annotations.jsonld"' in response["Content-Disposition"]
+    assert quotes(json.loads(response.content)) == {QUOTE}
+
+
+def test_a_source_of_another_project_is_not_found(cast, client_for):
+    foreign = factories.make_source(factories.make_project())
+    url = f"/p/review/sources/{foreign.pk}/annotations.jsonld"
+    assert client_for(cast.analyst).get(url).status_code == 404
+
+
+@pytest.fixture
+def mixed(cast):
+    """An approved annotation, each analyst's draft, a submitted and a withdrawn one."""
+    source = factories.make_source(cast.project)
+    make = factories.make_annotation
+    make(source, cast.analyst, quote="approved", status=Status.APPROVED, reviewer=cast.supervisor)
+    make(source, cast.analyst, quote="analyst's draft")
+    make(source, cast.analyst2, quote="analyst2's draft")
+    make(source, cast.analyst2, quote="analyst2's submitted", status=Status.SUBMITTED)
+    withdrawn = make(source, cast.analyst, quote="withdrawn")
+    withdrawn.transition(ReviewAction.WITHDRAW, by=cast.supervisor)
+
+
+@pytest.mark.parametrize(
+    ("member", "seen"),
+    [
+        ("student", {"approved"}),
+        ("analyst", {"approved", "analyst's draft"}),
+        ("supervisor", {"approved", "analyst's draft", "analyst2's draft", "analyst2's submitted"}),
+    ],
+)
+def test_members_export_only_what_they_may_see(cast, mixed, client_for, member, seen):
+    document = export(client_for(cast.members()[member]), cast.project)
+    assert quotes(document) == seen
+    assert document["total"] == len(seen)
+
+
+def test_outsiders_do_not_learn_the_export_exists(cast, client_for):
+    assert client_for(cast.outsider).get(export_url(cast.project)).status_code == 404
+
+
+def test_the_export_refuses_post(cast, client_for):
+    assert client_for(cast.student).post(export_url(cast.project)).status_code == 405
+
+
+def test_the_export_takes_the_same_queries_however_many_annotations(cast, assert_constant_queries):
+    def add_cited_work() -> None:
+        source = factories.make_source(cast.project)
+        source.add_identifier("doi", f"10.1234/{source.pk}")
+        annotation = factories.make_annotation(source, cast.supervisor)
+        person = factories.make_person(cast.project)
+        Mention.objects.create(annotation=annotation, person=person, work=source)
+
+    # session, user, membership; annotations with sources and authors; the sources'
+    # identifiers; evidence with claims; mentions with people; their works; the works'
+    # identifiers; concepts.
+    assert_constant_queries(
+        cast.supervisor,
+        lambda: export_url(cast.project),
+        10,
+        before=add_cited_work,
+        after=add_cited_work,
+    )
+
+
+def test_the_export_page_links_the_annotations_and_their_import(cast, client_for):
+    page = client_for(cast.analyst).get("/p/review/export/").content.decode()
+    assert "Annotations (W3C Web Annotation, JSON-LD)" in page
+    assert export_url(cast.project) in page and import_url(cast.project) in page
+    page = client_for(cast.student).get("/p/review/export/").content.decode()
+    assert export_url(cast.project) in page and import_url(cast.project) not in page
+
+
+def test_the_source_page_links_its_annotations(cast, review, client_for):
+    source = review["source"]
+    page = client_for(cast.student).get(f"/p/review/sources/{source.pk}/").content.decode()
+    assert f"/p/review/sources/{source.pk}/annotations.jsonld" in page
+
+
+# --- Round trip -----------------------------------------------------------------------------
+
+
+def test_annotations_come_back_unchanged_as_drafts_of_the_importer(cast, review, client_for):
+    content = client_for(cast.supervisor).get(export_url(cast.project)).content
+    counts = (Claim.objects.count(), Person.objects.count(), Concept.objects.count())
+
+    response = upload(client_for(cast.analyst2), cast.project, content)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/p/review/annotations/?status=draft"
+    imported = Annotation.objects.filter(author=cast.analyst2)
+    assert pictures(imported) == pictures(review["annotations"])
+    assert {a.status for a in imported} == {Status.DRAFT}
+    # The same project: its claims, people and concepts are linked again, not copied.
+    assert (Claim.objects.count(), Person.objects.count(), Concept.objects.count()) == counts
+    placed = imported.get(quote=QUOTE)
+    assert placed.anchor_state == AnchorState.EXACT
+    assert placed.revisions.count() == 1
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == ["Imported 2 annotations as drafts."]
+
+
+def test_annotations_move_to_another_project_by_citation_key(cast, review, client_for):
+    content = client_for(cast.supervisor).get(export_url(cast.project)).content
+    other = factories.make_project(slug="other")
+    factories.add_member(other, cast.analyst, Role.ANALYST)
+    factories.make_source(other, "Withdrawal", citation_key="faras2016", full_text=TEXT)
+    factories.make_source(other, "Milestones", citation_key="qutb1964")
+    qutb = factories.make_person(other, "Sayyid Qutb")
+    factories.make_concept(other, "isolation")
+
+    response = upload(client_for(cast.analyst), other, content)
+
+    assert response.status_code == 302
+    imported = Annotation.objects.filter(project=other)
+    assert pictures(imported) == pictures(review["annotations"])
+    # Found by name where the other project knows them, created where it does not.
+    assert Person.objects.filter(project=other).count() == 2
+    assert Mention.objects.filter(annotation__project=other, person=qutb).exists()
+    assert Claim.objects.filter(project=other).count() == 2
+    assert set(Concept.objects.filter(project=other).values_list("name", flat=True)) == {
+        "isolation",
+        "vanguard",
+    }
+
+
+def test_a_position_that_no_longer_holds_is_replaced_by_the_quote(cast, review, client_for):
+    content = client_for(cast.supervisor).get(export_url(cast.project)).content
+    other = factories.make_project(slug="other")
+    factories.add_member(other, cast.analyst, Role.ANALYST)
+    factories.make_source(other, citation_key="faras2016", full_text="Preface. " + TEXT)
+    factories.make_source(other, citation_key="qutb1964")
+
+    assert upload(client_for(cast.analyst), other, content).status_code == 302
+
+    moved = Annotation.objects.get(project=other, quote=QUOTE)
+    assert moved.start == TEXT.index(QUOTE) + len("Preface. ")
+    assert ("Preface. " + TEXT)[moved.start : moved.end] == QUOTE
+
+
+def annotation(**target) -> dict:
+    """One minimal Web Annotation on the review's source, for import tests."""
+    return {
+        "@context": "http://www.w3.org/ns/anno.jsonld",
+        "type": "Annotation",
+        "target": {
+            "source": {"id": "https://elsewhere.example/doc", "dcterms:identifier": ["faras2016"]},
+            "selector": [{"type": "TextQuoteSelector", "exact": QUOTE}],
+            **target,
+        },
+    }
+
+
+def test_a_single_foreign_annotation_is_placed_by_its_quote(cast, review, client_for):
+    item = annotation()
+    item["target"]["source"]["dcterms:identifier"] = ["https://doi.org/10.1234/WITHDRAWAL"]
+    item["bodyValue"] = "Seen elsewhere."
+    response = upload(client_for(cast.analyst), cast.project, json.dumps(item).encode())
+    assert response.status_code == 302
+    created = Annotation.objects.get(note="Seen elsewhere.")
+    assert created.source == review["source"]
+    assert (created.start, created.locator) == (TEXT.index(QUOTE), "imported")
+
+
+# --- Import access --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("member", "status"), [("supervisor", 200), ("analyst", 200), ("student", 403)]
+)
+def test_members_who_annotate_may_import(cast, client_for, member, status):
+    assert client_for(cast.members()[member]).get(import_url(cast.project)).status_code == status
+
+
+def test_outsiders_do_not_learn_the_import_exists(cast, client_for):
+    assert client_for(cast.outsider).get(import_url(cast.project)).status_code == 404
+
+
+def test_the_import_refuses_put(cast, client_for):
+    assert client_for(cast.analyst).put(import_url(cast.project)).status_code == 405
+
+
+# --- Bad input ------------------------------------------------------------------------------
+
+
+def as_file(*annotations: dict) -> bytes:
+    return json.dumps(list(annotations)).encode()
+
+
+BAD_FILES = {
+    "malformed JSON": (b'{"@context": "http://www.w3.org/ns/anno.jsonld", ', "not valid JSON"),
+    "not a web annotation": (b'{"format": "citemap-project"}', "not a W3C Web Annotation"),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "binary file"),
+    "empty": (b"", "The submitted file is empty"),
+    "no annotations": (
+        b'{"@context": "http://www.w3.org/ns/anno.jsonld", "type": "AnnotationPage", "items": []}',
+        "holds no annotations",
+    ),
+    "no target": (
+        b'{"@context": "http://www.w3.org/ns/anno.jsonld", "type": "Annotation"}',
+        "Annotation 1: no target",
+    ),
+    "no quote": (
+        as_file(annotation(selector=[{"type": "TextPositionSelector", "start": 0, "end": 5}])),
+        "Annotation 1: no TextQuoteSelector",
+    ),
+    "quote too long": (
+        as_file(annotation(selector=[{"type": "TextQuoteSelector", "exact": "x" * 5001}])),
+        f"at most {MAX_QUOTE_LENGTH:,}",
+    ),
+    "offsets beyond the text": (
+        as_file(
+            annotation(
+                selector=[
+                    {"type": "TextQuoteSelector", "exact": "Words the source never had."},
+                    {"type": "TextPositionSelector", "start": 9000, "end": 9027},
+                ]
+            )
+        ),
+        "Annotation 1: the TextPositionSelector (9000–9027) does not hold the quote",
+    ),
+    "negative offsets": (
+        as_file(
+            annotation(
+                selector=[
+                    {"type": "TextQuoteSelector", "exact": QUOTE},
+                    {"type": "TextPositionSelector", "start": -4, "end": 3},
+                ]
+            )
+        ),
+        "is not a stretch of text",
+    ),
+    "unknown source": (
+        as_file(annotation(source={"id": "https://elsewhere.example/doc"})),
+        "Annotation 1: the source https://elsewhere.example/doc is not in this project",
+    ),
+    "unknown stance": (
+        as_file(
+            {
+                **annotation(),
+                "body": {"type": "SpecificResource", "stance": "adores", "source": "urn:x"},
+            }
+        ),
+        "the stance “adores” is not one of",
+    ),
+    "a NUL character": (as_file(annotation(locator="p.\x00 3")), "NUL character"),
+    "a lone surrogate": (as_file(annotation(locator="p. \ud800")), "lone surrogate"),
+    "a number too long": (b"[" + b"9" * 5000 + b"]", "not valid JSON"),
+    "two targets": (
+        json.dumps({**annotation(), "target": [annotation()["target"]] * 2}).encode(),
+        "Annotation 1: 2 targets",
+    ),
+    "a page index out of range": (as_file(annotation(pageIndex=10**12)), "page index"),
+    "a bad second item": (
+        as_file(
+            {
+                **annotation(),
+                "body": [
+                    {"purpose": "tagging", "value": "a brand-new concept"},
+                    {"stance": "supports", "source": {"type": "Claim", "value": "A new claim"}},
+                ],
+            },
+            {"@context": "http://www.w3.org/ns/anno.jsonld", "type": "Annotation"},
+        ),
+        "Annotation 2: no target",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_a_bad_file_is_refused_and_changes_nothing(cast, review, client_for, case):
+    content, message = BAD_FILES[case]
+    before = (Annotation.objects.count(), Claim.objects.count(), Concept.objects.count())
+
+    response = upload(client_for(cast.analyst), cast.project, content)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert (Annotation.objects.count(), Claim.objects.count(), Concept.objects.count()) == before
+
+
+def test_a_claim_created_by_an_item_is_gone_when_a_later_item_is_refused(cast, review, client_for):
+    good = {
+        **annotation(),
+        "body": {"stance": "supports", "source": {"type": "Claim", "value": "A new claim"}},
+    }
+    unknown = annotation(source={"dcterms:identifier": ["nobody2020"]})
+    response = upload(client_for(cast.analyst), cast.project, as_file(good, unknown))
+    assert response.status_code == 400
+    assert "Annotation 2: the source nobody2020 is not in this project" in response.content.decode()
+    assert not Claim.objects.filter(statement="A new claim").exists()
+
+
+def test_an_oversize_file_is_refused(cast, client_for):
+    content = b" " * (20 * 1024 * 1024 + 1)
+    response = upload(client_for(cast.analyst), cast.project, content)
+    assert response.status_code == 400
+    assert "the limit is 20 MB" in response.content.decode()
+    assert not Annotation.objects.exists()
+
+
+# --- Commands -------------------------------------------------------------------------------
+
+
+def test_the_commands_export_and_import_annotations(cast, review, tmp_path):
+    out = StringIO()
+    call_command("export_annotations", "--project", "review", "--user", "student", stdout=out)
+    assert quotes(json.loads(out.getvalue())) == {QUOTE}
+    path = tmp_path / "review.jsonld"
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+    out = StringIO()
+    call_command(
+        "import_annotations", str(path), "--project", "review", "--user", "analyst2", stdout=out
+    )
+
+    assert "Imported 1 annotations" in out.getvalue()
+    assert pictures(Annotation.objects.filter(author=cast.analyst2)) == pictures(
+        review["annotations"][:1]
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--project", "nowhere"], "No project"),
+        (["--project", "review", "--user", "outsider"], "not a member"),
+        (["--project", "review", "--source", "999999"], "No source 999999"),
+    ],
+)
+def test_the_export_command_refuses_bad_arguments(cast, arguments, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("export_annotations", *arguments, stdout=StringIO())
+
+
+def test_the_import_command_refuses_students_and_bad_files(cast, review, tmp_path):
+    path = tmp_path / "bad.jsonld"
+    path.write_bytes(b"not json")
+    with pytest.raises(CommandError, match="may not annotate"):
+        call_command("import_annotations", str(path), "--project", "review", "--user", "student")
+    with pytest.raises(CommandError, match="nothing was imported. The file is not valid JSON"):
+        call_command("import_annotations", str(path), "--project", "review", "--user", "analyst")
+    assert Annotation.objects.count() == 2
