@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from os.path import commonprefix
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rapidfuzz import fuzz
 
@@ -383,10 +383,25 @@ def reanchor_all(source_id: int, haystack: Haystack, version: int, *, now) -> Co
         annotation.apply_anchor(anchor, haystack, version)
         annotation.updated_at = now
         states[annotation.anchor_state] += 1
-    Annotation.objects.bulk_update(
-        annotations, [*Annotation.ANCHOR_FIELDS, "updated_at"], batch_size=500
-    )
+    _write_anchors(annotations)
     return states
+
+
+def _write_anchors(annotations: list[Annotation]) -> None:
+    """One prepared UPDATE per row: bulk_update's CASE expressions over nine columns cost
+    several times more for thousands of rows."""
+    fields = [
+        Annotation._meta.get_field(name) for name in [*Annotation.ANCHOR_FIELDS, "updated_at"]
+    ]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(Annotation._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
+    rows = [
+        [field.get_db_prep_save(getattr(a, field.attname), connection) for field in fields] + [a.pk]
+        for a in annotations
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def trimmed(text: str, start: int, end: int) -> tuple[int, int]:

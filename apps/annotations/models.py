@@ -474,7 +474,7 @@ class Annotation(Versioned):
     def apply_anchor(self, anchor, haystack, version: int | None) -> None:
         """Take a found anchor: offsets, fresh context, state. An orphan keeps its quote and
         context (to be found again) but loses its offsets."""
-        self.anchor_state, self.anchor_score = anchor.state, anchor.score
+        self.anchor_state, self.anchor_score = str(anchor.state), anchor.score
         if anchor.start is None:
             if not haystack.text:
                 self.anchor_state, self.anchor_score = AnchorState.UNPLACED, None

@@ -56,7 +56,10 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
         {c.pk: c for a in annotations for c in a.concepts.all()}.values(), key=lambda c: c.name
     )
     colour = {c.pk: min(i, PALETTE_SIZE - 1) for i, c in enumerate(concepts)}
-    placed = [a for a in annotations if a.start is not None and a.end <= len(source.full_text)]
+    placed, unplaced = [], []
+    for a in annotations:
+        fits = a.start is not None and a.end <= len(source.full_text)
+        (placed if fits else unplaced).append(a)
     highlights = [
         Highlight(
             a.pk,
@@ -77,7 +80,7 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
             "text_html": render_text(source.full_text, highlights, haystack.pages),
             "direction": reading_direction(source),
             "placed": placed,
-            "unplaced": [a for a in annotations if a not in placed],
+            "unplaced": unplaced,
             "legend_concepts": [(c, colour[c.pk]) for c in concepts],
             "palette_overflow": len(concepts) > PALETTE_SIZE,
             "anchor_counts": Counter(a.anchor_state for a in annotations),
