@@ -321,12 +321,16 @@ def _is_punctuation(ch: str) -> bool:
 def current_haystack(source_id: int) -> tuple[Haystack, int]:
     """The source's current text with its page boundaries, and its version number."""
     text, version = Source.objects.values_list("full_text", "text_version").get(pk=source_id)
-    pages = (
+    return Haystack(text, text_pages(source_id, version)), version
+
+
+def text_pages(source_id: int, version: int) -> list:
+    """Where each page of that version of the source's text starts ([] without pages)."""
+    return (
         SourceText.objects.filter(source_id=source_id, version=version)
         .values_list("pages", flat=True)
         .first()
-    )
-    return Haystack(text, pages), version
+    ) or []
 
 
 def normalise_newlines(text: str) -> str:

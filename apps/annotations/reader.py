@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, can, project_view
-from apps.annotations.anchoring import current_haystack, replace_text
+from apps.annotations.anchoring import current_haystack, replace_text, text_pages
 from apps.annotations.forms import ReattachForm, SourceTextForm, occurrence_at
 from apps.annotations.highlights import PALETTE_SIZE, Highlight, detected_direction, render_text
 from apps.annotations.models import (
@@ -44,7 +44,8 @@ def reading_direction(source: Source) -> str:
 @project_view()
 def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     source = _source(membership, pk)
-    haystack, _ = current_haystack(source.pk)
+    # The text came with the source; only its page boundaries are read besides.
+    pages = text_pages(source.pk, source.text_version)
     annotations = list(
         Annotation.objects.visible_to(membership)
         .filter(source=source)
@@ -77,7 +78,7 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
             "membership": membership,
             "project": membership.project,
             "source": source,
-            "text_html": render_text(source.full_text, highlights, haystack.pages),
+            "text_html": render_text(source.full_text, highlights, pages),
             "direction": reading_direction(source),
             "placed": placed,
             "unplaced": unplaced,

@@ -137,7 +137,7 @@ def test_reading_view_query_count_does_not_grow(
             a.save()
 
     add(2)
-    with django_assert_num_queries(10) as first:
+    with django_assert_num_queries(9) as first:
         assert client.get(url(source)).status_code == 200
     add(20)
     with django_assert_num_queries(len(first.captured_queries)):
@@ -383,3 +383,25 @@ def test_reattach_refuses_a_quote_not_in_the_text(cast, client_for, source):
     )
     assert response.status_code == 400
     assert "was not found" in response.content.decode()
+
+
+def test_orphans_page_query_count_does_not_grow(
+    cast, client_for, source, django_assert_num_queries
+):
+    client = client_for(cast.supervisor)
+    concept = factories.make_concept(cast.project, "Takfir")
+
+    def orphan(n):
+        for _ in range(n):
+            a = factories.make_annotation(
+                source, cast.analyst, quote="Words no text holds.", concepts=[concept]
+            )
+            Annotation.objects.filter(pk=a.pk).update(anchor_state=AnchorState.ORPHANED)
+
+    orphan(2)
+    with django_assert_num_queries(8) as first:
+        assert client.get(url(source, "orphans")).status_code == 200
+    orphan(15)
+    with django_assert_num_queries(len(first.captured_queries)):
+        response = client.get(url(source, "orphans"))
+    assert response.content.decode().count("Attach again") == 17
