@@ -11,6 +11,10 @@ with a concept or two and a claim. Then:
 - the reading view is requested `--repeat` times after one warm-up, through Django's test
   client in this process, as a supervisor and as a student: median and 95th percentile of the
   server time, response size and the number of queries;
+- with `--browser`, the page is also opened in Debian's Chromium (Playwright) from a
+  development server on this database: the time from the response's end to the document
+  being ready and loaded, the number of elements, the frame times while scrolling 50 screens,
+  and how long opening a passage (fetching its card) takes;
 - `replace_text()` is timed for a new version with a paragraph inserted near the start (the
   passages after it move), and for one with words changed inside 50 passages and 20 passages'
   text deleted (fuzzy and orphaned passages); the states the passages end in are printed.
@@ -104,6 +108,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument(
         "--keep", action="store_true", help="leave the source with its first text and passages"
+    )
+    parser.add_argument(
+        "--browser", action="store_true", help="also open the page in Chromium and scroll it"
     )
     args = parser.parse_args()
 
@@ -258,6 +265,11 @@ def main() -> None:
             f"{percentile(timings, 0.95):>8.1f} {size:>6.2f} {queries:>8}"
         )
 
+    if args.browser:
+        client = Client()
+        client.force_login(supervisor)
+        in_browser(url, client.cookies["sessionid"].value, source.pk)
+
     if args.keep:
         print(f"\nKept: {url} (users {SLUG}-supervisor, {SLUG}-student)")
         return
@@ -326,6 +338,90 @@ def main() -> None:
         f"Reading view after the edits, as supervisor: median {statistics.median(timings):.1f} ms"
     )
     print("Targets: the reading view under 1 s at the server; re-anchoring 2,000 under 5 s.")
+
+
+# Scrolls the page by one screen per frame, 50 times, and answers the time between frames.
+SCROLL = """async () => {
+  const frames = [];
+  let last = await new Promise(requestAnimationFrame);
+  for (let i = 0; i < 50; i += 1) {
+    window.scrollBy(0, window.innerHeight);
+    const now = await new Promise(requestAnimationFrame);
+    frames.push(now - last);
+    last = now;
+  }
+  return frames;
+}"""
+
+
+def in_browser(url: str, session: str, source_pk: int) -> None:
+    """The page in Chromium, served by a development server on the same database."""
+    import socket
+    import subprocess
+
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DEBUG": "1", "ALLOWED_HOSTS": "127.0.0.1"}
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            context = chromium.new_context(viewport={"width": 1400, "height": 900})
+            context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
+            page = context.new_page()
+            ready, loaded, frames = [], [], []
+            for _ in range(3):
+                page.goto(base + url, wait_until="load")
+                timing = page.evaluate(
+                    "() => performance.getEntriesByType('navigation')[0].toJSON()"
+                )
+                ready.append(timing["domContentLoadedEventEnd"] - timing["responseEnd"])
+                loaded.append(timing["loadEventEnd"] - timing["responseEnd"])
+                frames.extend(page.evaluate(SCROLL))
+            elements = page.evaluate("document.getElementsByTagName('*').length")
+            page.evaluate("window.scrollTo(0, 0)")
+            opened = []
+            for mark in page.locator("#reader-text mark[tabindex]").all()[:20]:
+                begun = time.perf_counter()
+                mark.click()
+                page.wait_for_function(
+                    "id => document.querySelector('#ann-' + id + '.is-current')",
+                    arg=mark.get_attribute("id").removeprefix("at-"),
+                )
+                opened.append((time.perf_counter() - begun) * 1000)
+            chromium.close()
+    finally:
+        server.terminate()
+        server.wait()
+    print()
+    print("in Chromium (supervisor)      median ms   max ms")
+    for label, values in [
+        ("response end to DOM ready", ready),
+        ("response end to load", loaded),
+        ("frame while scrolling", frames),
+        ("click to passage card shown", opened),
+    ]:
+        print(f"{label:<28} {statistics.median(values):>10.1f} {max(values):>8.1f}")
+    slow = sum(1 for f in frames if f > 50)
+    print(f"{elements:,} elements; {slow} of {len(frames)} scrolling frames over 50 ms")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ PAGES = {
     "transfer:annotations_import": (None, {**ALL, "student": 403}),
     "annotations:source_read": ("source", ALL),
     "annotations:source_orphans": ("source", ALL),
+    # the cards the reading view fetches; the passages are named in the query (QUERIES)
+    "annotations:source_passages": ("source", ALL),
     "annotations:source_text": ("source", {**ALL, "student": 403}),
     "annotations:source_locate": ("source", {**ALL, "student": 403}),
     # supervisors attach any passage, authors their own while they may edit it
@@ -59,6 +61,11 @@ PAGES = {
         "draft",
         {"supervisor": 200, "analyst": 200, "analyst2": 403, "student": 403},
     ),
+}
+
+# Pages that need a query string to answer 200: url name -> the query, from `world`.
+QUERIES = {
+    "annotations:source_passages": lambda world: f"?ids={world['approved'].pk}",
 }
 
 # Pages of PAGES that also take their form's POST; other methods are still refused.
@@ -178,7 +185,8 @@ def url_for(name, world, key, slug="review"):
     kwargs = {"slug": slug}
     if key:
         kwargs["pk"] = world[key].pk
-    return reverse(name, kwargs=kwargs)
+    query = QUERIES[name](world) if name in QUERIES else ""
+    return reverse(name, kwargs=kwargs) + query
 
 
 def project_url_names() -> set[str]:

@@ -34,7 +34,7 @@ MAX_OCCURRENCES = 200
 MAX_SEEDS = 8
 MAX_WINDOWS = 12
 
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n(?=\s*\S)")
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n(?=\s*\S)")
 _ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
 # Arabic tatweel stretches a word without changing it.
 _IGNORED = {"\u0640"}
@@ -421,8 +421,8 @@ def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
 def paragraph_number(text: str, offset: int) -> int:
     """Which paragraph (blank-line separated; single lines when there are none) `offset` is in."""
     head = text[:offset]
-    blank_lines = len(_PARAGRAPH_BREAK.findall(head))
-    if blank_lines or _PARAGRAPH_BREAK.search(text):
+    blank_lines = len(PARAGRAPH_BREAK.findall(head))
+    if blank_lines or PARAGRAPH_BREAK.search(text):
         return blank_lines + 1
     return head.count("\n") + 1
 

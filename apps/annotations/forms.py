@@ -408,6 +408,24 @@ class SeenForm(forms.Form):
         self.fields["seen"].validators.append(MaxValueValidator(latest - 1))
 
 
+class PassageIdsForm(forms.Form):
+    """`?ids=12 15`: the passages one place of the reading view covers, as its marks list them."""
+
+    MAX_IDS = 50
+
+    ids = forms.CharField(
+        max_length=20 * MAX_IDS, error_messages={"required": "Name the passages to show."}
+    )
+
+    def clean_ids(self) -> list[int]:
+        words = self.cleaned_data["ids"].split()
+        if not all(w.isascii() and w.isdigit() and len(w) <= 12 for w in words):
+            raise forms.ValidationError("Passages are named by their numbers, separated by spaces.")
+        if len(words) > self.MAX_IDS:
+            raise forms.ValidationError(f"Ask for at most {self.MAX_IDS} passages at a time.")
+        return sorted({int(w) for w in words})
+
+
 # A refused decision sends the reviewer back; what they typed waits for them in the session.
 DRAFTS_KEY = "decision_drafts"
 

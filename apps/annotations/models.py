@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Prefetch, Q
+from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils import timezone
 
@@ -110,6 +111,10 @@ class MentionFunction(models.TextChoices):
     MENTIONING = "mentioning", "mentioning"
 
 
+# Characters of a quote the reading view's list shows (with an ellipsis when it is longer).
+QUOTE_OPENING = 91
+
+
 class AnnotationQuerySet(models.QuerySet):
     def for_project(self, project: Project) -> AnnotationQuerySet:
         return self.filter(project=project)
@@ -169,6 +174,24 @@ class AnnotationQuerySet(models.QuerySet):
             ),
             Prefetch("concepts", queryset=Concept.objects.only("id", "name")),
         )
+
+    def with_reader_data(self) -> AnnotationQuerySet:
+        """What the reading view shows of every passage of a source: where it is, its status,
+        the opening of its quote (`quote_opening`) and its concepts (for colour). Notes and
+        links wait until a passage is opened (`with_links()`), so a source with thousands of
+        passages opens fast."""
+        return self.annotate(quote_opening=Substr("quote", 1, QUOTE_OPENING)).only(
+            "project_id",
+            "source_id",
+            "author_id",
+            "status",
+            "start",
+            "end",
+            "locator",
+            "anchor_state",
+            "anchor_score",
+            "withdrawn_at",
+        ).prefetch_related(Prefetch("concepts", queryset=Concept.objects.only("id", "name")))
 
     def with_list_data(self) -> AnnotationQuerySet:
         """Annotation rows shown out of their source: the source and author too."""

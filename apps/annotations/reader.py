@@ -7,14 +7,14 @@ from collections import Counter
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, can, project_view
 from apps.annotations.anchoring import current_haystack, replace_text, text_pages
-from apps.annotations.forms import ReattachForm, SourceTextForm, occurrence_at
+from apps.annotations.forms import PassageIdsForm, ReattachForm, SourceTextForm, occurrence_at
 from apps.annotations.highlights import PALETTE_SIZE, Highlight, detected_direction, render_text
 from apps.annotations.models import (
     ANCHOR_WARNINGS,
@@ -49,8 +49,7 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
     annotations = list(
         Annotation.objects.visible_to(membership)
         .filter(source=source)
-        .select_related("author")
-        .with_links()
+        .with_reader_data()
         .in_text_order()
     )
     concepts = sorted(
@@ -89,6 +88,35 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
             "may_edit_text": can(membership, Action.EDIT_LIBRARY),
             "warnings": ANCHOR_WARNINGS,
         },
+    )
+
+
+@require_safe
+@project_view()
+def source_passages(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """The cards of the passages at one place of the reading view, with their notes and links:
+    what its script shows when a highlight or a list entry is opened."""
+    source = _source(membership, pk, with_text=False)
+    form = PassageIdsForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request,
+            "annotations/_reader_cards.html",
+            {"errors": form.errors["ids"]},
+            status=400,
+        )
+    annotations = list(
+        Annotation.objects.visible_to(membership)
+        .filter(source=source, pk__in=form.cleaned_data["ids"])
+        .with_list_data()
+        .in_text_order()
+    )
+    if not annotations:
+        raise Http404("None of these passages is in this source.")
+    return render(
+        request,
+        "annotations/_reader_cards.html",
+        {"membership": membership, "project": membership.project, "annotations": annotations},
     )
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("annotations/<id:pk>/", views.annotation_detail, name="annotation_detail"),
     path("annotations/<id:pk>/edit/", views.annotation_edit, name="annotation_edit"),
     path("sources/<id:pk>/read/", reader.source_read, name="source_read"),
+    path("sources/<id:pk>/read/passages/", reader.source_passages, name="source_passages"),
     path("sources/<id:pk>/text/", reader.source_text, name="source_text"),
     path("sources/<id:pk>/locate/", reader.source_locate, name="source_locate"),
     path("sources/<id:pk>/orphans/", reader.source_orphans, name="source_orphans"),

@@ -16,6 +16,20 @@
     return n;
   };
 
+  // The offset of the first segment in or after `node` (in document order), within the text.
+  function segmentFrom(node) {
+    for (let at = node; at; ) {
+      if (at.nodeType === Node.ELEMENT_NODE) {
+        if (at.dataset.s !== undefined) return Number(at.dataset.s);
+        const inner = at.querySelector("[data-s]");
+        if (inner) return Number(inner.dataset.s);
+      }
+      while (at !== text && !at.nextSibling) at = at.parentNode;
+      at = at === text ? null : at.nextSibling;
+    }
+    return Number(text.dataset.length);
+  }
+
   // The offset in the stored text of a DOM position inside the text.
   function offsetOf(node, offset) {
     if (node.nodeType === Node.TEXT_NODE) {
@@ -23,18 +37,12 @@
       if (!segment || !text.contains(segment)) return null;
       return Number(segment.dataset.s) + codePoints(node.data.slice(0, offset));
     }
-    // An element boundary: the start of the child at `offset`, or the end of the last one.
-    const children = Array.from(node.childNodes);
-    for (let i = offset; i < children.length; i += 1) {
-      const child = children[i];
-      const start = child.dataset ? child.dataset.s : undefined;
-      if (start !== undefined) return Number(start);
-      if (child.querySelector) {
-        const inner = child.querySelector("[data-s]");
-        if (inner) return Number(inner.dataset.s);
-      }
-    }
-    return Number(text.dataset.length);
+    // An element boundary (the text, a block, a segment): the start of the child at `offset`,
+    // or of whatever follows the element when the boundary is at its end.
+    if (offset < node.childNodes.length) return segmentFrom(node.childNodes[offset]);
+    if (node === text) return Number(text.dataset.length);
+    while (node !== text && !node.nextSibling) node = node.parentNode;
+    return node === text ? Number(text.dataset.length) : segmentFrom(node.nextSibling);
   }
 
   function selectedSpan() {
@@ -68,52 +76,116 @@
     if (button && !button.hidden && !selectedSpan()) button.hidden = true;
   });
 
-  // A highlight shows its passages (the side list's entries) in the detail panel.
-  function show(ids) {
-    detail.replaceChildren();
-    for (const id of ids) {
-      const item = document.getElementById(`ann-${id}`);
-      if (!item) continue;
-      const copy = item.cloneNode(true);
-      copy.removeAttribute("id");
-      copy.querySelectorAll("[id]").forEach((el) => el.removeAttribute("id"));
-      const wrapper = document.createElement("div");
-      wrapper.className = "reader__card";
-      wrapper.append(...copy.childNodes);
-      detail.append(wrapper);
-    }
-    detail.hidden = detail.childElementCount === 0;
+  // A highlight or a list entry opens its passages' cards (quote, note, claims, people),
+  // fetched from the server the first time and kept for the visit.
+  const passagesUrl = reader.dataset.passagesUrl;
+  const side = reader.querySelector(".reader__side");
+  const cardsBox = document.getElementById("reader-cards");
+  const cards = new Map();
+  let opened = 0; // the latest request wins when several are on their way
+
+  function markCurrent(ids) {
     reader.querySelectorAll(".reader__list li.is-current").forEach((li) => li.classList.remove("is-current"));
-    ids.forEach((id) => {
-      const item = document.getElementById(`ann-${id}`);
-      if (item) item.classList.add("is-current");
-    });
+    const items = ids.map((id) => document.getElementById(`ann-${id}`)).filter(Boolean);
+    items.forEach((item) => item.classList.add("is-current"));
+    // Keep the first entry in sight in the side panel, below the open card that stays at its
+    // top, without scrolling the page.
+    const item = items[0];
+    if (item && side.scrollHeight > side.clientHeight) {
+      const covered = detail.hidden ? 0 : detail.offsetHeight;
+      const top = item.getBoundingClientRect().top - side.getBoundingClientRect().top;
+      if (top < covered || top + item.offsetHeight > side.clientHeight) {
+        side.scrollTop += top - covered - (side.clientHeight - covered) / 3;
+      }
+    }
   }
+
+  const FAILED = '<p class="field__error" role="alert">The passage could not be loaded. Check the connection and open it again.</p>';
+  const GONE = '<p class="field__error" role="alert">This passage is no longer shown here; reload the page to see the current passages.</p>';
+
+  async function show(ids) {
+    const key = ids.join(" ");
+    const ticket = ++opened;
+    let html = cards.get(key);
+    if (html === undefined) {
+      detail.setAttribute("aria-busy", "true");
+      try {
+        const response = await fetch(`${passagesUrl}?ids=${encodeURIComponent(key)}`, {
+          headers: { Accept: "text/html" },
+          credentials: "same-origin",
+        });
+        if (response.ok) {
+          html = await response.text();
+          cards.set(key, html);
+        } else {
+          html = response.status === 404 ? GONE : FAILED;
+        }
+      } catch (e) {
+        html = FAILED;
+      }
+      detail.removeAttribute("aria-busy");
+    }
+    if (ticket !== opened) return;
+    // The server's own partial: its notes were sanitised when they were saved.
+    cardsBox.innerHTML = html;
+    detail.hidden = false;
+    markCurrent(ids);
+  }
+
+  function close() {
+    opened += 1;
+    detail.hidden = true;
+    markCurrent([]);
+  }
+  document.getElementById("reader-close").addEventListener("click", close);
+  reader.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !detail.hidden) close();
+  });
+
   function idsOf(mark) {
     return mark.dataset.a.split(" ");
   }
+  let jumping = false;
   text.addEventListener("click", (event) => {
     const mark = event.target.closest("mark[data-a]");
     if (mark && window.getSelection().isCollapsed) show(idsOf(mark));
   });
   text.addEventListener("focusin", (event) => {
     const mark = event.target.closest("mark[data-a]");
-    if (mark) show(idsOf(mark));
+    if (mark && !jumping) show(idsOf(mark));
   });
 
-  // The side list scrolls the text to a passage.
+  // The side list scrolls the text to a passage (its link does the same without the script).
+  function flash(id) {
+    const marks = text.querySelectorAll(`mark[data-a~="${id}"]`);
+    text.querySelectorAll("mark.is-flashing").forEach((m) => m.classList.remove("is-flashing"));
+    marks.forEach((m) => m.classList.add("is-flashing"));
+    return marks[0];
+  }
   reader.addEventListener("click", (event) => {
     const jump = event.target.closest("[data-jump]");
     if (!jump) return;
     const id = jump.dataset.jump;
-    const marks = text.querySelectorAll(`mark[data-a~="${id}"]`);
-    if (!marks.length) return;
-    marks[0].scrollIntoView({ block: "center", behavior: "smooth" });
-    text.querySelectorAll("mark.is-flashing").forEach((m) => m.classList.remove("is-flashing"));
-    marks.forEach((m) => m.classList.add("is-flashing"));
-    const first = text.querySelector(`mark[data-a~="${id}"][tabindex]`) || marks[0];
+    const first = flash(id);
+    if (!first) return;
+    event.preventDefault();
+    // At once: a smooth scroll aims before the blocks on its way are laid out, and may stop
+    // short of a passage far away.
+    first.scrollIntoView({ block: "center", behavior: "instant" });
+    history.replaceState(null, "", `#at-${id}`);
+    jumping = true;
     first.focus({ preventScroll: true });
+    jumping = false;
+    show([id]);
   });
+
+  // Arriving at #at-<id> (from an annotation's page): that passage is open.
+  const arrived = /^#at-(\d+)$/.exec(window.location.hash);
+  const target = arrived && flash(arrived[1]);
+  if (target) {
+    target.scrollIntoView({ block: "center", behavior: "instant" });
+    show([arrived[1]]);
+  }
 
   // Colour by status or by concept, remembered for the next visit.
   const KEY = "citemap.reader.colour";

@@ -102,6 +102,33 @@ def test_highlights_overlap_and_keep_offsets(cast, client_for, source):
     assert "Chain takfir" in page  # the concept legend
 
 
+def test_long_text_is_laid_out_in_blocks_at_paragraph_breaks(cast, client_for):
+    paragraphs = [f"Paragraph {n}. " + "Words of the long text. " * 30 for n in range(40)]
+    text = "\n\n".join(paragraphs)
+    source = factories.make_source(cast.project, "A long text")
+    replace_text(source, text, by=cast.analyst, origin="pasted")
+    # A passage across the first block boundary: from the end of paragraph 2 into paragraph 3.
+    across = factories.make_annotation(
+        source, cast.analyst, status=Status.APPROVED, reviewer=cast.supervisor,
+        quote="Words of the long text.\n\nParagraph 3. Words",
+    )  # fmt: skip
+    across.anchor_in(text, 1)
+    across.save()
+    page = client_for(cast.student).get(url(source)).content.decode()
+    body = re.search(r'<article class="reader__text[^>]*>(.*?)</article>', page, re.S).group(1)
+    blocks = re.findall(r'<div class="reader__block"[^>]*>(.*?)</div>', body, re.S)
+    assert "".join(re.sub(r"<[^>]+>", "", b) for b in blocks).replace("&#x27;", "'") == text
+    starts = [int(re.search(r'data-s="(\d+)"', block).group(1)) for block in blocks]
+    # Blocks of at least 2,000 characters, each starting a paragraph.
+    assert len(blocks) == len(text) // 2_000
+    assert all(text[start - 2 : start] == "\n\n" for start in starts[1:])
+    assert all(b - a >= 2_000 for a, b in zip(starts, starts[1:], strict=False))
+    # The passage is split at the block boundary; both parts are the same passage.
+    assert across.start < starts[1] < across.end
+    marks = re.findall(rf'<mark data-s="(\d+)" data-a="{across.pk}"', body)
+    assert [int(m) for m in marks] == [across.start, starts[1]]
+
+
 def test_rtl_source_reads_right_to_left(cast, client_for):
     arabic = factories.make_source(cast.project, "مقال", language="ar")
     replace_text(
@@ -137,11 +164,143 @@ def test_reading_view_query_count_does_not_grow(
             a.save()
 
     add(2)
-    with django_assert_num_queries(9) as first:
+    # Session, user, membership, the source with its text, the text's page starts, the
+    # passages (their place, status and quote), their concepts (for colour). Notes, claims and
+    # people are not read: they come with a passage's card when it is opened.
+    with django_assert_num_queries(7):
         assert client.get(url(source)).status_code == 200
     add(20)
-    with django_assert_num_queries(len(first.captured_queries)):
-        assert client.get(url(source)).status_code == 200
+    with django_assert_num_queries(7):
+        response = client.get(url(source))
+    assert response.content.decode().count('class="reader__jump"') == 22
+
+
+def test_list_entries_and_highlights_link_to_each_other(cast, client_for, source):
+    first = factories.make_annotation(
+        source, cast.analyst, status=Status.APPROVED, reviewer=cast.supervisor,
+        quote="Chain takfir spread",
+    )  # fmt: skip
+    same_start = factories.make_annotation(
+        source, cast.analyst, status=Status.APPROVED, reviewer=cast.supervisor,
+        quote="Chain takfir",
+    )  # fmt: skip
+    for annotation in (first, same_start):
+        annotation.anchor_in(TEXT, 1)
+        annotation.save()
+    page = client_for(cast.student).get(url(source)).content.decode()
+    # Each list entry links to its passage's first character in the text, so the list scrolls
+    # the text even without the script; two passages starting together both have a target.
+    for annotation in (first, same_start):
+        assert f'href="#at-{annotation.pk}"' in page
+        assert page.count(f'id="at-{annotation.pk}"') == 1
+    target = re.search(r'<mark data-s="(\d+)"[^>]* id="at-(\d+)" tabindex="0"', page)
+    assert int(target.group(1)) == TEXT.index("Chain takfir")
+    assert f'data-passages-url="{url(source, "read/passages")}"' in page
+    # The list shows the opening of each quote.
+    assert "<p class=\"reader__quote\" dir=\"auto\">“Chain takfir spread”</p>" in page
+
+
+# A passage's card, fetched when a highlight or a list entry is opened --------------------------
+
+
+def cards_url(source, *annotations) -> str:
+    return url(source, "read/passages") + "?ids=" + "+".join(str(a.pk) for a in annotations)
+
+
+@pytest.fixture
+def linked(cast, source):
+    """An approved passage with a note, a claim, a person and a concept, and an analyst's draft."""
+    approved = factories.make_annotation(
+        source, cast.analyst, status=Status.APPROVED, reviewer=cast.supervisor,
+        quote="Chain takfir spread among the groups.", note="Why it *matters*.",
+        claims=[factories.make_claim(cast.project, "Takfir spreads between groups")],
+        people=[factories.make_person(cast.project, "Ahmad al-Hazimi")],
+        concepts=[factories.make_concept(cast.project, "Chain takfir")],
+    )  # fmt: skip
+    draft = factories.make_annotation(source, cast.analyst, quote="It ends here.")
+    for annotation in (approved, draft):
+        annotation.anchor_in(TEXT, 1)
+        annotation.save()
+    return approved, draft
+
+
+@pytest.mark.parametrize("who", ["supervisor", "analyst", "analyst2", "student"])
+def test_every_member_may_open_an_approved_passage(cast, client_for, source, linked, who):
+    approved, _ = linked
+    response = client_for(getattr(cast, who)).get(cards_url(source, approved))
+    assert response.status_code == 200
+    card = response.content.decode()
+    assert "Why it <em>matters</em>." in card
+    assert "Takfir spreads between groups" in card
+    assert "Ahmad al-Hazimi" in card and "Chain takfir" in card
+    assert f"/p/review/annotations/{approved.pk}/" in card
+    assert 'class="anchor anchor--moved"' in card  # where the quote sits in the current text
+
+
+def test_cards_show_only_what_the_member_may_see(cast, client_for, source, linked):
+    approved, draft = linked
+    student = client_for(cast.student).get(cards_url(source, approved, draft)).content.decode()
+    assert "Chain takfir spread" in student and "It ends here." not in student
+    assert client_for(cast.student).get(cards_url(source, draft)).status_code == 404
+    assert client_for(cast.analyst2).get(cards_url(source, draft)).status_code == 404
+    author = client_for(cast.analyst).get(cards_url(source, approved, draft)).content.decode()
+    assert "It ends here." in author and "Draft" in author
+
+
+def test_cards_of_another_source_or_project_are_not_found(cast, client_for, source, linked):
+    approved, _ = linked
+    other = factories.make_source(cast.project, "Another source")
+    assert client_for(cast.supervisor).get(cards_url(other, approved)).status_code == 404
+    assert client_for(cast.outsider).get(cards_url(source, approved)).status_code == 404
+
+
+def test_cards_refuse_other_methods(cast, client_for, source, linked):
+    approved, _ = linked
+    assert client_for(cast.analyst).post(cards_url(source, approved)).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "ids,message",
+    [
+        ("", "Name the passages to show"),
+        ("12;DROP", "named by their numbers"),
+        ("-3", "named by their numbers"),
+        ("1e9", "named by their numbers"),
+        ("9" * 13, "named by their numbers"),
+        (" ".join(str(n) for n in range(1, 52)), "at most 50 passages"),
+    ],
+)
+def test_bad_passage_numbers_are_refused_with_a_message(
+    cast, client_for, source, linked, ids, message
+):
+    response = client_for(cast.supervisor).get(url(source, "read/passages"), {"ids": ids})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_cards_query_count_does_not_grow(
+    cast, client_for, source, linked, django_assert_num_queries
+):
+    approved, draft = linked
+    client = client_for(cast.supervisor)
+    # Session, user, membership, the source (without its text), the passages with their
+    # source and author, their evidence with claims, mentions with people and works, concepts.
+    with django_assert_num_queries(8):
+        assert client.get(cards_url(source, approved)).status_code == 200
+    more = [
+        factories.make_annotation(
+            source,
+            cast.analyst2,
+            quote="chain takfir",
+            note=f"Note {n}.",
+            claims=[factories.make_claim(cast.project, f"Claim {n}")],
+            people=[factories.make_person(cast.project, f"Person {n}")],
+        )  # fmt: skip
+        for n in range(6)
+    ]
+    with django_assert_num_queries(8):
+        response = client.get(cards_url(source, approved, draft, *more))
+    assert response.content.decode().count('class="reader__card"') == 8
 
 
 def test_a_source_without_text_invites_adding_it(cast, client_for):

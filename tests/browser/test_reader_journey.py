@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.annotations.anchoring import replace_text
-from apps.annotations.models import Annotation
+from apps.annotations.models import Annotation, Status
 from tests import factories
 
 pytestmark = pytest.mark.browser
@@ -63,6 +63,79 @@ def _analyst(project):
     return project.memberships.get(user__username="analyst").user
 
 
+# Sixty paragraphs: the last ones are well below the first screen.
+LONG = "\n\n".join(
+    f"Paragraph {n} tells how the circle number {n} met, read and argued through the night."
+    for n in range(1, 61)
+)
+
+
+def _approved(source, quote, **links):
+    project = source.project
+    annotation = factories.make_annotation(
+        source,
+        _analyst(project),
+        status=Status.APPROVED,
+        reviewer=project.memberships.get(user__username="supervisor").user,
+        quote=quote,
+        **links,
+    )
+    annotation.anchor_in(source.full_text, source.text_version)
+    annotation.save()
+    return annotation
+
+
+def test_student_opens_passages_from_the_text_and_from_the_list(
+    page, live_server, seed_review, sign_in
+):
+    source = _source_with_text(seed_review, _analyst(seed_review), LONG, language="en")
+    near = _approved(
+        source,
+        "circle number 2 met",
+        note="The **second** circle is the oldest on record.",
+        claims=[factories.make_claim(seed_review, "Reading circles came before the cells")],
+        people=[factories.make_person(seed_review, "Hilda Reader")],
+    )
+    far = _approved(source, "circle number 55 met", note="Far down the text.")
+    after = _approved(source, "circle number 57 met", note="Two paragraphs later.")
+    sign_in(page, "student")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    detail = page.locator("#reader-detail")
+    expect(detail).to_be_hidden()
+
+    # Clicking a highlight shows its note, claims and people.
+    page.locator(f"#at-{near.pk}").click()
+    expect(detail).to_be_visible()
+    expect(detail).to_contain_text("The second circle is the oldest on record.")
+    expect(detail).to_contain_text("Reading circles came before the cells")
+    expect(detail).to_contain_text("Hilda Reader")
+    expect(page.locator(f"#ann-{near.pk}")).to_have_class(re.compile("is-current"))
+
+    # The side list scrolls the text to a passage far below and opens it.
+    far_mark = page.locator(f"#at-{far.pk}")
+    expect(far_mark).not_to_be_in_viewport()
+    page.locator(f"#ann-{far.pk} a[data-jump]").click()
+    expect(far_mark).to_be_in_viewport()
+    expect(far_mark).to_be_focused()
+    expect(detail).to_contain_text("Far down the text.")
+    assert page.evaluate("location.hash") == f"#at-{far.pk}"
+
+    # From there the keyboard reaches the next highlight, which opens it.
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#at-{after.pk}")).to_be_focused()
+    expect(detail).to_contain_text("Two paragraphs later.")
+    expect(detail).not_to_contain_text("Far down the text.")
+    page.keyboard.press("Escape")
+    expect(detail).to_be_hidden()
+    expect(page.locator(".reader__list li.is-current")).to_have_count(0)
+
+    # An annotation's page links to its place in the text, where it opens.
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/annotations/{far.pk}/")
+    page.get_by_role("link", name="in the text").click()
+    expect(far_mark).to_be_in_viewport()
+    expect(detail).to_contain_text("Far down the text.")
+
+
 def test_analyst_excerpts_a_passage_selected_with_the_mouse(
     page, live_server, seed_review, sign_in
 ):
@@ -109,6 +182,64 @@ def test_analyst_excerpts_a_passage_selected_with_the_mouse(
     mark = page.locator(f'#reader-text mark[data-a~="{annotation.pk}"]')
     expect(mark).to_have_count(1)
     expect(mark).to_have_text(SELECTED)
+
+
+# Selects from `start` to the end of the block holding it (a boundary between elements, as a
+# triple click or a drag past a paragraph's end gives), or to the character at `end`.
+SELECT = """([start, end]) => {
+  const root = document.getElementById("reader-text");
+  const place = (offset) => {
+    for (const segment of root.querySelectorAll("[data-s]")) {
+      const node = segment.firstChild;
+      const begin = Number(segment.dataset.s);
+      if (node && offset >= begin && offset <= begin + node.data.length) {
+        return [node, offset - begin];
+      }
+    }
+  };
+  const range = document.createRange();
+  range.setStart(...place(start));
+  if (end === null) {
+    const block = place(start)[0].parentElement.closest(".reader__block");
+    range.setEnd(block, block.childNodes.length);
+  } else {
+    range.setEnd(...place(end));
+  }
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  document.dispatchEvent(new MouseEvent("mouseup", { bubbles: true }));
+}"""
+
+
+def test_selections_across_blocks_of_a_long_text_keep_their_offsets(
+    page, live_server, seed_review, sign_in
+):
+    source = _source_with_text(seed_review, _analyst(seed_review), LONG, language="en")
+    sign_in(page, "analyst")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    expect(page.locator("#reader-text")).to_contain_text("Paragraph 60")
+    blocks = page.locator("#reader-text .reader__block")
+    assert blocks.count() == 3  # about 5,200 characters: blocks of 2,000 or more
+    second = int(blocks.nth(1).locator("[data-s]").first.get_attribute("data-s"))
+    button = page.get_by_role("link", name="Excerpt this passage")
+
+    # From the last paragraph of the first block into the first words of the second.
+    start = LONG.rindex("Paragraph", 0, second - 2)
+    end = second + len("Paragraph 25")
+    assert LONG[second:end] == "Paragraph 25"
+    page.evaluate(SELECT, [start, end])
+    expect(button).to_have_attribute("href", re.compile(rf"\?start={start}&end={end}$"))
+
+    # To the end of the first block: the selection ends where the second begins.
+    page.evaluate(SELECT, [start, None])
+    expect(button).to_have_attribute("href", re.compile(rf"\?start={start}&end={second}$"))
+    button.click()
+    page.wait_for_url(re.compile(r"/annotations/new/\?start="))
+    # The form leaves out the blank line the selection ended with.
+    quote = LONG[start:second].rstrip()
+    expect(page.locator("#id_quote")).to_have_value(quote)
+    expect(page.locator("#id_end")).to_have_value(str(start + len(quote)))
 
 
 def _tab_to(page, element_id: str, limit: int = 80) -> None:
