@@ -180,18 +180,22 @@ class AnnotationQuerySet(models.QuerySet):
         the opening of its quote (`quote_opening`) and its concepts (for colour). Notes and
         links wait until a passage is opened (`with_links()`), so a source with thousands of
         passages opens fast."""
-        return self.annotate(quote_opening=Substr("quote", 1, QUOTE_OPENING)).only(
-            "project_id",
-            "source_id",
-            "author_id",
-            "status",
-            "start",
-            "end",
-            "locator",
-            "anchor_state",
-            "anchor_score",
-            "withdrawn_at",
-        ).prefetch_related(Prefetch("concepts", queryset=Concept.objects.only("id", "name")))
+        return (
+            self.annotate(quote_opening=Substr("quote", 1, QUOTE_OPENING))
+            .only(
+                "project_id",
+                "source_id",
+                "author_id",
+                "status",
+                "start",
+                "end",
+                "locator",
+                "anchor_state",
+                "anchor_score",
+                "withdrawn_at",
+            )
+            .prefetch_related(Prefetch("concepts", queryset=Concept.objects.only("id", "name")))
+        )
 
     def with_list_data(self) -> AnnotationQuerySet:
         """Annotation rows shown out of their source: the source and author too."""

@@ -197,7 +197,7 @@ def test_list_entries_and_highlights_link_to_each_other(cast, client_for, source
     assert int(target.group(1)) == TEXT.index("Chain takfir")
     assert f'data-passages-url="{url(source, "read/passages")}"' in page
     # The list shows the opening of each quote.
-    assert "<p class=\"reader__quote\" dir=\"auto\">“Chain takfir spread”</p>" in page
+    assert '<p class="reader__quote" dir="auto">“Chain takfir spread”</p>' in page
 
 
 # A passage's card, fetched when a highlight or a list entry is opened --------------------------
