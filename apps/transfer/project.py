@@ -4,6 +4,11 @@ PostgreSQL.
 The file is JSON: a format name and version, the project, the users it names (by username),
 and every row of the project with ids local to the file (1, 2, … per kind, in database order).
 Importing a file into an empty database and exporting again gives the same file.
+
+Version 2 adds what the reader keeps: each source's text versions (`texts`, oldest first; the
+newest one's words are the source's `full_text`, so they are not written twice) and where each
+passage was last found (`anchor_state`, `anchor_score`, `anchored_version`). Version 1 files
+are still read: their texts become version 1 and their placed passages exact.
 """
 
 from __future__ import annotations
@@ -25,12 +30,13 @@ from apps.annotations.models import (
     ReviewEvent,
 )
 from apps.claims.models import Claim, ClaimRelation, Concept
-from apps.library.models import Contributor, Source, SourceIdentifier
+from apps.library.models import Contributor, Source, SourceIdentifier, SourceText
 from apps.library.richtext import render_markdown
 from apps.people.models import NameVariant, Person, name_key
 
 FORMAT = "citemap-project"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 BATCH = 1000
 
 
@@ -114,6 +120,21 @@ def export_project(project: Project) -> dict[str, Any]:
         "source_id", "scheme", "value"
     ):
         identifiers.setdefault(row.source_id, []).append({"scheme": row.scheme, "value": row.value})
+    current = dict(sources.values_list("pk", "text_version"))
+    texts: dict[int, list] = {}
+    for t in (
+        SourceText.objects.filter(source__project=project)
+        .order_by("source_id", "version")
+        .iterator(chunk_size=100)
+    ):
+        entry = {
+            **{name: getattr(t, name) for name in TEXT_FIELDS},
+            "created_by": user(t.created_by_id),
+            "created_at": _time(t.created_at),
+        }
+        if t.version == current[t.source_id]:
+            del entry["text"]  # the source's full_text
+        texts.setdefault(t.source_id, []).append(entry)
     data_sources = []
     for s in sources.iterator(chunk_size=500):
         data_sources.append(
@@ -121,6 +142,8 @@ def export_project(project: Project) -> dict[str, Any]:
                 "id": source_id(s.pk),
                 **{name: getattr(s, name) for name in SOURCE_FIELDS},
                 "accessed": _date(s.accessed),
+                "text_version": s.text_version,
+                "texts": texts.get(s.pk, []),
                 "contributors": contributors.get(s.pk, []),
                 "identifiers": identifiers.get(s.pk, []),
                 **_versioned(s, user),
@@ -203,7 +226,7 @@ def export_project(project: Project) -> dict[str, Any]:
                 "author": user(a.author_id),
                 "status": a.status,
                 "status_changed_at": _time(a.status_changed_at),
-                **{name: getattr(a, name) for name in ANNOTATION_FIELDS},
+                **{name: getattr(a, name) for name in ANNOTATION_FIELDS + ANCHOR_FIELDS},
                 "withdrawn_at": _time(a.withdrawn_at),
                 "withdrawn_by": user(a.withdrawn_by_id),
                 "concepts": links["concepts"].get(a.pk, []),
@@ -265,6 +288,9 @@ SOURCE_FIELDS = [
 ANNOTATION_FIELDS = [
     "quote", "prefix", "suffix", "start", "end", "page_label", "page_index", "locator", "note",
 ]  # fmt: skip
+# Since version 2.
+ANCHOR_FIELDS = ["anchor_state", "anchor_score", "anchored_version"]
+TEXT_FIELDS = ["version", "text", "pages", "origin", "filename", "comment"]
 
 
 def _versioned(row: models.Model, user: Callable) -> dict[str, Any]:
@@ -320,10 +346,11 @@ def loads(data: bytes) -> dict[str, Any]:
             "This is not a Citemap project file (made by export_project): its “format” is "
             f"not “{FORMAT}”. A bibliography goes through Import instead."
         )
-    if parsed.get("version") != VERSION:
+    if parsed.get("version") not in READABLE_VERSIONS:
         raise ProjectFileError(
             f"This project file has format version {parsed.get('version')!r}; this Citemap "
-            f"reads version {VERSION}. Export it again with a matching version."
+            f"reads versions {READABLE_VERSIONS[0]} to {READABLE_VERSIONS[-1]}. Export it "
+            "again with a matching version."
         )
     return parsed
 
@@ -456,6 +483,7 @@ def _import(data: dict[str, Any], slug: str | None) -> Project:
             **_version(s, user),
         ),
     )
+    _import_texts(data.get("sources", []), sources, user)
     Contributor.objects.bulk_create(
         [
             Contributor(
@@ -528,6 +556,8 @@ def _import(data: dict[str, Any], slug: str | None) -> Project:
             status=a["status"],
             status_changed_at=_parse_time(a["status_changed_at"]),
             **{name: a[name] for name in ANNOTATION_FIELDS},
+            # Version 1 files have none: adopt_stored_texts() below places them.
+            **{name: a[name] for name in ANCHOR_FIELDS if name in a},
             note_html=render_markdown(a["note"]),
             withdrawn_at=_parse_time(a.get("withdrawn_at")),
             withdrawn_by=user(a.get("withdrawn_by")),
@@ -609,6 +639,37 @@ def _import(data: dict[str, Any], slug: str | None) -> Project:
     Claim.objects.filter(project=project).refresh_approved_evidence()
     adopt_stored_texts(project.pk)
     return project
+
+
+def _import_texts(rows: list[dict], sources: dict[int, Source], user: Callable) -> None:
+    """The sources' text versions (version 2 files); the newest one's words are the source's
+    full text."""
+    versions, current = [], []
+    for row in rows:
+        texts = row.get("texts") or []
+        if not texts:
+            continue
+        source = sources[row["id"]]
+        newest = max(t["version"] for t in texts)
+        if row.get("text_version") != newest:
+            raise ProjectFileError(
+                f"Source {row['id']} says its text is version {row.get('text_version')!r} "
+                f"but its newest text version is {newest}."
+            )
+        for t in texts:
+            versions.append(
+                SourceText(
+                    source=source,
+                    **{name: t[name] for name in TEXT_FIELDS if name != "text"},
+                    text=source.full_text if t["version"] == newest else t["text"],
+                    created_by=user(t.get("created_by")),
+                    created_at=_parse_time(t["created_at"]),
+                )
+            )
+        source.text_version = newest
+        current.append(source)
+    SourceText.objects.bulk_create(versions, batch_size=100)
+    Source.objects.bulk_update(current, ["text_version"], batch_size=BATCH)
 
 
 def _version(row: dict[str, Any], user: Callable) -> dict[str, Any]:

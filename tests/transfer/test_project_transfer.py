@@ -9,8 +9,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from apps.accounts.models import Membership, Project, User
-from apps.annotations.models import Annotation, AnnotationRevision, ReviewEvent
+from apps.annotations.anchoring import replace_text
+from apps.annotations.models import (
+    AnchorState,
+    Annotation,
+    AnnotationRevision,
+    ReviewEvent,
+    Status,
+)
 from apps.claims.models import Claim
+from apps.library.models import Source, SourceText
 from apps.transfer import project as project_file
 from apps.transfer.seed import load_seed_review
 from tests import factories
@@ -36,7 +44,7 @@ def test_the_seed_review_survives_export_and_import_into_an_empty_database(db, t
     membership.mark_decisions_seen()
     first = export()
     data = json.loads(first)
-    assert data["format"] == "citemap-project" and data["version"] == 1
+    assert data["format"] == "citemap-project" and data["version"] == 2
     counts = {kind: len(data[kind]) for kind in ("sources", "people", "claims", "annotations")}
     assert min(counts.values()) > 1
     events = ReviewEvent.objects.filter(annotation__project__slug=SLUG).count()
@@ -60,6 +68,119 @@ def test_the_seed_review_survives_export_and_import_into_an_empty_database(db, t
     )
     # Users that did not exist come without a usable password.
     assert not User.objects.get(username="student").has_usable_password()
+
+
+FIRST = (
+    "Withdrawal from society is old.\n\nChain takfir spread among the groups that stayed.\n\n"
+    "It ends here."
+)
+# A paragraph before the passages moves them; a word changed makes one fuzzy; one is deleted.
+SECOND = (
+    "A new opening paragraph.\n\nWithdrawal from society is old.\n\n"
+    "Chain takfir spread among the cells that stayed."
+)
+
+
+def reader_state(slug: str) -> dict:
+    """Text versions and passages' anchors of a project, by citation key and quote."""
+    return {
+        "texts": sorted(
+            SourceText.objects.filter(source__project__slug=slug).values_list(
+                "source__citation_key", "version", "text", "pages", "origin", "comment",
+                "created_by__username",
+            )
+        ),
+        "sources": sorted(
+            Source.objects.filter(project__slug=slug)
+            .exclude(full_text="")
+            .values_list("citation_key", "text_version", "full_text")
+        ),
+        "anchors": sorted(
+            Annotation.objects.filter(project__slug=slug).values_list(
+                "quote", "start", "end", "anchor_state", "anchor_score", "anchored_version"
+            ),
+            key=str,
+        ),
+    }  # fmt: skip
+
+
+def seed_with_text_versions() -> None:
+    """The seed review, with one source read in two versions and its passages re-anchored."""
+    project = load_seed_review().project
+    analyst = User.objects.get(username="analyst")
+    source = factories.make_source(project, "Two versions", citation_key="two-versions")
+    replace_text(
+        source, FIRST, by=analyst, origin="pdf", pages=[[0, "15"], [34, "16"]], filename="a.pdf"
+    )
+    for quote in ("Withdrawal from society", "spread among the groups that stayed", "ends here"):
+        annotation = factories.make_annotation(
+            source, analyst, status=Status.APPROVED,
+            reviewer=User.objects.get(username="supervisor"), quote=quote,
+        )  # fmt: skip
+        annotation.anchor_in(source.full_text, source.text_version)
+        annotation.save()
+    replace_text(source, SECOND, by=analyst, origin="pasted", comment="fixed a word")
+
+
+def test_text_versions_and_anchor_states_survive_export_and_import(db, tmp_path):
+    seed_with_text_versions()
+    before = reader_state(SLUG)
+    states = {quote: state for quote, *_, state, _, _ in before["anchors"]}
+    assert states["Withdrawal from society"] == AnchorState.MOVED
+    assert states["spread among the groups that stayed"] == AnchorState.FUZZY
+    assert states["ends here"] == AnchorState.ORPHANED
+    first = export()
+    data = json.loads(first)
+    [source] = [s for s in data["sources"] if s["citation_key"] == "two-versions"]
+    assert source["text_version"] == 2
+    assert [t["version"] for t in source["texts"]] == [1, 2]
+    # The newest version's words are the source's full text, written once.
+    assert source["texts"][0]["text"] == FIRST and "text" not in source["texts"][1]
+    assert source["full_text"] == SECOND
+    path = tmp_path / "project.json"
+    path.write_text(first, encoding="utf-8")
+
+    empty_the_database()
+    call_command("import_project", str(path), stdout=StringIO())
+    assert reader_state(SLUG) == before
+    assert export() == first
+
+
+def test_a_version_1_file_is_still_read(db):
+    seed_with_text_versions()
+    data = json.loads(export())
+    data["version"] = 1
+    for source in data["sources"]:
+        del source["texts"], source["text_version"]
+    for annotation in data["annotations"]:
+        for name in project_file.ANCHOR_FIELDS:
+            del annotation[name]
+    project_file.import_project(data, slug="old")
+    # Texts come as their version 1; passages with a place in them are exact there.
+    copy = Source.objects.get(project__slug="old", citation_key="two-versions")
+    assert copy.text_version == 1 and copy.texts.get().text == SECOND
+    assert {a.anchor_state for a in copy.annotations.all()} == {
+        AnchorState.EXACT,
+        AnchorState.UNPLACED,  # the orphan has no place
+    }
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (lambda s: s.update(text_version=5), "says its text is version 5"),
+        (lambda s: s["texts"].append(dict(s["texts"][0])), "refused a row"),
+        (lambda s: s["texts"][0].pop("text"), "incomplete or damaged"),
+        (lambda s: s["texts"][0].update(version="two"), "incomplete or damaged"),
+    ],
+)
+def test_damaged_text_versions_are_refused_and_nothing_is_written(db, damage, problem):
+    seed_with_text_versions()
+    data = json.loads(export())
+    damage(next(s for s in data["sources"] if s["citation_key"] == "two-versions"))
+    with pytest.raises(project_file.ProjectFileError, match=problem):
+        project_file.import_project(data, slug="copy")
+    assert not Project.objects.filter(slug="copy").exists()
 
 
 def test_a_project_is_imported_beside_the_original_under_another_address(db):
