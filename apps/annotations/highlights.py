@@ -72,14 +72,14 @@ def render_text(text: str, highlights: list[Highlight], pages: list) -> SafeStri
     block_at = blocks(text)
     bounds = sorted({0, len(text), *starting, *ending, *page_at, *block_at})
     active: dict[int, Highlight] = {}
-    parts: list[str] = []
+    parts: list[str] = [block_at[0]]
     for begin, stop in zip(bounds, bounds[1:], strict=False):
         for highlight in ending.get(begin, ()):
             active.pop(highlight.pk, None)
         for highlight in starting.get(begin, ()):
             active[highlight.pk] = highlight
-        if begin in block_at:
-            parts.append(("</div>" if begin else "") + block_at[begin])
+        if begin and begin in block_at:
+            parts.append("</div>" + block_at[begin])
         if begin in page_at:
             parts.append(
                 f'<span class="page-mark" data-page="{escape(page_at[begin])}" '

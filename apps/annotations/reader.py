@@ -87,6 +87,7 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
             "may_annotate": can(membership, Action.ANNOTATE),
             "may_edit_text": can(membership, Action.EDIT_LIBRARY),
             "warnings": ANCHOR_WARNINGS,
+            "passages_max": PassageIdsForm.MAX_IDS,
         },
     )
 

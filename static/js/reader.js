@@ -37,8 +37,12 @@
       if (!segment || !text.contains(segment)) return null;
       return Number(segment.dataset.s) + codePoints(node.data.slice(0, offset));
     }
-    // An element boundary (the text, a block, a segment): the start of the child at `offset`,
-    // or of whatever follows the element when the boundary is at its end.
+    // A segment's own boundary: before or after its text.
+    if (node.dataset.s !== undefined) {
+      return Number(node.dataset.s) + (offset === 0 ? 0 : codePoints(node.textContent));
+    }
+    // Another element's (the text, a block, a target): the start of the child at `offset`, or
+    // of whatever follows the element when the boundary is at its end.
     if (offset < node.childNodes.length) return segmentFrom(node.childNodes[offset]);
     if (node === text) return Number(text.dataset.length);
     while (node !== text && !node.nextSibling) node = node.parentNode;
@@ -79,10 +83,14 @@
   // A highlight or a list entry opens its passages' cards (quote, note, claims, people),
   // fetched from the server the first time and kept for the visit.
   const passagesUrl = reader.dataset.passagesUrl;
+  const maxIds = Number(reader.dataset.passagesMax);
   const side = reader.querySelector(".reader__side");
   const cardsBox = document.getElementById("reader-cards");
-  const cards = new Map();
+  const cards = new Map(); // passage ids -> promise of their cards' HTML
   let opened = 0; // the latest request wins when several are on their way
+  let pending = 0;
+  let opener = null; // what had the focus when a card opened; it gets it back on close
+  let quietFocus = false; // focus moved by the script, not by the reader: opens nothing
 
   function markCurrent(ids) {
     reader.querySelectorAll(".reader__list li.is-current").forEach((li) => li.classList.remove("is-current"));
@@ -100,59 +108,90 @@
     }
   }
 
-  const FAILED = '<p class="field__error" role="alert">The passage could not be loaded. Check the connection and open it again.</p>';
-  const GONE = '<p class="field__error" role="alert">This passage is no longer shown here; reload the page to see the current passages.</p>';
+  const PROBLEMS = {
+    failed: "The passage could not be loaded. Check the connection and open it again.",
+    gone: "This passage is no longer shown here; reload the page to see the current passages.",
+    "signed-out": "Your session has ended; reload the page to sign in again.",
+  };
+
+  async function load(key) {
+    const response = await fetch(`${passagesUrl}?ids=${encodeURIComponent(key)}`, {
+      headers: { Accept: "text/html" },
+      credentials: "same-origin",
+    });
+    if (response.redirected) throw new Error("signed-out"); // the sign-in page came instead
+    if (response.status === 404) throw new Error("gone");
+    if (!response.ok) throw new Error("failed");
+    return response.text();
+  }
+
+  function cardsFor(key) {
+    if (!cards.has(key)) {
+      const loading = load(key);
+      cards.set(key, loading);
+      loading.catch(() => cards.delete(key)); // opening it again tries again
+    }
+    return cards.get(key);
+  }
 
   async function show(ids) {
-    const key = ids.join(" ");
+    const sorted = ids.map(Number).sort((a, b) => a - b);
+    const key = sorted.slice(0, maxIds).join(" ");
     const ticket = ++opened;
-    let html = cards.get(key);
-    if (html === undefined) {
-      detail.setAttribute("aria-busy", "true");
-      try {
-        const response = await fetch(`${passagesUrl}?ids=${encodeURIComponent(key)}`, {
-          headers: { Accept: "text/html" },
-          credentials: "same-origin",
-        });
-        if (response.ok) {
-          html = await response.text();
-          cards.set(key, html);
-        } else {
-          html = response.status === 404 ? GONE : FAILED;
-        }
-      } catch (e) {
-        html = FAILED;
-      }
-      detail.removeAttribute("aria-busy");
+    if (!detail.contains(document.activeElement)) opener = document.activeElement;
+    pending += 1;
+    detail.setAttribute("aria-busy", "true");
+    let html;
+    try {
+      html = await cardsFor(key);
+    } catch (error) {
+      const problem = document.createElement("p");
+      problem.className = "field__error";
+      problem.setAttribute("role", "alert");
+      problem.textContent = PROBLEMS[error.message] || PROBLEMS.failed;
+      html = problem.outerHTML;
     }
+    pending -= 1;
+    if (!pending) detail.removeAttribute("aria-busy");
     if (ticket !== opened) return;
     // The server's own partial: its notes were sanitised when they were saved.
     cardsBox.innerHTML = html;
+    if (sorted.length > maxIds) {
+      const more = document.createElement("p");
+      more.className = "muted small";
+      more.textContent = `${sorted.length - maxIds} more passages cover this place; the list shows every passage.`;
+      cardsBox.append(more);
+    }
     detail.hidden = false;
     markCurrent(ids);
   }
 
   function close() {
-    opened += 1;
+    opened += 1; // a card still on its way stays closed
+    const hadFocus = detail.contains(document.activeElement);
     detail.hidden = true;
     markCurrent([]);
+    if (hadFocus && opener && opener.isConnected) {
+      quietFocus = true;
+      opener.focus({ preventScroll: true });
+      quietFocus = false;
+    }
   }
   document.getElementById("reader-close").addEventListener("click", close);
   reader.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !detail.hidden) close();
+    if (event.key === "Escape" && (!detail.hidden || pending)) close();
   });
 
   function idsOf(mark) {
     return mark.dataset.a.split(" ");
   }
-  let jumping = false;
   text.addEventListener("click", (event) => {
     const mark = event.target.closest("mark[data-a]");
     if (mark && window.getSelection().isCollapsed) show(idsOf(mark));
   });
   text.addEventListener("focusin", (event) => {
     const mark = event.target.closest("mark[data-a]");
-    if (mark && !jumping) show(idsOf(mark));
+    if (mark && !quietFocus) show(idsOf(mark));
   });
 
   // The side list scrolls the text to a passage (its link does the same without the script).
@@ -173,9 +212,9 @@
     // short of a passage far away.
     first.scrollIntoView({ block: "center", behavior: "instant" });
     history.replaceState(null, "", `#at-${id}`);
-    jumping = true;
+    quietFocus = true;
     first.focus({ preventScroll: true });
-    jumping = false;
+    quietFocus = false;
     show([id]);
   });
 

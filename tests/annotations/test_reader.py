@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from fpdf import FPDF
 
 from apps.annotations.anchoring import replace_text
+from apps.annotations.highlights import Highlight, blocks, render_text
 from apps.annotations.models import AnchorState, Annotation, Status
 from apps.library.extract import MAX_UPLOAD_BYTES
 from apps.library.models import SourceText
@@ -127,6 +128,22 @@ def test_long_text_is_laid_out_in_blocks_at_paragraph_breaks(cast, client_for):
     assert across.start < starts[1] < across.end
     marks = re.findall(rf'<mark data-s="(\d+)" data-a="{across.pk}"', body)
     assert [int(m) for m in marks] == [across.start, starts[1]]
+
+
+def test_a_block_page_and_passage_starting_together_nest_in_that_order():
+    text = "\n\n".join(f"Paragraph {n}. " + "Some words. " * 40 for n in range(8))
+    boundary = sorted(blocks(text))[1]
+    html = render_text(
+        text, [Highlight(7, boundary, boundary + 9, "approved", -1)], [[0, "1"], [boundary, "2"]]
+    )
+    assert re.search(
+        r'</div><div class="reader__block" style="contain-intrinsic-block-size: auto \d+lh">'
+        r'<span class="page-mark" data-page="2" aria-hidden="true"></span>'
+        rf'<mark data-s="{boundary}" data-a="7"',
+        html,
+    )
+    assert html.count("<div") == html.count("</div>") == len(blocks(text))
+    assert render_text("", [], []).count("<div") == render_text("", [], []).count("</div>") == 1
 
 
 def test_rtl_source_reads_right_to_left(cast, client_for):

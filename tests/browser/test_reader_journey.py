@@ -129,11 +129,24 @@ def test_student_opens_passages_from_the_text_and_from_the_list(
     expect(detail).to_be_hidden()
     expect(page.locator(".reader__list li.is-current")).to_have_count(0)
 
+    # Closing the card with its button gives the focus back to the passage that opened it.
+    page.locator(f"#at-{far.pk}").focus()
+    expect(detail).to_contain_text("Far down the text.")
+    page.get_by_role("button", name="Close the passage").click()
+    expect(detail).to_be_hidden()
+    expect(page.locator(f"#at-{far.pk}")).to_be_focused()
+
     # An annotation's page links to its place in the text, where it opens.
     page.goto(f"{live_server.url}/p/{seed_review.slug}/annotations/{far.pk}/")
     page.get_by_role("link", name="in the text").click()
     expect(far_mark).to_be_in_viewport()
     expect(detail).to_contain_text("Far down the text.")
+
+    # A card asked for after the session ended says so, instead of showing the sign-in page.
+    page.context.clear_cookies()
+    page.locator(f"#at-{after.pk}").click()
+    expect(detail).to_contain_text("Your session has ended")
+    expect(detail.locator("form")).to_have_count(0)
 
 
 def test_analyst_excerpts_a_passage_selected_with_the_mouse(
@@ -184,8 +197,9 @@ def test_analyst_excerpts_a_passage_selected_with_the_mouse(
     expect(mark).to_have_text(SELECTED)
 
 
-# Selects from `start` to the end of the block holding it (a boundary between elements, as a
-# triple click or a drag past a paragraph's end gives), or to the character at `end`.
+# Selects from `start` (or from the boundary before the segment starting at -`start`) to the
+# end of the block holding it (a boundary between elements, as a triple click or a drag past a
+# paragraph's end gives), or to the character at `end`.
 SELECT = """([start, end]) => {
   const root = document.getElementById("reader-text");
   const place = (offset) => {
@@ -198,7 +212,14 @@ SELECT = """([start, end]) => {
     }
   };
   const range = document.createRange();
-  range.setStart(...place(start));
+  if (start < 0) {
+    // Before the segment that starts at -start: a boundary of the element, not of its text.
+    const segment = root.querySelector(`[data-s="${-start}"]`);
+    range.setStart(segment, 0);
+    start = -start;
+  } else {
+    range.setStart(...place(start));
+  }
   if (end === null) {
     const block = place(start)[0].parentElement.closest(".reader__block");
     range.setEnd(block, block.childNodes.length);
@@ -230,6 +251,11 @@ def test_selections_across_blocks_of_a_long_text_keep_their_offsets(
     assert LONG[second:end] == "Paragraph 25"
     page.evaluate(SELECT, [start, end])
     expect(button).to_have_attribute("href", re.compile(rf"\?start={start}&end={end}$"))
+
+    # From the boundary before the second block's first segment (an element's boundary, as
+    # a double click or a drag from the margin may give) into its words.
+    page.evaluate(SELECT, [-second, end])
+    expect(button).to_have_attribute("href", re.compile(rf"\?start={second}&end={end}$"))
 
     # To the end of the first block: the selection ends where the second begins.
     page.evaluate(SELECT, [start, None])
