@@ -49,5 +49,8 @@ class SourceAdmin(admin.ModelAdmin):
             },
         ),
         ("Online", {"fields": ["url", "accessed"]}),
-        ("Content", {"fields": ["abstract", "full_text", "extra"], "classes": ["collapse"]}),
+        # The full text changes only through the reading view's text page, which keeps every
+        # version and re-anchors the passages.
+        ("Content", {"fields": ["abstract", "extra", "text_version"], "classes": ["collapse"]}),
     ]
+    readonly_fields = ["text_version"]

@@ -346,16 +346,23 @@ class Source(Versioned):
             # accessors. Text positions count in the source's stored text, so they stay
             # valid only when the passages keep the same text.
             passages = gone.annotations.all()
-            if not kept.full_text or gone.full_text in ("", kept.full_text):
+            if gone.full_text and not kept.full_text:
+                # The kept record takes the other's text with every version of it, so the
+                # passages moving over keep counting in the version they were placed in.
+                gone.texts.update(source=kept)
+                kept.text_version = gone.text_version
                 # Bumping updated_at renews the caches keyed on a project's latest edit.
+                passages.update(source=kept, updated_at=now)
+            elif gone.full_text in ("", kept.full_text):
+                # No text to place them in, or the same words: their offsets hold in the kept
+                # record's current version.
+                passages.filter(start__isnull=False).update(anchored_version=kept.text_version)
                 passages.update(source=kept, updated_at=now)
             else:
                 for passage in passages:
-                    passage.anchor_in(kept.full_text)
+                    passage.anchor_in(kept.full_text, kept.text_version)
                     passage.source = kept
-                    passage.save(
-                        update_fields=["source", "start", "end", "prefix", "suffix", "updated_at"]
-                    )
+                    passage.save(update_fields=["source", *passage.ANCHOR_FIELDS, "updated_at"])
             citing = gone.cited_in.all()
             # A passage citing the same person with both records keeps one mention.
             twin = kept.cited_in.filter(

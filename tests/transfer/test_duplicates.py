@@ -2,7 +2,8 @@
 
 import pytest
 
-from apps.annotations.models import Annotation, Mention
+from apps.annotations.anchoring import Haystack, replace_text
+from apps.annotations.models import AnchorState, Annotation, Mention
 from apps.claims.models import Claim
 from apps.library.models import Source
 from tests import factories
@@ -109,15 +110,40 @@ def test_a_merge_is_refused_without_a_source_to_keep_and_across_projects(cast, c
 
 
 def test_passages_merged_onto_another_text_are_anchored_in_it(cast):
-    kept = factories.make_source(cast.project, "A", full_text="Intro. The quoted words. End.")
-    gone = factories.make_source(cast.project, "A", full_text="The quoted words.")
+    kept = factories.make_source(cast.project, "A")
+    replace_text(kept, "Intro. The quoted words. End.", by=cast.analyst, origin="pasted")
+    gone = factories.make_source(cast.project, "A")
+    replace_text(gone, "The quoted word.", by=cast.analyst, origin="pasted")
+    replace_text(gone, "The quoted words.", by=cast.analyst, origin="pasted")
     passage = factories.make_annotation(gone, cast.analyst, quote="quoted words")
-    passage.anchor_in(gone.full_text)
+    passage.apply_anchor_at(Haystack(gone.full_text), 4, 16, gone.text_version)
     passage.save()
+    assert (passage.anchor_state, passage.anchored_version) == (AnchorState.EXACT, 2)
     gone.merge_into(kept)
     passage.refresh_from_db()
     assert passage.source == kept
     assert kept.full_text[passage.start : passage.end] == "quoted words"
+    assert passage.anchor_state == AnchorState.MOVED and passage.anchored_version == 1
+
+
+def test_a_source_without_text_takes_the_others_text_with_its_versions(cast):
+    kept = factories.make_source(cast.project, "A")
+    gone = factories.make_source(cast.project, "A")
+    replace_text(gone, "First words.", by=cast.analyst, origin="pasted")
+    replace_text(gone, "Corrected words here.", by=cast.analyst, origin="pasted")
+    passage = factories.make_annotation(gone, cast.analyst, quote="words here")
+    passage.anchor_in(gone.full_text, gone.text_version)
+    passage.save()
+    gone.merge_into(kept)
+    kept.refresh_from_db()
+    passage.refresh_from_db()
+    assert kept.full_text == "Corrected words here." and kept.text_version == 2
+    assert list(kept.texts.order_by("version").values_list("version", "text")) == [
+        (1, "First words."),
+        (2, "Corrected words here."),
+    ]
+    assert (passage.source, passage.anchored_version) == (kept, 2)
+    assert kept.full_text[passage.start : passage.end] == "words here"
 
 
 def test_duplicates_page_queries_do_not_grow_with_the_bibliography(
