@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import DataError, IntegrityError, models, transaction
+from django.db import DataError, IntegrityError, connection, models, transaction
 
 from apps.accounts.models import Membership, Project, User
 from apps.annotations.anchoring import adopt_stored_texts
@@ -66,6 +66,21 @@ class _Ids:
 
 
 def export_project(project: Project) -> dict[str, Any]:
+    """The project as a file's data. On PostgreSQL it is read from one snapshot, so a text saved
+    or a passage edited meanwhile is either wholly in the file or not at all."""
+    # SQLite's transactions here take the write lock up front (settings), which would hold
+    # every writer back for the length of an export; and inside a caller's transaction the
+    # isolation level is the caller's (it cannot change once a query has run).
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _export(project)
+    with transaction.atomic():
+        # PostgreSQL's default gives each statement a snapshot of its own.
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return _export(project)
+
+
+def _export(project: Project) -> dict[str, Any]:
     sources = Source.objects.for_project(project).order_by("pk")
     people = Person.objects.for_project(project).order_by("pk")
     concepts = Concept.objects.for_project(project).order_by("pk")

@@ -2,11 +2,13 @@
 change nothing."""
 
 import json
+import threading
 from io import StringIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from apps.accounts.models import Membership, Project, User
 from apps.annotations.anchoring import replace_text
@@ -144,6 +146,37 @@ def test_text_versions_and_anchor_states_survive_export_and_import(db, tmp_path)
     call_command("import_project", str(path), stdout=StringIO())
     assert reader_state(SLUG) == before
     assert export() == first
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="one snapshot per export is PostgreSQL's"
+)
+def test_a_text_saved_during_an_export_is_wholly_out_of_the_file(transactional_db, monkeypatch):
+    seed_with_text_versions()
+    analyst = User.objects.get(username="analyst")
+    source = Source.objects.get(citation_key="two-versions")
+    read_texts = SourceText.objects.filter
+
+    def save_a_third_version_meanwhile(*args, **kwargs):
+        # Another request, on its own connection, while the export has read the sources.
+        def correct():
+            replace_text(source, SECOND + " More.", by=analyst, origin="pasted")
+            connection.close()
+
+        writer = threading.Thread(target=correct)
+        writer.start()
+        writer.join()
+        return read_texts(*args, **kwargs)
+
+    monkeypatch.setattr(SourceText.objects, "filter", save_a_third_version_meanwhile)
+    data = project_file.export_project(Project.objects.get(slug=SLUG))
+    monkeypatch.undo()
+    assert SourceText.objects.filter(source=source).count() == 3
+    [exported] = [s for s in data["sources"] if s["citation_key"] == "two-versions"]
+    assert exported["text_version"] == 2 and exported["full_text"] == SECOND
+    assert [t["version"] for t in exported["texts"]] == [1, 2]
+    copy = project_file.import_project(data, slug="copy")
+    assert copy.sources.get(citation_key="two-versions").texts.count() == 2
 
 
 def test_a_version_1_file_is_still_read(db):
