@@ -149,6 +149,23 @@ def test_student_opens_passages_from_the_text_and_from_the_list(
     expect(detail.locator("form")).to_have_count(0)
 
 
+def test_a_place_covered_by_more_passages_than_a_card_holds_says_so(
+    page, live_server, seed_review, sign_in
+):
+    analyst = _analyst(seed_review)
+    source = _source_with_text(seed_review, analyst, TEXT, language="en")
+    for _ in range(52):
+        draft = factories.make_annotation(source, analyst, quote=SELECTED)
+        draft.anchor_in(source.full_text, source.text_version)
+        draft.save()
+    sign_in(page, "analyst")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    page.locator("#reader-text mark[tabindex]").first.click()
+    detail = page.locator("#reader-detail")
+    expect(detail.locator(".reader__card")).to_have_count(50)
+    expect(detail).to_contain_text("2 more passages cover this place")
+
+
 def test_analyst_excerpts_a_passage_selected_with_the_mouse(
     page, live_server, seed_review, sign_in
 ):
