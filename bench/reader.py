@@ -274,7 +274,7 @@ def main() -> None:
     if args.browser:
         client = Client()
         client.force_login(supervisor)
-        in_browser(url, client.cookies["sessionid"].value, source.pk)
+        in_browser(url, client.cookies["sessionid"].value)
 
     if args.keep:
         print(f"\nKept: {url} (users {SLUG}-supervisor, {SLUG}-student)")
@@ -360,7 +360,7 @@ SCROLL = """async () => {
 }"""
 
 
-def in_browser(url: str, session: str, source_pk: int) -> None:
+def in_browser(url: str, session: str) -> None:
     """The page in Chromium, served by a development server on the same database."""
     import socket
     import subprocess

@@ -241,7 +241,7 @@ def _export(project: Project) -> dict[str, Any]:
                 "author": user(a.author_id),
                 "status": a.status,
                 "status_changed_at": _time(a.status_changed_at),
-                **{name: getattr(a, name) for name in ANNOTATION_FIELDS + ANCHOR_FIELDS},
+                **{name: getattr(a, name) for name in ANNOTATION_FIELDS + ANCHOR_STATE_FIELDS},
                 "withdrawn_at": _time(a.withdrawn_at),
                 "withdrawn_by": user(a.withdrawn_by_id),
                 "concepts": links["concepts"].get(a.pk, []),
@@ -304,7 +304,7 @@ ANNOTATION_FIELDS = [
     "quote", "prefix", "suffix", "start", "end", "page_label", "page_index", "locator", "note",
 ]  # fmt: skip
 # Since version 2.
-ANCHOR_FIELDS = ["anchor_state", "anchor_score", "anchored_version"]
+ANCHOR_STATE_FIELDS = ["anchor_state", "anchor_score", "anchored_version"]
 TEXT_FIELDS = ["version", "text", "pages", "origin", "filename", "comment"]
 
 
@@ -572,7 +572,7 @@ def _import(data: dict[str, Any], slug: str | None) -> Project:
             status_changed_at=_parse_time(a["status_changed_at"]),
             **{name: a[name] for name in ANNOTATION_FIELDS},
             # Version 1 files have none: adopt_stored_texts() below places them.
-            **{name: a[name] for name in ANCHOR_FIELDS if name in a},
+            **{name: a[name] for name in ANCHOR_STATE_FIELDS if name in a},
             note_html=render_markdown(a["note"]),
             withdrawn_at=_parse_time(a.get("withdrawn_at")),
             withdrawn_by=user(a.get("withdrawn_by")),

@@ -90,7 +90,7 @@
   let opened = 0; // the latest request wins when several are on their way
   let pending = 0;
   let opener = null; // what had the focus when a card opened; it gets it back on close
-  let quietFocus = false; // focus moved by the script, not by the reader: opens nothing
+  let quietFocus = false;
 
   function markCurrent(ids) {
     reader.querySelectorAll(".reader__list li.is-current").forEach((li) => li.classList.remove("is-current"));
@@ -166,16 +166,19 @@
     markCurrent(ids);
   }
 
+  // Focus moved by the script, not by the reader, opens nothing.
+  function focusQuietly(element) {
+    quietFocus = true;
+    element.focus({ preventScroll: true });
+    quietFocus = false;
+  }
+
   function close() {
     opened += 1; // a card still on its way stays closed
     const hadFocus = detail.contains(document.activeElement);
     detail.hidden = true;
     markCurrent([]);
-    if (hadFocus && opener && opener.isConnected) {
-      quietFocus = true;
-      opener.focus({ preventScroll: true });
-      quietFocus = false;
-    }
+    if (hadFocus && opener && opener.isConnected) focusQuietly(opener);
   }
   document.getElementById("reader-close").addEventListener("click", close);
   reader.addEventListener("keydown", (event) => {
@@ -212,9 +215,7 @@
     // short of a passage far away.
     first.scrollIntoView({ block: "center", behavior: "instant" });
     history.replaceState(null, "", `#at-${id}`);
-    quietFocus = true;
-    first.focus({ preventScroll: true });
-    quietFocus = false;
+    focusQuietly(first);
     show([id]);
   });
 

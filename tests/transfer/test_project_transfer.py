@@ -186,7 +186,7 @@ def test_a_version_1_file_is_still_read(db):
     for source in data["sources"]:
         del source["texts"], source["text_version"]
     for annotation in data["annotations"]:
-        for name in project_file.ANCHOR_FIELDS:
+        for name in project_file.ANCHOR_STATE_FIELDS:
             del annotation[name]
     project_file.import_project(data, slug="old")
     # Texts come as their version 1; passages with a place in them are exact there.
