@@ -46,7 +46,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from apps.transfer.corpus import create_corpus_project, generate_corpus
+    from apps.demo.corpus import create_corpus_project, generate_corpus
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()

@@ -147,8 +147,8 @@ def main() -> None:
     from apps.annotations.anchoring import ANCHOR_ROW_FIELDS, Haystack, replace_text
     from apps.annotations.models import Annotation, Evidence
     from apps.claims.models import Claim, Concept
+    from apps.demo.corpus import WORDS
     from apps.library.models import Source
-    from apps.transfer.corpus import WORDS
 
     rng = random.Random(11)
     words = WORDS.split() if isinstance(WORDS, str) else list(WORDS)

@@ -5,7 +5,7 @@
     .venv/bin/python bench/search.py --postgres --repeat 9 --show
 
 A fixed set of realistic queries is drawn from the corpus's own vocabulary
-(apps/transfer/corpus.py WORDS and FAMILY; seeded, so every run asks the same): one, two and
+(apps/demo/corpus.py WORDS and FAMILY; seeded, so every run asks the same): one, two and
 three words, and a few phrases (taken from quotes), prefixes, exclusions and names. Each
 query's results page is requested `--repeat` times after one warm-up, through Django's test
 client in this process, as the corpus supervisor and as a student; its time is the median of
@@ -92,8 +92,8 @@ def main() -> None:
 
     from apps.accounts.models import Membership, Project, Role, User
     from apps.annotations.models import Annotation
+    from apps.demo.corpus import FAMILY, WORDS
     from apps.search.models import Document
-    from apps.transfer.corpus import FAMILY, WORDS
 
     project = Project.objects.get(slug=args.project)
     student, _ = User.objects.get_or_create(username="bench-student")

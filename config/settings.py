@@ -66,7 +66,11 @@ INSTALLED_APPS = [
     "apps.search",
     "apps.review",
     "apps.xref",
-    "apps.transfer",
+    "apps.jobs",
+    "apps.bibliography",
+    "apps.backup",
+    "apps.webanno",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -16,7 +16,10 @@ project_patterns = [
     path("", include("apps.annotations.urls")),
     path("", include("apps.search.urls")),
     path("", include("apps.review.urls")),
-    path("", include("apps.transfer.urls")),
+    # Before bibliography, whose import/<token>/ would take "annotations" for a token.
+    path("", include("apps.webanno.urls")),
+    path("", include("apps.bibliography.urls")),
+    path("", include("apps.backup.urls")),
 ]
 
 urlpatterns = [

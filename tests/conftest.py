@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from apps.accounts.models import Project, Role, User
-from apps.transfer.corpus import generate_corpus
+from apps.demo.corpus import generate_corpus
 from tests import factories
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

@@ -42,14 +42,15 @@ PAGES = {
     "search:search": (None, ALL),
     "review:queue": (None, SUPERVISORS),
     "review:withdrawn": (None, SUPERVISORS),
-    "transfer:import": (None, {**ALL, "student": 403}),
-    "transfer:export": (None, ALL),
-    "transfer:export_file": (None, ALL),
-    "transfer:project_export": (None, SUPERVISORS),
-    "transfer:duplicate_list": (None, {**ALL, "student": 403}),
-    "transfer:annotations_export": (None, ALL),
-    "transfer:source_annotations_export": ("source", ALL),
-    "transfer:annotations_import": (None, {**ALL, "student": 403}),
+    "bibliography:import": (None, {**ALL, "student": 403}),
+    "bibliography:export": (None, ALL),
+    "bibliography:export_file": (None, ALL),
+    "backup:project_export": (None, SUPERVISORS),
+    "backup:project_upload": (None, SUPERVISORS),
+    "bibliography:duplicate_list": (None, {**ALL, "student": 403}),
+    "webanno:annotations_export": (None, ALL),
+    "webanno:source_annotations_export": ("source", ALL),
+    "webanno:annotations_import": (None, {**ALL, "student": 403}),
     "annotations:source_read": ("source", ALL),
     "annotations:source_orphans": ("source", ALL),
     # the cards the reading view fetches; the passages are named in the query (QUERIES)
@@ -71,12 +72,13 @@ QUERIES = {
 # Pages of PAGES that also take their form's POST; other methods are still refused.
 FORM_PAGES = {
     "accounts:project_edit",
-    "transfer:import",
+    "bibliography:import",
     "annotations:annotation_create",
     "annotations:annotation_edit",
     "annotations:source_text",
     "annotations:annotation_reattach",
-    "transfer:annotations_import",
+    "webanno:annotations_import",
+    "backup:project_upload",
 }
 
 # Curation: create, edit and delete-confirmation pages of sources, people, claims and concepts.
@@ -124,17 +126,15 @@ POST_ENDPOINTS = {
         {"supervisor": 302, "analyst": 302, "analyst2": 403, "student": 403},
     ),
     # an empty choice is refused with a message
-    "transfer:duplicate_merge": (None, {**dict.fromkeys(ALL, 302), "student": 403}),
-    # an empty upload shows the form's errors
-    "transfer:project_upload": (None, {**SUPERVISORS, "supervisor": 400}),
+    "bibliography:duplicate_merge": (None, {**dict.fromkeys(ALL, 302), "student": 403}),
 }
 
 # Pages of one upload waiting for confirmation, reached by the random token in their address:
 # url name -> (kind of upload, method, status for its uploader).
 TOKEN_PAGES = {
-    "transfer:import_preview": ("bibliography", "get", 200),
-    "transfer:import_confirm": ("bibliography", "post", 302),
-    "transfer:project_preview": ("project", "get", 200),
+    "bibliography:import_preview": ("bibliography", "get", 200),
+    "bibliography:import_confirm": ("bibliography", "post", 302),
+    "backup:project_preview": ("project", "get", 200),
 }
 
 # Pages about objects some members may not see.
@@ -212,7 +212,7 @@ def test_every_project_page_is_in_the_access_matrix():
 
 @pytest.mark.parametrize("name", sorted(TOKEN_PAGES))
 def test_uploads_are_reached_by_their_uploader_only(cast, client_for, name):
-    from apps.transfer.models import ImportJob
+    from apps.jobs.models import ImportJob
 
     kind, method, status = TOKEN_PAGES[name]
     # Bibliographies are imported by analysts; whole projects by supervisors.

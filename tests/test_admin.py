@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from apps.transfer.seed import load_seed_review
+from apps.demo.seed import load_seed_review
 
 
 @pytest.fixture

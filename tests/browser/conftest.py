@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.transfer.seed import DEMO_PASSWORD, load_seed_review
+from apps.demo.seed import DEMO_PASSWORD, load_seed_review
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # between page actions are ordinary blocking calls.

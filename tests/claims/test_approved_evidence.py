@@ -2,7 +2,7 @@
 
 from apps.annotations.models import ReviewAction
 from apps.claims.models import Claim
-from apps.transfer.seed import load_seed_review
+from apps.demo.seed import load_seed_review
 from tests import factories
 
 

@@ -2,8 +2,8 @@ import pytest
 from django.urls import reverse
 
 from apps.accounts.models import User
+from apps.demo.seed import load_seed_review
 from apps.search.models import Kind
-from apps.transfer.seed import load_seed_review
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from django.core.cache import cache
 
 from apps.annotations.models import Mention, ReviewAction
 from apps.claims.models import ClaimRelation
+from apps.demo.seed import load_seed_review
 from apps.library.models import Contributor
-from apps.transfer.seed import load_seed_review
 from apps.xref import graph as graph_module
 from apps.xref.graph import share_limit
 from tests import factories

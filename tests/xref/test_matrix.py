@@ -8,7 +8,7 @@ import pytest
 from apps.accounts.models import User
 from apps.annotations.models import Annotation, Mention, ReviewAction
 from apps.claims.models import Concept
-from apps.transfer.seed import load_seed_review
+from apps.demo.seed import load_seed_review
 from apps.xref.views.matrix import CSV_ROW_LIMIT
 from tests import factories
 

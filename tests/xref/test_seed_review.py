@@ -3,7 +3,7 @@
 import pytest
 
 from apps.annotations.models import Mention
-from apps.transfer.seed import load_seed_review
+from apps.demo.seed import load_seed_review
 
 
 @pytest.fixture

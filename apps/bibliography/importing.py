@@ -1,0 +1,546 @@
+"""Bibliography import and export: files in, entries previewed, sources out.
+
+`read_file` turns an upload into entries (or refuses the file with a reason), `preview_import`
+says what each entry would become, `import_entries` writes them in one transaction, and
+`write_sources` gives a selection back in any format.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from django.db import DataError, IntegrityError, models, transaction
+from django.db.models import Prefetch
+
+from apps.accounts.models import Project, User
+from apps.bibliography import bibtex, csljson, ris
+from apps.bibliography.records import (
+    MAX_ENTRIES,
+    MAX_FILE_BYTES,
+    Entry,
+    FileError,
+    make_citation_key,
+    name_text,
+    unique_key,
+    work_key,
+)
+from apps.library.models import Contributor, ContributorRole, Source, SourceIdentifier
+from apps.people.models import NameVariant, Person, name_key
+from apps.people.names import normalise_name
+
+BATCH = 500
+
+
+class Format(models.TextChoices):
+    BIBTEX = "bibtex", "BibTeX / BibLaTeX (.bib)"
+    RIS = "ris", "RIS (.ris)"
+    CSLJSON = "csljson", "CSL-JSON (.json)"
+
+
+READERS = {Format.BIBTEX: bibtex.read, Format.RIS: ris.read, Format.CSLJSON: csljson.read}
+WRITERS = {Format.BIBTEX: bibtex.write, Format.RIS: ris.write, Format.CSLJSON: csljson.write}
+EXTENSIONS = {Format.BIBTEX: "bib", Format.RIS: "ris", Format.CSLJSON: "json"}
+CONTENT_TYPES = {
+    Format.BIBTEX: "application/x-bibtex; charset=utf-8",
+    Format.RIS: "application/x-research-info-systems; charset=utf-8",
+    Format.CSLJSON: "application/vnd.citationstyles.csl+json; charset=utf-8",
+}
+_BY_EXTENSION = {".bib": Format.BIBTEX, ".bibtex": Format.BIBTEX, ".ris": Format.RIS}
+_BY_EXTENSION |= {".json": Format.CSLJSON, ".csljson": Format.CSLJSON}
+
+
+class ImportRefused(Exception):
+    """The import was not done; the message says why, and that nothing was written."""
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """The file's text; refuses empty, binary and non-UTF-8 files with a reason."""
+    if len(data) > MAX_FILE_BYTES:
+        raise FileError(
+            f"The file is {len(data) / 1_048_576:.1f} MB; the limit is "
+            f"{MAX_FILE_BYTES // 1_048_576} MB. Split it and import the parts."
+        )
+    if not data.strip():
+        raise FileError("The file is empty.")
+    if b"\x00" in data[:8192]:
+        raise FileError(
+            "This is a binary file, not a bibliography: export BibTeX, RIS or CSL-JSON text."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise FileError(
+            f"The file is not UTF-8 text (byte 0x{data[error.start]:02X} on line {line:,} is "
+            "not valid UTF-8; it may be Latin-1 or Windows-1252). Save or export it as UTF-8 "
+            "and upload it again."
+        ) from None
+
+
+def guess_format(filename: str, text: str) -> Format:
+    by_name = _BY_EXTENSION.get(PurePath(filename or "").suffix.lower())
+    if by_name:
+        return by_name
+    start = text.lstrip()[:1]
+    if start in "[{":
+        return Format.CSLJSON
+    if start == "@" or "@" in text[:2000] and "{" in text[:2000]:
+        return Format.BIBTEX
+    if text.lstrip().startswith("TY  -"):
+        return Format.RIS
+    raise FileError(
+        "Cannot tell the file's format: name it .bib, .ris or .json, or choose the format."
+    )
+
+
+def read_file(data: bytes, *, format: str = "", filename: str = "") -> tuple[Format, list[Entry]]:
+    text = decode(data)
+    chosen = Format(format) if format else guess_format(filename, text)
+    entries = READERS[chosen](text)
+    if len(entries) > MAX_ENTRIES:
+        raise FileError(
+            f"The file holds {len(entries):,} entries; one import takes at most "
+            f"{MAX_ENTRIES:,}. Split it and import the parts."
+        )
+    return chosen, entries
+
+
+# --- Duplicates -----------------------------------------------------------------------------
+
+
+@dataclass
+class Duplicate:
+    source_id: int | None  # an existing source, or None for an earlier entry of the file
+    title: str
+    reason: str
+    entry_number: int | None = None
+
+
+@dataclass
+class ProjectIndex:
+    """What the project already has, to find duplicates and free citation keys."""
+
+    by_identifier: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    by_work: dict[tuple, tuple[int, str]] = field(default_factory=dict)
+    keys: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, project: Project) -> ProjectIndex:
+        index = cls()
+        sources = Source.objects.for_project(project)
+        titles = {}
+        for pk, key, title, year in sources.values_list(
+            "pk", "citation_key", "title", "issued_year"
+        ):
+            index.keys.add(key)
+            titles[pk] = (title, year)
+        first_authors = first_author_keys(sources)
+        for pk, (title, year) in titles.items():
+            index.by_work.setdefault(work_key(title, year, first_authors.get(pk, "")), (pk, title))
+        for source_id, scheme, value in SourceIdentifier.objects.filter(
+            source__project=project, scheme__in=["doi", "isbn"]
+        ).values_list("source_id", "scheme", "value"):
+            index.by_identifier.setdefault((scheme, value), (source_id, titles[source_id][0]))
+        return index
+
+    def match(self, entry: Entry) -> Duplicate | None:
+        for scheme, value in entry.identifiers:
+            found = self.by_identifier.get((scheme, value))
+            if found:
+                return Duplicate(found[0], found[1], f"same {scheme.upper()} {value}")
+        found = self.by_work.get(_entry_work_key(entry))
+        if found:
+            return Duplicate(found[0], found[1], "same title, year and first author")
+        return None
+
+
+def _entry_work_key(entry: Entry) -> tuple:
+    return work_key(entry.title, entry.fields.get("issued_year"), entry.first_author_key())
+
+
+def first_author_keys(sources: models.QuerySet) -> dict[int, str]:
+    """{source id: normalised family name (or literal name) of its first author}."""
+    rows = Contributor.objects.filter(
+        source__in=sources.values("pk"), role=ContributorRole.AUTHOR, position=1
+    ).values_list("source_id", "person__family", "person__literal", "person__display_name")
+    return {
+        source_id: normalise_name(family or literal or display)
+        for source_id, family, literal, display in rows
+    }
+
+
+def preview_import(*, project: Project, entries: list[Entry]) -> list[dict]:
+    """What each entry would become: new, duplicate (of a source or an earlier entry) or
+    rejected, as plain data for the preview page."""
+    index = ProjectIndex.of(project)
+    seen_identifiers: dict[tuple[str, str], Entry] = {}
+    seen_works: dict[tuple, Entry] = {}
+    rows = []
+    for entry in entries:
+        row = {
+            "number": entry.number,
+            "line": entry.line,
+            "where": entry.where,
+            "key": entry.key,
+            "title": entry.title,
+            "year": entry.fields.get("issued_year"),
+            "authors": [name_text(name) for role, name in entry.names if role == "author"][:3],
+            "type": entry.fields.get("csl_type", ""),
+        }
+        if entry.error:
+            row.update(status="rejected", reason=entry.error)
+        elif duplicate := index.match(entry) or _earlier(entry, seen_identifiers, seen_works):
+            row.update(
+                status="duplicate",
+                reason=duplicate.reason,
+                duplicate_of=duplicate.source_id,
+                duplicate_title=duplicate.title,
+                duplicate_entry=duplicate.entry_number,
+            )
+        else:
+            row.update(status="new")
+            for identifier in entry.identifiers:
+                seen_identifiers.setdefault(identifier, entry)
+            seen_works.setdefault(_entry_work_key(entry), entry)
+        rows.append(row)
+    return rows
+
+
+def _earlier(entry: Entry, identifiers: dict, works: dict) -> Duplicate | None:
+    for identifier in entry.identifiers:
+        if identifier in identifiers:
+            earlier = identifiers[identifier]
+            return Duplicate(
+                None,
+                earlier.title,
+                f"same {identifier[0].upper()}",
+                earlier.number,
+            )
+    earlier = works.get(_entry_work_key(entry))
+    if earlier:
+        return Duplicate(
+            None,
+            earlier.title,
+            "same title, year and first author",
+            earlier.number,
+        )
+    return None
+
+
+# --- Importing ------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    merged: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    people: int = 0
+
+    def summary(self) -> str:
+        parts = [f"{self.created:,} source{'s' if self.created != 1 else ''} imported"]
+        if self.merged:
+            parts.append(f"{self.merged:,} merged into existing sources")
+        if self.skipped:
+            parts.append(f"{self.skipped:,} duplicates skipped")
+        if self.rejected:
+            parts.append(f"{self.rejected:,} rejected entries skipped")
+        if self.people:
+            parts.append(f"{self.people:,} new people")
+        return ", ".join(parts) + "."
+
+
+Progress = Callable[[int, int], None]
+
+
+def refusal_for_rejected(entries: list[Entry]) -> str:
+    rejected = [entry for entry in entries if entry.error]
+    first = rejected[0]
+    more = f" and {len(rejected) - 1:,} more" if len(rejected) > 1 else ""
+    return (
+        f"Nothing was imported: {first.where} cannot be read ({first.error}){more}. Correct "
+        "the file, or choose to skip the rejected entries."
+    )
+
+
+def import_entries(
+    *,
+    project: Project,
+    entries: list[Entry],
+    by: User | None,
+    merge: Iterable[int] = (),
+    skip_rejected: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Create the entries' sources (and new people) in one transaction: all or nothing.
+
+    Duplicates of existing sources are skipped unless their entry number is in `merge`, then
+    they complete the existing source. Rejected entries refuse the whole import unless
+    `skip_rejected`.
+    """
+    steps = importing(
+        project=project, entries=entries, by=by, merge=merge, skip_rejected=skip_rejected
+    )
+    while True:
+        try:
+            done, total = next(steps)
+        except StopIteration as finished:
+            return finished.value
+        if progress:
+            progress(done, total)
+
+
+def importing(
+    *,
+    project: Project,
+    entries: list[Entry],
+    by: User | None,
+    merge: Iterable[int] = (),
+    skip_rejected: bool = False,
+) -> Generator[tuple[int, int], None, ImportResult]:
+    """`import_entries` step by step: yields (done, total) after each batch and returns the
+    result. The transaction spans the whole iteration; stopping early rolls it back."""
+    if any(entry.error for entry in entries) and not skip_rejected:
+        raise ImportRefused(refusal_for_rejected(entries))
+    result = ImportResult(rejected=sum(1 for entry in entries if entry.error))
+    try:
+        with transaction.atomic():
+            yield from _import(project, entries, by, set(merge), result)
+    except (IntegrityError, DataError) as error:
+        raise ImportRefused(
+            f"Nothing was imported: the database refused a row ({error}). Try again; if it "
+            "happens again, the file has a value the app cannot store."
+        ) from None
+    return result
+
+
+def _import(
+    project: Project,
+    entries: list[Entry],
+    by: User | None,
+    merge: set[int],
+    result: ImportResult,
+) -> Iterator[tuple[int, int]]:
+    index = ProjectIndex.of(project)
+    seen_identifiers: dict = {}
+    seen_works: dict = {}
+    to_create: list[Entry] = []
+    to_merge: list[tuple[Entry, int]] = []
+    for entry in entries:
+        if entry.error:
+            continue
+        duplicate = index.match(entry) or _earlier(entry, seen_identifiers, seen_works)
+        if duplicate is None:
+            to_create.append(entry)
+            for identifier in entry.identifiers:
+                seen_identifiers.setdefault(identifier, entry)
+            seen_works.setdefault(_entry_work_key(entry), entry)
+        elif duplicate.source_id and entry.number in merge:
+            to_merge.append((entry, duplicate.source_id))
+        else:
+            result.skipped += 1
+    total = len(to_create) + len(to_merge)
+    yield 0, total
+    people = _people_for(project, [*to_create, *(entry for entry, _ in to_merge)], by, result)
+    done = 0
+    for start in range(0, len(to_create), BATCH):
+        batch = to_create[start : start + BATCH]
+        _create_sources(project, batch, by, index.keys, people)
+        done += len(batch)
+        result.created += len(batch)
+        yield done, total
+    for entry, source_id in to_merge:
+        source = Source.objects.select_for_update().get(pk=source_id)
+        source.complete_with(
+            fields=_source_fields(entry),
+            identifiers=entry.identifiers,
+            contributors=[(people[_name_key(name)], role) for role, name in entry.names],
+            extra=entry.extra,
+            by=by,
+        )
+        result.merged += 1
+        done += 1
+        if done % BATCH == 0 or done == total:
+            yield done, total
+
+
+def _name_key(name: dict[str, str]) -> str:
+    return name_key(name_text(name))
+
+
+def _people_for(
+    project: Project, entries: list[Entry], by: User | None, result: ImportResult
+) -> dict[str, Person]:
+    """{name key: person} for every name of the entries: existing people found by their name
+    or a variant (transliteration noise aside), the others created."""
+    wanted: dict[str, dict[str, str]] = {}
+    for entry in entries:
+        for _, name in entry.names:
+            wanted.setdefault(_name_key(name), name)
+    known: dict[str, int] = {}
+    people = Person.objects.for_project(project)
+    for pk, key in people.order_by("-pk").values_list("pk", "search_key"):
+        known[key] = pk
+    for pk, key in (
+        NameVariant.objects.filter(person__project=project)
+        .order_by("-person_id")
+        .values_list("person_id", "search_key")
+    ):
+        known.setdefault(key, pk)
+    found: dict[str, Person] = {}
+    missing: list[tuple[str, dict[str, str]]] = []
+    needed_ids: dict[str, int] = {}
+    for key, name in wanted.items():
+        alternatives = [key]
+        if name.get("family") and name.get("given"):
+            alternatives.append(name_key(f"{name['family']} {name['given']}"))
+        pk = next((known[k] for k in alternatives if k in known), None)
+        if pk is None:
+            missing.append((key, name))
+        else:
+            needed_ids[key] = pk
+    by_pk = Person.objects.in_bulk(set(needed_ids.values())) if needed_ids else {}
+    for key, pk in needed_ids.items():
+        found[key] = by_pk[pk]
+    new_people = []
+    for key, name in missing:
+        display = name_text(name)[:300]
+        person = Person(
+            project=project,
+            display_name=display,
+            family=name.get("family", "")[:200],
+            given=name.get("given", "")[:200],
+            literal=name.get("literal", "")[:300],
+            updated_by=by,
+            search_key=key,
+            sort_key=name_key(name.get("family") or name.get("literal") or display),
+        )
+        new_people.append(person)
+        found[key] = person
+    Person.objects.bulk_create(new_people, batch_size=BATCH)
+    result.people = len(new_people)
+    return found
+
+
+def _source_fields(entry: Entry) -> dict:
+    fields = {name: value for name, value in entry.fields.items() if value not in (None, "")}
+    if isinstance(fields.get("accessed"), str):
+        fields["accessed"] = datetime.date.fromisoformat(fields["accessed"])
+    return fields
+
+
+def _create_sources(
+    project: Project,
+    entries: list[Entry],
+    by: User | None,
+    keys: set[str],
+    people: dict[str, Person],
+) -> None:
+    sources = []
+    for entry in entries:
+        key = unique_key(entry.key or make_citation_key(entry), keys)
+        keys.add(key)
+        sources.append(
+            Source(
+                project=project,
+                citation_key=key,
+                extra=entry.extra,
+                updated_by=by,
+                **_source_fields(entry),
+            )
+        )
+    Source.objects.bulk_create(sources)
+    contributors = []
+    identifiers = []
+    for entry, source in zip(entries, sources, strict=True):
+        positions: dict[str, int] = {}
+        seen: set[tuple[int, str]] = set()
+        for role, name in entry.names:
+            person = people[_name_key(name)]
+            if (person.pk, role) in seen:
+                continue  # the same person twice in one role (a typo in the file)
+            seen.add((person.pk, role))
+            positions[role] = positions.get(role, 0) + 1
+            contributors.append(
+                Contributor(source=source, person=person, role=role, position=positions[role])
+            )
+        identifiers.extend(
+            SourceIdentifier(source=source, scheme=scheme, value=value)
+            for scheme, value in dict.fromkeys(entry.identifiers)
+        )
+    Contributor.objects.bulk_create(contributors, batch_size=BATCH)
+    SourceIdentifier.objects.bulk_create(identifiers, batch_size=BATCH)
+
+
+# --- Exporting ------------------------------------------------------------------------------
+
+
+def export_queryset(sources: models.QuerySet) -> models.QuerySet:
+    """What every writer reads of a source: its fields, ordered contributors with their
+    people, and identifiers."""
+    return (
+        sources.defer("full_text")
+        .prefetch_related(
+            Prefetch(
+                "contributors",
+                queryset=Contributor.objects.select_related("person").order_by("role", "position"),
+            ),
+            "identifiers",
+        )
+        .order_by("citation_key", "pk")
+    )
+
+
+def write_sources(sources: models.QuerySet, format: str) -> str:
+    return WRITERS[Format(format)](export_queryset(sources).iterator(chunk_size=1000))
+
+
+# --- Duplicates already in the bibliography -------------------------------------------------
+
+
+def duplicate_groups(project: Project) -> list[list[int]]:
+    """Groups of source ids that record the same work (same DOI or ISBN, or the same title,
+    year and first author), each group oldest first, groups in title order."""
+    sources = Source.objects.for_project(project)
+    rows = list(sources.order_by("title", "pk").values_list("pk", "title", "issued_year"))
+    first_authors = first_author_keys(sources)
+    parent: dict[int, int] = {pk: pk for pk, _, _ in rows}
+
+    def root(pk: int) -> int:
+        while parent[pk] != pk:
+            parent[pk] = parent[parent[pk]]
+            pk = parent[pk]
+        return pk
+
+    def join(first: int, second: int) -> None:
+        a, b = root(first), root(second)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+
+    seen: dict[tuple, int] = {}
+    for pk, title, year in rows:
+        key = ("work", *work_key(title, year, first_authors.get(pk, "")))
+        if key in seen:
+            join(seen[key], pk)
+        else:
+            seen[key] = pk
+    identifiers = SourceIdentifier.objects.filter(
+        source__project=project, scheme__in=["doi", "isbn"]
+    ).values_list("source_id", "scheme", "value")
+    for pk, scheme, value in identifiers:
+        key = (scheme, value)
+        if key in seen:
+            join(seen[key], pk)
+        else:
+            seen[key] = pk
+    groups: dict[int, list[int]] = {}
+    for pk, _, _ in rows:
+        groups.setdefault(root(pk), []).append(pk)
+    return [sorted(members) for members in groups.values() if len(members) > 1]

@@ -1,0 +1,380 @@
+"""Bibliography pages: upload → preview → confirm, the export page and its files, and the
+duplicates of the bibliography."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from apps.accounts.models import Membership
+from apps.accounts.policy import Action, project_view
+from apps.annotations.models import Annotation
+from apps.bibliography.forms import ConfirmForm, ExportForm, MergeForm, UploadForm
+from apps.bibliography.importing import (
+    CONTENT_TYPES,
+    EXTENSIONS,
+    Format,
+    ImportRefused,
+    duplicate_groups,
+    export_queryset,
+    import_entries,
+    importing,
+    preview_import,
+    read_file,
+    refusal_for_rejected,
+    write_sources,
+)
+from apps.bibliography.records import Entry, FileError
+from apps.claims.models import Claim
+from apps.jobs.models import ImportJob, ImportKind, get_job_for_user
+from apps.library.citations import Style, csl_item, format_bibliography
+from apps.library.models import Source
+from apps.xref.filters import SourceFilter
+
+# Files with more entries than this are imported with a progress bar (a streamed page).
+STREAM_ABOVE = 1000
+# How many rows of each kind the preview lists; the counts always cover the whole file.
+PREVIEW_ROWS = 200
+EXPORT_SAMPLE = 20
+# citeproc formats a few hundred entries a second: larger selections go out as files.
+MAX_FORMATTED = 2000
+GROUPS_PAGE = 25
+
+
+def _context(membership: Membership, **extra) -> dict:
+    return {"membership": membership, "project": membership.project, **extra}
+
+
+# --- Import ---------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@project_view(Action.IMPORT)
+def import_upload(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            chosen, entries = read_file(
+                upload.read(), format=form.cleaned_data["format"], filename=upload.name
+            )
+        except FileError as error:
+            form.add_error("file", str(error))
+        else:
+            ImportJob.objects.expired().delete()
+            job = ImportJob.objects.create(
+                project=membership.project,
+                user=request.user,
+                kind=ImportKind.BIBLIOGRAPHY,
+                format=chosen,
+                filename=upload.name[:255],
+                payload=[entry.as_data() for entry in entries],
+            )
+            return redirect("bibliography:import_preview", membership.project.slug, job.token)
+    return render(
+        request,
+        "bibliography/import_upload.html",
+        _context(membership, form=form),
+        status=400 if form.errors else 200,
+    )
+
+
+@require_safe
+@project_view(Action.IMPORT)
+def import_preview(request: HttpRequest, membership: Membership, token: str) -> HttpResponse:
+    job = get_job_for_user(membership, token, ImportKind.BIBLIOGRAPHY)
+    if job.is_finished:
+        return render(request, "jobs/import_done.html", _context(membership, job=job))
+    return _preview(request, membership, job)
+
+
+def _preview(
+    request: HttpRequest,
+    membership: Membership,
+    job: ImportJob,
+    *,
+    form: ConfirmForm | None = None,
+    refusal: str = "",
+) -> HttpResponse:
+    entries = [Entry.from_data(data) for data in job.payload]
+    rows = preview_import(project=membership.project, entries=entries)
+    by_status: dict[str, list[dict]] = {"new": [], "duplicate": [], "rejected": []}
+    for row in rows:
+        by_status[row["status"]].append(row)
+    duplicates = [row["number"] for row in by_status["duplicate"][:PREVIEW_ROWS]]
+    if form is None:
+        form = ConfirmForm(duplicates=duplicates)
+    for row in by_status["duplicate"][:PREVIEW_ROWS]:
+        if row.get("duplicate_of"):
+            row["field"] = form[f"merge-{row['number']}"]
+    return render(
+        request,
+        "bibliography/import_preview.html",
+        _context(
+            membership,
+            job=job,
+            form=form,
+            refusal=refusal,
+            counts={status: len(items) for status, items in by_status.items()},
+            new=by_status["new"][:PREVIEW_ROWS],
+            duplicates=by_status["duplicate"][:PREVIEW_ROWS],
+            mergeable=any(row.get("duplicate_of") for row in by_status["duplicate"]),
+            rejected=by_status["rejected"][:PREVIEW_ROWS],
+            shown=PREVIEW_ROWS,
+            total=len(rows),
+        ),
+        status=400 if refusal else 200,
+    )
+
+
+@require_POST
+@project_view(Action.IMPORT)
+def import_confirm(request: HttpRequest, membership: Membership, token: str) -> HttpResponse:
+    job = get_job_for_user(membership, token, ImportKind.BIBLIOGRAPHY)
+    if job.is_finished:
+        messages.info(request, f"This file was imported already: {job.result}")
+        return redirect("xref:source_list", membership.project.slug)
+    entries = [Entry.from_data(data) for data in job.payload]
+    duplicate_rows = [
+        row["number"]
+        for row in preview_import(project=membership.project, entries=entries)
+        if row["status"] == "duplicate" and row.get("duplicate_of")
+    ][:PREVIEW_ROWS]
+    form = ConfirmForm(request.POST, duplicates=duplicate_rows)
+    if not form.is_valid():
+        return _preview(request, membership, job, form=form, refusal="Check your choices.")
+    skip_rejected = form.cleaned_data["skip_rejected"]
+    if any(entry.error for entry in entries) and not skip_rejected:
+        return _preview(request, membership, job, form=form, refusal=refusal_for_rejected(entries))
+    options = {"merge": form.merge(), "skip_rejected": skip_rejected}
+    if len(entries) > STREAM_ABOVE:
+        return StreamingHttpResponse(
+            _streamed_import(request, membership, job, entries, options),
+            content_type="text/html; charset=utf-8",
+        )
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(pk=job.pk)
+            if job.is_finished:
+                raise ImportRefused(f"This file was imported already: {job.result}")
+            result = import_entries(
+                project=membership.project, entries=entries, by=request.user, **options
+            )
+            job.finish(result.summary())
+    except ImportRefused as error:
+        return _preview(request, membership, job, form=form, refusal=str(error))
+    messages.success(request, result.summary())
+    return redirect("xref:source_list", membership.project.slug)
+
+
+def _streamed_import(
+    request: HttpRequest,
+    membership: Membership,
+    job: ImportJob,
+    entries: list[Entry],
+    options: dict,
+) -> Iterator[str]:
+    """The progress page, written while the import runs: a <progress> per batch (CSS shows
+    the latest), then the result. Works without JavaScript; the browser renders as it comes."""
+    page = render_to_string(
+        "bibliography/import_progress.html", _context(membership, job=job), request=request
+    )
+    head, _, tail = page.partition("<!-- progress -->")
+    # Browsers wait for the first kilobyte or so before they render anything.
+    yield head + "<!--" + " " * 1024 + "-->"
+    try:
+        with transaction.atomic():
+            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+            if locked.is_finished:
+                raise ImportRefused(f"This file was imported already: {locked.result}")
+            steps = importing(
+                project=membership.project, entries=entries, by=request.user, **options
+            )
+            while True:
+                try:
+                    done, total = next(steps)
+                except StopIteration as finished:
+                    result = finished.value
+                    break
+                percent = round(100 * done / total) if total else 100
+                yield (
+                    f'<p class="import-progress__step"><progress value="{done}" max="{total}">'
+                    f"{percent}%</progress> {done:,} of {total:,} entries written…</p>\n"
+                )
+            locked.finish(result.summary())
+    except ImportRefused as error:
+        yield render_to_string("bibliography/_import_outcome.html", {"refusal": str(error)})
+    else:
+        yield render_to_string(
+            "bibliography/_import_outcome.html",
+            {"summary": result.summary(), "sources_url": _sources_url(membership)},
+        )
+    yield tail
+
+
+def _sources_url(membership: Membership) -> str:
+    return reverse("xref:source_list", args=[membership.project.slug])
+
+
+# --- Export ---------------------------------------------------------------------------------
+
+
+def _selection(request: HttpRequest, membership: Membership) -> tuple[QuerySet, dict]:
+    """The sources to export: the source list's filter (same parameters), optionally only
+    those behind one claim (`claim`), as the member may see them."""
+    sources = Source.objects.for_project(membership.project)
+    claim = None
+    raw_claim = request.GET.get("claim", "")
+    if raw_claim:
+        if not raw_claim.isdigit() or len(raw_claim) > 18:
+            raise Http404("No such claim.")
+        claim = get_object_or_404(Claim.objects.visible_to(membership), pk=int(raw_claim))
+        behind = Annotation.objects.visible_to(membership).filter(evidence__claim=claim)
+        sources = sources.filter(pk__in=behind.values("source_id"))
+    filterset = SourceFilter(request.GET, queryset=sources, membership=membership)
+    selected = filterset.qs if filterset.is_valid() else sources.none()
+    return selected, {"filter": filterset, "claim": claim}
+
+
+def _filter_query(request: HttpRequest) -> str:
+    """The selection's parameters, to carry into the download links."""
+    query = request.GET.copy()
+    for name in ("format", "style", "page"):
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@require_safe
+@project_view(Action.EXPORT)
+def export_page(request: HttpRequest, membership: Membership) -> HttpResponse:
+    sources, selection = _selection(request, membership)
+    form = ExportForm(initial={"format": Format.BIBTEX, "style": Style.APA.value})
+    return render(
+        request,
+        "bibliography/export.html",
+        _context(
+            membership,
+            form=form,
+            count=sources.count(),
+            sample=sources.with_list_data()[:EXPORT_SAMPLE],
+            query=_filter_query(request),
+            filtered=bool(_filter_query(request)),
+            **selection,
+        ),
+    )
+
+
+@require_safe
+@project_view(Action.EXPORT)
+def export_file(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = ExportForm(request.GET)
+    sources, selection = _selection(request, membership)
+    if not form.is_valid() or not selection["filter"].is_valid():
+        return render(
+            request,
+            "bibliography/export.html",
+            _context(
+                membership,
+                form=form,
+                count=sources.count(),
+                sample=[],
+                query=_filter_query(request),
+                filtered=True,
+                **selection,
+            ),
+            status=400,
+        )
+    chosen = form.cleaned_data["format"] or Format.BIBTEX
+    name = slugify(membership.project.slug) or "bibliography"
+    if chosen in Format.values:
+        response = HttpResponse(write_sources(sources, chosen), content_type=CONTENT_TYPES[chosen])
+        response["Content-Disposition"] = f'attachment; filename="{name}.{EXTENSIONS[chosen]}"'
+        return response
+    style = Style(form.cleaned_data["style"] or Style.APA)
+    count = sources.count()
+    if count > MAX_FORMATTED:
+        messages.error(
+            request,
+            f"A formatted bibliography takes at most {MAX_FORMATTED:,} sources; this selection "
+            f"has {count:,}. Narrow it with the filters, or export BibTeX, RIS or CSL-JSON.",
+        )
+        export_url = reverse("bibliography:export", args=[membership.project.slug])
+        return redirect(f"{export_url}?{_filter_query(request)}")
+    items = [csl_item(source) for source in export_queryset(sources)]
+    html = chosen == "html"
+    entries = format_bibliography(items, style, html=html)
+    if html:
+        body = render_to_string(
+            "bibliography/bibliography.html",
+            {"project": membership.project, "style": style, "entries": entries},
+        )
+        response = HttpResponse(body, content_type="text/html; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}-{style.value}.html"'
+    else:
+        response = HttpResponse(
+            "\n\n".join(entries) + "\n", content_type="text/plain; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}-{style.value}.txt"'
+    return response
+
+
+# --- Duplicates -----------------------------------------------------------------------------
+
+
+@require_safe
+@project_view(Action.EDIT_LIBRARY)
+def duplicate_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    groups = duplicate_groups(membership.project)
+    page = Paginator(groups, GROUPS_PAGE).get_page(request.GET.get("page"))
+    ids = [pk for group in page.object_list for pk in group]
+    sources = (
+        Source.objects.for_project(membership.project)
+        .filter(pk__in=ids)
+        .with_list_data()
+        .prefetch_related("identifiers")
+        .annotate(
+            passages=Count("annotations", distinct=True),
+            citing=Count("cited_in", filter=Q(cited_in__isnull=False), distinct=True),
+        )
+    )
+    by_pk = {source.pk: source for source in sources}
+    rows = [[by_pk[pk] for pk in group if pk in by_pk] for group in page.object_list]
+    return render(
+        request,
+        "bibliography/duplicate_list.html",
+        _context(membership, page=page, groups=rows, total=len(groups)),
+    )
+
+
+@require_POST
+@project_view(Action.EDIT_LIBRARY)
+def duplicate_merge(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = MergeForm(request.POST, project=membership.project)
+    back = reverse("bibliography:duplicate_list", args=[membership.project.slug])
+    if not form.is_valid():
+        messages.error(request, "Nothing merged: choose the source to keep among the duplicates.")
+        return redirect(back)
+    keep = form.cleaned_data["keep"]
+    others = [source for source in form.cleaned_data["sources"] if source.pk != keep.pk]
+    try:
+        with transaction.atomic():
+            for source in others:
+                keep = source.merge_into(keep, by=request.user)
+    except Source.DoesNotExist:
+        messages.error(request, "Nothing merged: one of the sources was deleted meanwhile.")
+        return redirect(back)
+    messages.success(
+        request,
+        f"Merged {len(others)} duplicate{'s' if len(others) != 1 else ''} into “{keep.title}”.",
+    )
+    return redirect(back)

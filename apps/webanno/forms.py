@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django import forms
+
+from apps.webanno import w3c as webanno
+
+
+class AnnotationsUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Annotations file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".jsonld,.json"}),
+        help_text="W3C Web Annotations as JSON-LD (.jsonld or .json), such as Citemap's export; "
+        f"UTF-8, at most {webanno.MAX_FILE_BYTES // 1_048_576} MB.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > webanno.MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1_048_576:.1f} MB; the limit is "
+                f"{webanno.MAX_FILE_BYTES // 1_048_576} MB. Split it and import the parts."
+            )
+        return upload

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from apps.webanno import views
+
+app_name = "webanno"
+
+urlpatterns = [
+    path("import/annotations/", views.annotations_import, name="annotations_import"),
+    path("export/annotations.jsonld", views.annotations_export, name="annotations_export"),
+    path(
+        "sources/<id:pk>/annotations.jsonld",
+        views.source_annotations_export,
+        name="source_annotations_export",
+    ),
+]

@@ -1,0 +1,175 @@
+"""Formatted citations in APA 7, Chicago author-date (17th edition) and MLA 9, as the styles
+prescribe them, for the kinds of source a review cites."""
+
+import datetime
+
+import pytest
+
+from apps.library.citations import Style, format_bibliography, format_citation
+from tests import factories
+
+
+@pytest.fixture
+def works(cast):
+    project = cast.project
+    person = lambda family, given: factories.make_person(  # noqa: E731
+        project, f"{given} {family}", family=family, given=given
+    )
+    article = factories.make_source(
+        project,
+        "Bloody moments: The isolationist takfiri dissidents of ISIS",
+        csl_type="article-journal",
+        container_title="Studies in Conflict & Terrorism",
+        volume="40",
+        issue="3",
+        page="201-215",
+        issued_year=2017,
+        issued_month=3,
+    )
+    article.add_contributor(person("Mironova", "Vera"))
+    article.add_contributor(person("Sergatskova", "Ekaterina"))
+    article.add_identifier("doi", "10.1080/1057610X.2016.1192393")
+    book = factories.make_source(
+        project,
+        "Milestones",
+        csl_type="book",
+        publisher="Kazi Publications",
+        publisher_place="Chicago",
+        issued_year=1964,
+    )
+    book.add_contributor(person("Qutb", "Sayyid"))
+    chapter = factories.make_source(
+        project,
+        "The fifth wave",
+        csl_type="chapter",
+        container_title="Terrorism in waves",
+        publisher="Routledge",
+        publisher_place="London",
+        page="45-67",
+        issued_year=2008,
+    )
+    chapter.add_contributor(person("Kaplan", "Jeffrey"))
+    chapter.add_contributor(person("Rapoport", "David C."), role="editor")
+    web = factories.make_source(
+        project,
+        "The sectarianism of the Islamic State",
+        csl_type="webpage",
+        container_title="Carnegie Endowment",
+        issued_year=2016,
+        issued_month=6,
+        issued_day=13,
+        url="https://carnegieendowment.org/2016/06/13/pub-63746",
+        accessed=datetime.date(2020, 1, 5),
+    )
+    web.add_contributor(person("Hassan", "Hassan"))
+    report = factories.make_source(
+        project,
+        "Exploiting disorder: Al-Qaeda and the Islamic State",
+        csl_type="report",
+        publisher="International Crisis Group",
+        publisher_place="Brussels",
+        issued_year=2016,
+    )
+    report.add_contributor(
+        factories.make_person(
+            project, "International Crisis Group", literal="International Crisis Group"
+        )
+    )
+    return {"article": article, "book": book, "chapter": chapter, "web": web, "corporate": report}
+
+
+EXPECTED = {
+    Style.APA: {
+        "article": "Mironova, V., & Sergatskova, E. (2017). Bloody moments: The isolationist "
+        "takfiri dissidents of ISIS. Studies in Conflict & Terrorism, 40(3), 201–215. "
+        "https://doi.org/10.1080/1057610x.2016.1192393",
+        "book": "Qutb, S. (1964). Milestones. Kazi Publications.",
+        "chapter": "Kaplan, J. (2008). The fifth wave. In D. C. Rapoport (Ed.), Terrorism in "
+        "waves (pp. 45–67). Routledge.",
+        "web": "Hassan, H. (2016, June 13). The sectarianism of the Islamic State. Carnegie "
+        "Endowment. https://carnegieendowment.org/2016/06/13/pub-63746",
+        # APA 7 omits the publisher when it is the author.
+        "corporate": "International Crisis Group. (2016). Exploiting disorder: Al-Qaeda and the "
+        "Islamic State.",
+    },
+    Style.CHICAGO: {
+        "article": "Mironova, Vera, and Ekaterina Sergatskova. 2017. “Bloody Moments: The "
+        "Isolationist Takfiri Dissidents of ISIS.” Studies in Conflict & Terrorism 40 (3): "
+        "201–15. https://doi.org/10.1080/1057610x.2016.1192393.",
+        "book": "Qutb, Sayyid. 1964. Milestones. Chicago: Kazi Publications.",
+        "chapter": "Kaplan, Jeffrey. 2008. “The Fifth Wave.” In Terrorism in Waves, edited by "
+        "David C. Rapoport, 45–67. London: Routledge.",
+        "web": "Hassan, Hassan. 2016. “The Sectarianism of the Islamic State.” Carnegie "
+        "Endowment, June 13. https://carnegieendowment.org/2016/06/13/pub-63746.",
+        # Reports are set in italics, like books.
+        "corporate": "International Crisis Group. 2016. Exploiting Disorder: Al-Qaeda and the "
+        "Islamic State. Brussels: International Crisis Group.",
+    },
+    Style.MLA: {
+        "article": "Mironova, Vera, and Ekaterina Sergatskova. “Bloody Moments: The "
+        "Isolationist Takfiri Dissidents of ISIS.” Studies in Conflict & Terrorism, vol. 40, "
+        "no. 3, Mar. 2017, pp. 201–15, https://doi.org/10.1080/1057610x.2016.1192393.",
+        "book": "Qutb, Sayyid. Milestones. Kazi Publications, 1964.",
+        "chapter": "Kaplan, Jeffrey. “The Fifth Wave.” Terrorism in Waves, edited by David C. "
+        "Rapoport, Routledge, 2008, pp. 45–67.",
+        "web": "Hassan, Hassan. “The Sectarianism of the Islamic State.” Carnegie Endowment, 13 "
+        "June 2016, https://carnegieendowment.org/2016/06/13/pub-63746.",
+        "corporate": "International Crisis Group. Exploiting Disorder: Al-Qaeda and the Islamic "
+        "State. International Crisis Group, 2016.",
+    },
+}
+
+
+@pytest.mark.parametrize("style", list(Style))
+@pytest.mark.parametrize("kind", ["article", "book", "chapter", "web", "corporate"])
+def test_citations_read_as_the_style_prescribes(works, style, kind):
+    assert format_citation(works[kind], style) == EXPECTED[style][kind]
+
+
+def test_html_citations_escape_the_data_and_keep_the_styles_italics(cast):
+    source = factories.make_source(
+        cast.project,
+        "<script>alert(1)</script> & <b>bold</b>",
+        csl_type="book",
+        publisher="A & B",
+        issued_year=2001,
+    )
+    html = format_citation(source, Style.APA, html=True)
+    assert "<script>" not in html and "<b>" not in html
+    assert "<i>&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;</i>" in html
+    assert "A &amp; B" in html
+
+
+def test_a_bibliography_is_in_the_styles_order(works):
+    from apps.library.citations import csl_item
+
+    items = [csl_item(source) for source in works.values()]
+    entries = format_bibliography(items, Style.CHICAGO)
+    assert [entry.split(" ")[0] for entry in entries] == [
+        "Hassan,",
+        "International",
+        "Kaplan,",
+        "Mironova,",
+        "Qutb,",
+    ]
+
+
+def test_chicago_prints_no_stray_edition_term_for_magazine_articles(db):
+    from apps.demo.seed import load_seed_review
+    from apps.library.citations import Style, format_citation
+
+    project = load_seed_review().project
+    source = project.sources.get(citation_key="mironova2017bloody")
+    text = format_citation(source, Style.CHICAGO)
+    assert "Edition." not in text
+    assert "Foreign Affairs (New York), December 8, 2017. https://www.foreignaffairs.com" in text
+
+
+def test_a_title_ending_in_a_question_mark_takes_no_period(db):
+    from apps.demo.seed import load_seed_review
+    from apps.library.citations import Style, format_citation
+
+    project = load_seed_review().project
+    source = project.sources.get(citation_key="faras2016withdrawal")
+    for style in (Style.CHICAGO, Style.MLA):
+        assert "?.”" not in format_citation(source, style)
