@@ -8,19 +8,30 @@ HOST ?= 127.0.0.1:8000
 SEED_TEXTS ?= $(wildcard ../shared/seeds)
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test install install-dev browser lint migrate seed clean
+.PHONY: run test install install-dev browser lint lock migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Exact versions come from the lock files (`make lock` writes them from pyproject.toml); the
+# app itself is installed on top without resolving anything again.
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+$(VENV)/.installed-dev: pyproject.toml requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed
+
+## lock: pin every dependency's exact version (after editing pyproject.toml's lists)
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet uv==0.13.9
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --no-header -q -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --no-header -q --extra dev \
+		-o requirements-dev.lock
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -51,6 +62,15 @@ test: install-dev browser
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	@# The lock files must answer pyproject.toml as it is now (pinned versions are kept).
+	$(BIN)/pip install --quiet uv==0.13.9
+	@for lock in requirements.lock requirements-dev.lock; do \
+		cp $$lock $(VENV)/check.lock; \
+		extra=$$( [ $$lock = requirements-dev.lock ] && echo "--extra dev" ); \
+		$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --no-header -q $$extra \
+			-o $(VENV)/check.lock || exit 1; \
+		diff -u $$lock $(VENV)/check.lock || { echo "$$lock is stale: run make lock" >&2; exit 1; }; \
+	done
 
 clean:
 	rm -rf $(VENV) data test-results
