@@ -90,6 +90,11 @@ class Person(Versioned):
     # kunyas ("Abu Bakr Naji") that must never be inverted or abbreviated.
     family = models.CharField(max_length=200, blank=True)
     given = models.CharField(max_length=200, blank=True)
+    # "van" in "Ludwig van Beethoven" (dropping: set aside when only the family name is shown)
+    # and in "Vincent van Gogh" (non-dropping: "van Gogh" stays together), and "Jr.", "III".
+    dropping_particle = models.CharField(max_length=50, blank=True)
+    non_dropping_particle = models.CharField(max_length=50, blank=True)
+    suffix = models.CharField(max_length=50, blank=True)
     literal = models.CharField(max_length=NAME_MAX, blank=True)
     description = models.CharField(max_length=500, blank=True)
     orcid = models.CharField(
@@ -193,8 +198,9 @@ class Person(Versioned):
         if self.literal or not self.family:
             return {"literal": self.literal or self.display_name}
         name = {"family": self.family}
-        if self.given:
-            name["given"] = self.given
+        for part in ("given", "dropping_particle", "non_dropping_particle", "suffix"):
+            if value := getattr(self, part):
+                name[part.replace("_", "-")] = value
         return name
 
 
