@@ -21,12 +21,11 @@ function engine(styleXml, localeXml, items) {
   return new CSL.Engine(sys, styleXml, "en-US", true);
 }
 
-function bibliography(styleXml, localeXml, items, format) {
-  const citeproc = engine(styleXml, localeXml, items);
+function bibliography(citeproc, ids, format) {
   citeproc.setOutputFormat(format);
-  citeproc.updateItems(items.map((item) => String(item.id)));
+  citeproc.updateItems(ids);
   const [params, entries] = citeproc.makeBibliography();
-  return params.entry_ids.map((ids, n) => ({ id: String(ids[0]), entry: clean(entries[n], format) }));
+  return params.entry_ids.map((id, n) => ({ id: String(id[0]), entry: clean(entries[n], format) }));
 }
 
 function clean(entry, format) {
@@ -41,11 +40,12 @@ const localeXml = fs.readFileSync(request.locale, "utf8");
 const format = request.format || "text";
 const out = {};
 for (const [name, path] of Object.entries(request.styles)) {
-  const styleXml = fs.readFileSync(path, "utf8");
+  const citeproc = engine(fs.readFileSync(path, "utf8"), localeXml, request.items);
+  const ids = request.items.map((item) => String(item.id));
   if (request.alone) {
-    out[name] = request.items.map((item) => bibliography(styleXml, localeXml, [item], format)[0]);
+    out[name] = ids.map((id) => bibliography(citeproc, [id], format)[0]);
   } else {
-    out[name] = bibliography(styleXml, localeXml, request.items, format);
+    out[name] = bibliography(citeproc, ids, format);
   }
 }
 process.stdout.write(JSON.stringify(out));
