@@ -80,7 +80,9 @@ def oracle(items: list[dict], style: Style, *, alone: bool = False) -> list[dict
 
 def store(project, item: dict) -> Source:
     """The CSL-JSON item as a source of `project`, with its people and identifiers."""
-    fields = {field: item[variable] for variable, field in CSL_TEXT_FIELDS.items() if variable in item}
+    fields = {
+        field: item[variable] for variable, field in CSL_TEXT_FIELDS.items() if variable in item
+    }
     parts = item.get("issued", {}).get("date-parts", [[]])[0]
     fields.update(zip(["issued_year", "issued_month", "issued_day"], parts, strict=False))
     if "accessed" in item:
