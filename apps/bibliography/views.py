@@ -26,7 +26,6 @@ from apps.bibliography.importing import (
     Format,
     ImportRefused,
     duplicate_groups,
-    export_queryset,
     import_entries,
     importing,
     preview_import,
@@ -37,7 +36,7 @@ from apps.bibliography.importing import (
 from apps.bibliography.records import Entry, FileError
 from apps.claims.models import Claim
 from apps.jobs.models import ImportJob, ImportKind, get_job_for_user
-from apps.library.citations import Style, csl_item, format_bibliography
+from apps.library.citations import Style, bibliography_of
 from apps.library.models import Source
 from apps.xref.filters import SourceFilter
 
@@ -310,9 +309,8 @@ def export_file(request: HttpRequest, membership: Membership) -> HttpResponse:
         )
         export_url = reverse("bibliography:export", args=[membership.project.slug])
         return redirect(f"{export_url}?{_filter_query(request)}")
-    items = [csl_item(source) for source in export_queryset(sources)]
     html = chosen == "html"
-    entries = format_bibliography(items, style, html=html)
+    entries = bibliography_of(sources, style, html=html)
     if html:
         body = render_to_string(
             "bibliography/bibliography.html",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.cache import cache as django_cache
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Prefetch, QuerySet
 
 from apps.library.richtext import sanitize
 
@@ -45,6 +46,8 @@ STYLE_LABELS = {
     Style.CHICAGO: "Chicago (author-date, 17th edition)",
     Style.MLA: "MLA (9th edition)",
 }
+# The short names commands take.
+STYLE_NAMES = {"apa": Style.APA, "chicago": Style.CHICAGO, "mla": Style.MLA}
 
 
 @cache
@@ -235,6 +238,17 @@ def _finish_html(entry: str) -> str:
     entry = _OTHER_STYLED.sub(r"\1", entry)
     entry = sanitize(entry.strip(), tags=_ALLOWED_TAGS)
     return entry.replace("<span>", '<span class="csl-small-caps">')
+
+
+def bibliography_of(sources: QuerySet[Source], style: Style, *, html: bool = False) -> list[str]:
+    """The formatted bibliography of `sources` (three queries, whatever their number)."""
+    from apps.library.models import Contributor
+
+    sources = sources.defer("full_text", "extra").prefetch_related(
+        "identifiers",
+        Prefetch("contributors", queryset=Contributor.objects.select_related("person")),
+    )
+    return format_bibliography((csl_item(source) for source in sources), style, html=html)
 
 
 def format_citation(source: Source, style: Style, *, html: bool = False) -> str:
