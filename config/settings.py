@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_filters",
+    "django_tasks",
+    "django_tasks_db",
     "apps.accounts",
     "apps.people",
     "apps.library",
@@ -123,6 +125,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+
+# Background jobs (apps/jobs): Django's tasks API with its database backend. JOBS_MODE says who
+# runs them: "worker" (`manage.py db_worker` processes; the default on PostgreSQL), "thread"
+# (the app process itself, in a background thread; the default on SQLite, so `make run` stays
+# one command) or "immediate" (before start_job returns; the tests).
+JOBS_MODE = os.environ.get(
+    "JOBS_MODE",
+    "thread" if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else "worker",
+)
+if JOBS_MODE not in {"worker", "thread", "immediate"}:
+    raise ImproperlyConfigured(f"JOBS_MODE must be worker, thread or immediate, not {JOBS_MODE!r}")
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if JOBS_MODE == "immediate"
+        else "django_tasks_db.DatabaseBackend",
+    }
+}
+# A running job whose heartbeat is older than this (seconds) on another machine counts as dead.
+JOBS_STALE_AFTER = float(os.environ.get("JOBS_STALE_AFTER", "30"))
+# How often a running job writes its progress and heartbeat (seconds).
+JOBS_PULSE_SECONDS = float(os.environ.get("JOBS_PULSE_SECONDS", "2"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE columns) serve PostgreSQL; SQLite builds them without the extra
