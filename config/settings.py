@@ -34,6 +34,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
 def local_secret_key() -> str:
     # Without SECRET_KEY in the environment, keep one generated key in the data folder so
     # sessions survive restarts of a local install. Deployments with several app processes
@@ -161,9 +171,21 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
-# Behind HTTPS in production set SECURE_COOKIES=1.
+# Behind HTTPS in production set SECURE_COOKIES=1, HTTPS_REDIRECT=1 and HSTS_SECONDS (README
+# lists the production variables; with them `manage.py check --deploy` is clean).
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("HTTPS_REDIRECT")
+# Load balancers probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD")
+# Behind a proxy that ends TLS, the header in which it says the request came over HTTPS (e.g.
+# X-Forwarded-Proto: https). Only set it when the proxy always sets or strips that header, or
+# clients could claim HTTPS themselves.
+if proxy_header := os.environ.get("PROXY_SSL_HEADER", "").strip():
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Links to other sites (a source's URL, a DOI) do not tell them which page of a private
