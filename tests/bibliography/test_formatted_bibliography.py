@@ -3,8 +3,11 @@ people's name parts shown and sorted as each style requires."""
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
-from apps.bibliography import views
+from apps.bibliography import formatted
+from apps.jobs.models import Job, JobState
+from apps.jobs.running import job_url
 from tests import factories
 
 FILE = "/p/review/export/file/"
@@ -99,11 +102,41 @@ def test_the_export_page_formats_with_the_same_engine(library, cast, client_for)
     assert text == "\n\n".join(APA) + "\n"
 
 
-def test_a_selection_too_large_to_format_in_a_request_is_refused_with_advice(
+def test_a_large_selection_is_formatted_by_a_job_whose_file_is_the_bibliography(
     library, cast, client_for, monkeypatch
 ):
-    monkeypatch.setattr(views, "MAX_FORMATTED", 3)
+    monkeypatch.setattr(formatted, "FORMAT_IN_REQUEST", 3)
+    client = client_for(cast.student)
+    response = client.get(FILE, {"format": "text", "style": "chicago-author-date-17th-edition"})
+    job = Job.objects.get(kind="bibliography.formatted")
+    assert response.status_code == 302 and response["Location"] == job_url(job)
+    assert job.user == cast.student and job.state == JobState.SUCCEEDED
+    page = client.get(job_url(job)).content.decode()
+    assert "4 sources formatted in Chicago (author-date, 17th edition)." in page
+    download = client.get(reverse("jobs:job_download", args=["review", job.token]))
+    assert b"".join(download.streaming_content).decode() == "\n\n".join(CHICAGO) + "\n"
+    assert 'filename="review-chicago-author-date-17th-edition.txt"' in (
+        download["Content-Disposition"]
+    )
+
+
+def test_a_job_formats_the_selection_the_page_had(library, cast, client_for, monkeypatch):
+    monkeypatch.setattr(formatted, "FORMAT_IN_REQUEST", 1)
+    client = client_for(cast.student)
+    client.get(FILE, {"format": "html", "style": "apa", "year_min": 1900})
+    job = Job.objects.get(kind="bibliography.formatted")
+    download = client.get(reverse("jobs:job_download", args=["review", job.token]))
+    page = b"".join(download.streaming_content).decode()
+    assert "King, M. L., Jr." in page and "van Gennep, A." in page
+    assert "Humboldt" not in page and "Hale" not in page
+
+
+def test_a_selection_beyond_any_bibliography_is_refused_with_advice(
+    library, cast, client_for, monkeypatch
+):
+    monkeypatch.setattr(formatted, "MAX_FORMATTED", 3)
     client = client_for(cast.student)
     response = client.get(FILE, {"format": "html", "style": "apa"}, follow=True)
     assert "takes at most 3 sources; this selection has 4" in response.content.decode()
     assert response.redirect_chain[-1][0].startswith("/p/review/export/")
+    assert not Job.objects.exists()

@@ -1,11 +1,11 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.template.loader import render_to_string
 
 from apps.accounts.models import Project
+from apps.bibliography.formatted import formatted_file
 from apps.bibliography.importing import Format, write_sources
-from apps.library.citations import STYLE_NAMES, bibliography_of
+from apps.library.citations import STYLE_NAMES
 from apps.library.models import Source
 
 
@@ -32,19 +32,11 @@ class Command(BaseCommand):
             raise CommandError("--html formats a bibliography: give its --style too.")
         sources = Source.objects.for_project(target)
         if options["style"]:
-            text = formatted(target, sources, options["style"], html=options["html"])
+            style = STYLE_NAMES[options["style"]]
+            text, _, _ = formatted_file(target, sources, style, html=options["html"])
         else:
             text = write_sources(sources, format)
         if output:
             output.write_text(text, encoding="utf-8")
         else:
             self.stdout.write(text, ending="")
-
-
-def formatted(project: Project, sources, name: str, *, html: bool) -> str:
-    style = STYLE_NAMES[name]
-    entries = bibliography_of(sources, style, html=html)
-    if html:
-        context = {"project": project, "style": style, "entries": entries}
-        return render_to_string("bibliography/bibliography.html", context)
-    return "\n\n".join(entries) + "\n" if entries else ""
