@@ -179,3 +179,16 @@ def test_a_title_ending_in_a_question_mark_takes_no_period(db):
     source = project.sources.get(citation_key="faras2016withdrawal")
     for style in (Style.CHICAGO, Style.MLA):
         assert "?.”" not in format_citation(source, style)
+
+
+def test_html_citations_carry_no_style_attribute_for_the_content_security_policy():
+    item = {
+        "id": "sc",
+        "type": "book",
+        "title": 'The <span style="font-variant:small-caps;">Isis</span> files',
+        "author": [{"family": "Qutb", "given": "Sayyid"}],
+        "issued": {"date-parts": [[1964]]},
+    }
+    html = format_bibliography([item], Style.APA, html=True)[0]
+    assert 'The <span class="csl-small-caps">Isis</span> files' in html
+    assert "style=" not in html
