@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -12,7 +16,11 @@ from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.backup import project_file
 from apps.backup.forms import ProjectUploadForm
-from apps.jobs.models import ImportJob, ImportKind, get_job_for_user
+from apps.jobs.models import JOB_LIFETIME, ImportJob, ImportKind, get_job_for_user
+
+# Uploaded project files wait here for their confirmation (the job names its file).
+UPLOADS = "uploads"
+PREVIEW_COUNTS = ("memberships", "people", "sources", "concepts", "claims", "annotations")
 
 
 def _context(membership: Membership, **extra) -> dict:
@@ -22,12 +30,33 @@ def _context(membership: Membership, **extra) -> dict:
 @require_safe
 @project_view(Action.TRANSFER_PROJECT)
 def project_export(request: HttpRequest, membership: Membership) -> HttpResponse:
-    data = project_file.export_project(membership.project)
-    response = HttpResponse(project_file.dumps(data), content_type="application/json")
+    # Written as it is read, a batch of rows at a time: the first bytes leave at once and
+    # memory stays flat however large the project.
+    response = StreamingHttpResponse(
+        project_file.iter_project_file(membership.project), content_type="application/json"
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="{membership.project.slug}-project.json"'
     )
     return response
+
+
+def _upload_folder() -> Path:
+    folder = Path(settings.DATA_DIR) / UPLOADS
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _forget_expired_uploads() -> None:
+    for job in ImportJob.objects.expired().filter(kind=ImportKind.PROJECT):
+        _remove_upload(job)
+    ImportJob.objects.expired().delete()
+
+
+def _remove_upload(job: ImportJob) -> None:
+    name = job.payload.get("file") if isinstance(job.payload, dict) else None
+    if name:
+        (_upload_folder() / Path(name).name).unlink(missing_ok=True)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -38,20 +67,33 @@ def project_upload(request: HttpRequest, membership: Membership) -> HttpResponse
     form = ProjectUploadForm(request.POST if posted else None, request.FILES if posted else None)
     if posted and form.is_valid():
         upload = form.cleaned_data["file"]
+        # Kept on disk, not in the database or in memory, until the import is confirmed.
+        path = _upload_folder() / f"{secrets.token_urlsafe(16)}.json"
+        with path.open("wb") as stored:
+            for chunk in upload.chunks():
+                stored.write(chunk)
         try:
-            data = project_file.loads(upload.read())
+            with path.open("rb") as stream:
+                summary = project_file.read_summary(stream)
         except project_file.ProjectFileError as error:
+            path.unlink(missing_ok=True)
             form.add_error("file", str(error))
         else:
-            slug = form.cleaned_data["slug"] or str(data.get("project", {}).get("slug", ""))
-            ImportJob.objects.expired().delete()
+            slug = form.cleaned_data["slug"] or str(summary.project.get("slug", ""))
+            _forget_expired_uploads()
             job = ImportJob.objects.create(
                 project=membership.project,
                 user=request.user,
                 kind=ImportKind.PROJECT,
                 format=slug[:20],
                 filename=upload.name[:255],
-                payload={"slug": slug, "data": data},
+                payload={
+                    "slug": slug,
+                    "file": path.name,
+                    "name": str(summary.project.get("name", "")),
+                    "users": summary.usernames,
+                    "counts": {kind: summary.counts.get(kind, 0) for kind in PREVIEW_COUNTS},
+                },
             )
             return redirect("backup:project_preview", membership.project.slug, job.token)
     return render(
@@ -68,8 +110,8 @@ def project_preview(request: HttpRequest, membership: Membership, token: str) ->
     job = get_job_for_user(membership, token, ImportKind.PROJECT)
     if job.is_finished:
         return render(request, "jobs/import_done.html", _context(membership, job=job))
-    slug = job.payload["slug"]
-    data = job.payload["data"]
+    payload = job.payload
+    slug = payload["slug"]
     refusal = ""
     if request.method == "POST":
         try:
@@ -77,11 +119,20 @@ def project_preview(request: HttpRequest, membership: Membership, token: str) ->
                 locked = ImportJob.objects.select_for_update().get(pk=job.pk)
                 if locked.is_finished:
                     raise project_file.ProjectFileError("This file was imported already.")
-                created = project_file.import_project(data, slug=slug)
+                try:
+                    stream = (_upload_folder() / Path(payload["file"]).name).open("rb")
+                except OSError:
+                    raise project_file.ProjectFileError(
+                        "The uploaded file is gone (uploads are kept for "
+                        f"{JOB_LIFETIME.total_seconds() / 3600:.0f} hours); upload it again."
+                    ) from None
+                with stream:
+                    created = project_file.import_project(stream, slug=slug)
                 locked.finish(f"Imported the project “{created.name}” at /p/{created.slug}/.")
         except project_file.ProjectFileError as error:
             refusal = str(error)
         else:
+            _remove_upload(job)
             messages.success(request, f"Imported the project “{created.name}”.")
             return redirect("xref:project_home", created.slug)
     return render(
@@ -91,9 +142,9 @@ def project_preview(request: HttpRequest, membership: Membership, token: str) ->
             membership,
             job=job,
             slug=slug,
-            name=data.get("project", {}).get("name", ""),
-            counts=project_file.summary(data),
-            users=[u.get("username") for u in data.get("users", [])],
+            name=payload.get("name", ""),
+            counts=payload.get("counts", {}),
+            users=payload.get("users", []),
             refusal=refusal,
         ),
         status=400 if refusal else 200,
