@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1:8000
 SEED_TEXTS ?= $(wildcard ../shared/seeds)
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test install install-dev browser lint lock migrate seed clean
+.PHONY: run test install install-dev browser test-tools lint lock migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,8 +55,15 @@ browser:
 			echo "Chromium is missing: sudo apt-get install -y chromium" >&2; exit 1; \
 		fi; }
 
+## test-tools: the test-only npm tools of package.json (validators the tests check exports with)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test-tools: node_modules/.installed
+
 ## test: the whole suite, browser tests included, on SQLite (or DATABASE_URL when set)
-test: install-dev browser
+test: install-dev browser test-tools
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-dev
@@ -73,4 +80,4 @@ lint: install-dev
 	done
 
 clean:
-	rm -rf $(VENV) data test-results
+	rm -rf $(VENV) data test-results node_modules

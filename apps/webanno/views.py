@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -16,6 +17,7 @@ from apps.annotations.models import Annotation
 from apps.library.models import Source, source_texts
 from apps.webanno import w3c as webanno
 from apps.webanno.forms import AnnotationsUploadForm
+from apps.webanno.items import Site, WebAnnoError, import_annotations
 
 
 def _context(membership: Membership, **extra) -> dict:
@@ -23,6 +25,21 @@ def _context(membership: Membership, **extra) -> dict:
 
 
 # --- Annotations as W3C Web Annotations ----------------------------------------------------
+
+
+@login_not_required  # public: JSON-LD processors reading an export fetch it
+@require_safe
+def vocabulary(request: HttpRequest) -> HttpResponse:
+    """The JSON-LD context of our terms, which every exported annotation names."""
+    site = Site(base=request.build_absolute_uri("/").rstrip("/"), slug="")
+    response = JsonResponse(
+        webanno.context_document(site),
+        content_type="application/ld+json",
+        json_dumps_params={"indent": 2},
+    )
+    response["Cache-Control"] = "public, max-age=86400"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @require_safe
@@ -67,11 +84,12 @@ def _annotations_file(
     label: str,
     filename: str,
 ) -> HttpResponse:
-    site = webanno.Site.of_request(request, membership.project)
-    document = webanno.collection(
-        webanno.export_queryset(annotations), site=site, url=site.url(*url_args), label=label
+    site = Site.of_request(request, membership.project)
+    # Written as it is read: the first bytes leave at once and memory stays flat.
+    response = StreamingHttpResponse(
+        webanno.iter_collection(annotations, site=site, url=site.url(*url_args), label=label),
+        content_type=webanno.CONTENT_TYPE,
     )
-    response = HttpResponse(webanno.dumps(document), content_type=webanno.CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -86,13 +104,13 @@ def annotations_import(request: HttpRequest, membership: Membership) -> HttpResp
     if posted and form.is_valid():
         try:
             items = webanno.read_items(form.cleaned_data["file"].read())
-            created = webanno.import_annotations(
+            created = import_annotations(
                 project=membership.project,
                 items=items,
                 by=request.user,
-                site=webanno.Site.of_request(request, membership.project),
+                site=Site.of_request(request, membership.project),
             )
-        except webanno.WebAnnoError as error:
+        except WebAnnoError as error:
             form.add_error("file", f"Nothing was imported. {error}")
         else:
             count = len(created)
