@@ -8,6 +8,7 @@ this site's own.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,9 +48,14 @@ class Site:
     @property
     def context_url(self) -> str:
         """Where the site serves the JSON-LD context of our vocabulary."""
-        return self.base + reverse("webanno_vocabulary")
+        return self.base + _path_template("webanno_vocabulary", ())
 
     def url(self, name: str, *args: Any) -> str:
+        if len(args) == 1 and isinstance(args[0], int):
+            # An export names thousands of pages: reversed once per kind, not per row.
+            return self.base + _path_template(name, (self.slug, _PLACEHOLDER)).replace(
+                str(_PLACEHOLDER), str(args[0])
+            )
         return self.base + reverse(name, args=[self.slug, *args])
 
     def local_pk(self, url: Any, name: str) -> int | None:
@@ -63,6 +69,14 @@ class Site:
         if match.view_name != name or match.kwargs.get("slug") != self.slug:
             return None
         return match.kwargs.get("pk")
+
+
+_PLACEHOLDER = 987_654_321_987
+
+
+@functools.lru_cache(maxsize=256)
+def _path_template(name: str, args: tuple) -> str:
+    return reverse(name, args=list(args))
 
 
 # --- What a file's annotation says ----------------------------------------------------------

@@ -26,12 +26,13 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 from urllib.parse import quote as url_quote
 from urllib.parse import unquote as url_unquote
 
 from django.db import connection, transaction
-from django.db.models import F, Prefetch
+from django.db.models import F
 
 from apps.annotations.forms import MAX_NOTE_LENGTH
 from apps.annotations.models import (
@@ -43,9 +44,8 @@ from apps.annotations.models import (
     MentionFunction,
     Stance,
 )
-from apps.claims.models import Concept
 from apps.library.identifiers import normalise_identifier
-from apps.library.models import IdentifierScheme, Source, SourceIdentifier, source_texts
+from apps.library.models import IdentifierScheme, Source, SourceIdentifier
 from apps.people.models import NAME_MAX
 from apps.webanno.items import (
     DEFAULT_LOCATOR,
@@ -84,27 +84,6 @@ NODE_TERMS = ["sourceDescription", "work"]
 # --- Export ---------------------------------------------------------------------------------
 
 
-def export_queryset(annotations: AnnotationQuerySet) -> AnnotationQuerySet:
-    """What an exported annotation shows, a fixed number of queries per batch, in text order."""
-    works = Source.objects.defer(*source_texts()).prefetch_related("identifiers")
-    return (
-        annotations.select_related("source", "author")
-        .defer(*source_texts("source__"))
-        .prefetch_related(
-            "source__identifiers",
-            Prefetch("evidence", queryset=Evidence.objects.select_related("claim")),
-            Prefetch(
-                "mentions",
-                queryset=Mention.objects.select_related("person").prefetch_related(
-                    Prefetch("work", queryset=works)
-                ),
-            ),
-            Prefetch("concepts", queryset=Concept.objects.only("id", "name")),
-        )
-        .order_by("source__citation_key", F("start").asc(nulls_last=True), "created_at", "pk")
-    )
-
-
 def context_document(site: Site) -> dict:
     """Our terms as a JSON-LD context, served at Site.context_url."""
     terms: dict[str, Any] = {"cm": site.vocab, **{term: f"cm:{term}" for term in TERMS}}
@@ -137,43 +116,122 @@ def iter_collection(
 def _collection(
     annotations: AnnotationQuerySet, *, site: Site, url: str, label: str
 ) -> Iterator[str]:
-    total = annotations.count()
     head = {
         "@context": context(site),
         "id": url,
         "type": "AnnotationCollection",
         "label": label,
-        "total": total,
         "first": {"id": f"{url}#page-1", "type": "AnnotationPage", "startIndex": 0},
     }
-    opening = json.dumps(head, ensure_ascii=False)
-    yield opening[:-2] + ', "items": ['  # the page stays open for its items
-    lines = []
+    # The page stays open for its items; the total follows them (so the first bytes leave
+    # before any query has run).
+    yield json.dumps(head, ensure_ascii=False)[:-2] + ', "items": ['
+    rows = (
+        annotations.order_by(
+            "source__citation_key", F("start").asc(nulls_last=True), "created_at", "pk"
+        )
+        .values(*ANNOTATION_VALUES)
+        .iterator(chunk_size=BATCH)
+    )
+    sources = _Sources(site)
     written = 0
-    for annotation in export_queryset(annotations).iterator(chunk_size=BATCH):
-        lines.append(json.dumps(annotation_item(annotation, site), ensure_ascii=False))
-        written += 1
-        if len(lines) == BATCH:
-            yield ("\n" if written == BATCH else ",\n") + ",\n".join(lines)
-            lines = []
-    if lines:
-        yield ("\n" if written == len(lines) else ",\n") + ",\n".join(lines)
-    yield ("\n" if written else "") + "]}}\n"
+    while batch := list(islice(rows, BATCH)):
+        links = _Links([row["pk"] for row in batch])
+        sources.load({row["source_id"] for row in batch} | links.works)
+        lines = [
+            json.dumps(annotation_item(row, links, sources, site), ensure_ascii=False)
+            for row in batch
+        ]
+        yield ("\n" if not written else ",\n") + ",\n".join(lines)
+        written += len(batch)
+    yield ("\n" if written else "") + f']}}, "total": {written}}}\n'
 
 
-def annotation_item(annotation: Annotation, site: Site) -> dict:
+# What an exported annotation shows of its row.
+ANNOTATION_VALUES = [
+    "pk", "source_id", "status", "quote", "prefix", "suffix", "start", "end", "page_label",
+    "page_index", "locator", "anchor_state", "anchor_score", "note", "created_at", "updated_at",
+    "author__username", "author__first_name", "author__last_name",
+]  # fmt: skip
+
+
+class _Links:
+    """The claims, people and concepts of a batch of annotations, by annotation id: read in
+    three queries that name the batch's ids only."""
+
+    def __init__(self, pks: list[int]) -> None:
+        self.evidence: dict[int, list] = {}
+        self.mentions: dict[int, list] = {}
+        self.concepts: dict[int, list] = {}
+        for annotation, *row in Evidence.objects.filter(annotation_id__in=pks).values_list(
+            "annotation_id", "claim_id", "claim__statement", "stance"
+        ):
+            self.evidence.setdefault(annotation, []).append(row)
+        for annotation, *row in Mention.objects.filter(annotation_id__in=pks).values_list(
+            "annotation_id", "person_id", "person__display_name", "function", "work_id"
+        ):
+            self.mentions.setdefault(annotation, []).append(row)
+        coding = Annotation.concepts.through.objects.filter(annotation_id__in=pks)
+        for annotation, name in coding.order_by("concept__name", "concept_id").values_list(
+            "annotation_id", "concept__name"
+        ):
+            self.concepts.setdefault(annotation, []).append(name)
+        self.works = {row[3] for rows in self.mentions.values() for row in rows} - {None}
+
+
+class _Sources:
+    """The description of each source a batch names (annotated, or cited as a work), read a
+    batch at a time; the last batch's stay, since annotations come in source order."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.described: dict[int, dict] = {}
+
+    def load(self, pks: set[int]) -> None:
+        wanted = pks - set(self.described)
+        self.described = {pk: self.described[pk] for pk in pks - wanted}
+        if not wanted:
+            return
+        identifiers: dict[int, list[tuple[str, str]]] = {}
+        for source, scheme, value in (
+            SourceIdentifier.objects.filter(source_id__in=wanted)
+            .order_by("source_id", "scheme", "value")
+            .values_list("source_id", "scheme", "value")
+        ):
+            identifiers.setdefault(source, []).append((scheme, value))
+        for pk, title, key, language, url in Source.objects.filter(pk__in=wanted).values_list(
+            "pk", "title", "citation_key", "language", "url"
+        ):
+            self.described[pk] = _source(
+                self.site, pk, title, key, language, url, identifiers.get(pk, [])
+            )
+
+    def __getitem__(self, pk: int) -> dict:
+        return self.described[pk]
+
+
+def annotation_item(row: dict, links: _Links, sources: _Sources, site: Site) -> dict:
+    pk = row["pk"]
+    evidence = links.evidence.get(pk, [])
+    mentions = links.mentions.get(pk, [])
+    concepts = links.concepts.get(pk, [])
+    motivations = ["commenting" if row["note"] else "highlighting"]
+    if evidence or mentions:
+        motivations.append("linking")
+    if concepts:
+        motivations.append("tagging")
     item = {
         "@context": context(site),
-        "id": site.url("annotations:annotation_detail", annotation.pk),
+        "id": site.url("annotations:annotation_detail", pk),
         "type": "Annotation",
-        "motivation": _motivation(annotation),
-        "creator": _creator(annotation.author, site),
-        "created": _when(annotation.created_at),
-        "modified": _when(annotation.updated_at),
-        "reviewStatus": annotation.status,
-        "target": _target(annotation, site),
+        "motivation": motivations[0] if len(motivations) == 1 else motivations,
+        "creator": _creator(row, site),
+        "created": _when(row["created_at"]),
+        "modified": _when(row["updated_at"]),
+        "reviewStatus": row["status"],
+        "target": _target(row, sources[row["source_id"]]),
     }
-    bodies = _bodies(annotation, site)
+    bodies = _bodies(row, evidence, mentions, concepts, sources, site)
     if bodies:
         item["body"] = bodies
     return item
@@ -183,129 +241,124 @@ def _when(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _motivation(annotation: Annotation) -> str | list[str]:
-    motivations = ["commenting" if annotation.note else "highlighting"]
-    if annotation.evidence.all() or annotation.mentions.all():
-        motivations.append("linking")
-    if annotation.concepts.all():
-        motivations.append("tagging")
-    return motivations[0] if len(motivations) == 1 else motivations
-
-
-def _creator(user, site: Site) -> dict:
+def _creator(row: dict, site: Site) -> dict:
+    username = row["author__username"]
+    name = f"{row['author__first_name']} {row['author__last_name']}".strip()
     return {
-        "id": f"{site.url('accounts:member_list')}#{url_quote(user.username)}",
+        "id": f"{site.url('accounts:member_list')}#{url_quote(username)}",
         "type": "Person",
-        "name": user.get_full_name() or user.username,
-        "nickname": user.username,
+        "name": name or username,
+        "nickname": username,
     }
 
 
-def _target(annotation: Annotation, site: Site) -> dict:
-    quote = {"type": "TextQuoteSelector", "exact": annotation.quote}
-    if annotation.prefix:
-        quote["prefix"] = annotation.prefix
-    if annotation.suffix:
-        quote["suffix"] = annotation.suffix
+def _target(row: dict, described: dict) -> dict:
+    quote = {"type": "TextQuoteSelector", "exact": row["quote"]}
+    if row["prefix"]:
+        quote["prefix"] = row["prefix"]
+    if row["suffix"]:
+        quote["suffix"] = row["suffix"]
     selectors = [quote]
-    if annotation.start is not None and annotation.end is not None:
-        selectors.append(
-            {"type": "TextPositionSelector", "start": annotation.start, "end": annotation.end}
-        )
-    described = _source(annotation.source, site)
+    if row["start"] is not None and row["end"] is not None:
+        selectors.append({"type": "TextPositionSelector", "start": row["start"], "end": row["end"]})
     target = {
         "type": "SpecificResource",
         "source": described["id"],
         "selector": selectors,
-        "locator": annotation.locator,
-        "anchorState": annotation.anchor_state,
+        "locator": row["locator"],
+        "anchorState": row["anchor_state"],
     }
-    if annotation.page_label:
-        target["pageLabel"] = annotation.page_label
-    if annotation.page_index is not None:
-        target["pageIndex"] = annotation.page_index
-    if annotation.anchor_score is not None:
-        target["anchorScore"] = annotation.anchor_score
+    if row["page_label"]:
+        target["pageLabel"] = row["page_label"]
+    if row["page_index"] is not None:
+        target["pageIndex"] = row["page_index"]
+    if row["anchor_score"] is not None:
+        target["anchorScore"] = row["anchor_score"]
     target["sourceDescription"] = described
     return target
 
 
-def source_iri(source: Source, site: Site) -> str:
+def source_iri(site: Site, pk: int, url: str, identifiers: list[tuple[str, str]]) -> str:
     """The source's DOI URL, else its URL, else its page here."""
-    identifiers = source.identifiers.all()
-    for identifier in identifiers:
-        if identifier.scheme == IdentifierScheme.DOI:
+    for scheme, value in identifiers:
+        if scheme == IdentifierScheme.DOI:
             # Percent-encoded where a DOI holds what an IRI may not (<, >, spaces…).
-            return "https://doi.org/" + url_quote(identifier.value, safe="/;:@&=+$,!~*'()[]")
-    if source.url:
-        return source.url
-    return site.url("xref:source_detail", source.pk)
+            return "https://doi.org/" + url_quote(value, safe="/;:@&=+$,!~*'()[]")
+    return url or site.url("xref:source_detail", pk)
 
 
-def _source(source: Source, site: Site) -> dict:
+def _source(
+    site: Site,
+    pk: int,
+    title: str,
+    key: str,
+    language: str,
+    url: str,
+    identifiers: list[tuple[str, str]],
+) -> dict:
     described = {
-        "id": source_iri(source, site),
+        "id": source_iri(site, pk, url, identifiers),
         "type": "Text",
-        "dcterms:title": source.title,
-        "citationKey": source.citation_key,
+        "dcterms:title": title,
+        "citationKey": key,
         "dcterms:identifier": [
-            source.citation_key,
-            site.url("xref:source_detail", source.pk),
-            *(_identifier(identifier) for identifier in source.identifiers.all()),
+            key,
+            site.url("xref:source_detail", pk),
+            *(_identifier(scheme, value) for scheme, value in identifiers),
         ],
     }
-    if source.language:
-        described["language"] = source.language
+    if language:
+        described["language"] = language
     return described
 
 
-def _identifier(identifier: SourceIdentifier) -> str:
-    return identifier.link or f"{identifier.scheme}:{identifier.value}"
+def _identifier(scheme: str, value: str) -> str:
+    return SourceIdentifier(scheme=scheme, value=value).link or f"{scheme}:{value}"
 
 
-def _bodies(annotation: Annotation, site: Site) -> list[dict]:
+def _bodies(
+    row: dict,
+    evidence: list,
+    mentions: list,
+    concepts: list[str],
+    sources: _Sources,
+    site: Site,
+) -> list[dict]:
     bodies = []
-    if annotation.note:
+    if row["note"]:
         bodies.append(
             {
                 "type": "TextualBody",
-                "value": annotation.note,
+                "value": row["note"],
                 "format": "text/markdown",
                 "purpose": "commenting",
             }
         )
-    bodies += [_claim_body(evidence, site) for evidence in annotation.evidence.all()]
-    bodies += [_person_body(mention, site) for mention in annotation.mentions.all()]
-    bodies += [
-        {"type": "TextualBody", "purpose": "tagging", "value": concept.name}
-        for concept in annotation.concepts.all()
-    ]
+    for claim, statement, stance in evidence:
+        iri = site.url("xref:claim_detail", claim)
+        bodies.append(
+            {
+                "type": "SpecificResource",
+                "purpose": "linking",
+                "source": iri,
+                "stance": stance,
+                "sourceDescription": {"id": iri, "type": "Claim", "value": statement},
+            }
+        )
+    for person, name, function, work in mentions:
+        iri = site.url("xref:person_detail", person)
+        body = {
+            "type": "SpecificResource",
+            "purpose": "linking",
+            "source": iri,
+            "function": function,
+            "sourceDescription": {"id": iri, "type": "Person", "name": name},
+        }
+        if work is not None:
+            body["work"] = sources[work]
+        bodies.append(body)
+    bodies += [{"type": "TextualBody", "purpose": "tagging", "value": name} for name in concepts]
     return bodies
-
-
-def _claim_body(evidence: Evidence, site: Site) -> dict:
-    iri = site.url("xref:claim_detail", evidence.claim_id)
-    return {
-        "type": "SpecificResource",
-        "purpose": "linking",
-        "source": iri,
-        "stance": evidence.stance,
-        "sourceDescription": {"id": iri, "type": "Claim", "value": evidence.claim.statement},
-    }
-
-
-def _person_body(mention: Mention, site: Site) -> dict:
-    iri = site.url("xref:person_detail", mention.person_id)
-    body = {
-        "type": "SpecificResource",
-        "purpose": "linking",
-        "source": iri,
-        "function": mention.function,
-        "sourceDescription": {"id": iri, "type": "Person", "name": mention.person.display_name},
-    }
-    if mention.work is not None:
-        body["work"] = _source(mention.work, site)
-    return body
 
 
 # --- Import: reading the file ---------------------------------------------------------------

@@ -359,12 +359,12 @@ def test_the_export_takes_the_same_queries_however_many_annotations(
             Mention.objects.create(annotation=annotation, person=person, work=source)
 
     client = client_for(cast.supervisor)
-    # session, user, membership; the count; annotations with sources and authors; the
-    # sources' identifiers; evidence with claims; mentions with people; their works; the
-    # works' identifiers; concepts.
+    # session, user, membership; the count; annotations with their authors; evidence with
+    # claims; mentions with people; concepts; the identifiers of the sources annotated and
+    # cited; those sources (each a batch of annotations at a time).
     for count in (3, 27):
         add_cited_work(count)
-        with django_assert_num_queries(11):
+        with django_assert_num_queries(10):
             response = client.get(export_url(cast.project))
             assert len(json.loads(content(response))["first"]["items"]) >= count
 
