@@ -16,10 +16,13 @@ from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.backup import project_file
 from apps.backup.forms import ProjectUploadForm
+from apps.jobs import slots
 from apps.jobs.models import JOB_LIFETIME, ImportJob, ImportKind, get_job_for_user
 
 # Uploaded project files wait here for their confirmation (the job names its file).
 UPLOADS = "uploads"
+# Whole-project files of one project written at once; more requests come back in a minute.
+EXPORT_PLACES = 2
 PREVIEW_COUNTS = ("memberships", "people", "sources", "concepts", "claims", "annotations")
 
 
@@ -30,10 +33,17 @@ def _context(membership: Membership, **extra) -> dict:
 @require_safe
 @project_view(Action.TRANSFER_PROJECT)
 def project_export(request: HttpRequest, membership: Membership) -> HttpResponse:
+    try:
+        place = slots.take(f"project-export:{membership.project_id}", places=EXPORT_PLACES)
+    except slots.Busy as busy:
+        response = HttpResponse(str(busy), status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = "60"
+        return response
     # Written as it is read, a batch of rows at a time: the first bytes leave at once and
     # memory stays flat however large the project.
     response = StreamingHttpResponse(
-        project_file.iter_project_file(membership.project), content_type="application/json"
+        slots.Held(place, project_file.iter_project_file(membership.project)),
+        content_type="application/json",
     )
     response["Content-Disposition"] = (
         f'attachment; filename="{membership.project.slug}-project.json"'

@@ -14,10 +14,20 @@ from django.views.decorators.http import require_http_methods, require_safe
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.annotations.models import Annotation
+from apps.jobs import slots
 from apps.library.models import Source, source_texts
 from apps.webanno import w3c as webanno
 from apps.webanno.forms import AnnotationsUploadForm
 from apps.webanno.items import Site, WebAnnoError, import_annotations
+
+# Exports of one project written at once; more requests are asked to come back in a minute.
+EXPORT_PLACES = 3
+
+
+def busy_response(busy: slots.Busy) -> HttpResponse:
+    response = HttpResponse(str(busy), status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = "60"
+    return response
 
 
 def _context(membership: Membership, **extra) -> dict:
@@ -85,9 +95,16 @@ def _annotations_file(
     filename: str,
 ) -> HttpResponse:
     site = Site.of_request(request, membership.project)
+    try:
+        place = slots.take(f"annotations-export:{membership.project_id}", places=EXPORT_PLACES)
+    except slots.Busy as busy:
+        return busy_response(busy)
     # Written as it is read: the first bytes leave at once and memory stays flat.
     response = StreamingHttpResponse(
-        webanno.iter_collection(annotations, site=site, url=site.url(*url_args), label=label),
+        slots.Held(
+            place,
+            webanno.iter_collection(annotations, site=site, url=site.url(*url_args), label=label),
+        ),
         content_type=webanno.CONTENT_TYPE,
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

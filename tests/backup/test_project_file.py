@@ -516,3 +516,38 @@ def test_the_export_page_refuses_wrong_project_files_with_a_message(cast, client
     assert taken.status_code == 400 and "exists already" in taken.text
     assert Project.objects.count() == 2
     assert not list((Path(settings.DATA_DIR) / "uploads").glob("*.json"))
+
+
+# --- Many downloads at once, and one given up ---------------------------------------------------
+
+
+def test_many_simultaneous_downloads_wait_their_turn(cast, client_for):
+    factories.make_source(cast.project, "A source")
+    supervisor = client_for(cast.supervisor)
+    url = "/p/review/export/project.json"
+    started = [supervisor.get(url) for _ in range(2)]
+    assert all(r.status_code == 200 for r in started)
+
+    refused = supervisor.get(url)
+    assert refused.status_code == 503 and refused["Retry-After"] == "60"
+    assert "being written right now; try again in a minute" in refused.content.decode()
+
+    # One finishes (read to its end), and the next may start.
+    json.loads(b"".join(started[0].streaming_content))
+    assert supervisor.get(url).status_code == 200
+
+
+def test_a_client_that_goes_away_mid_download_frees_its_place_and_changes_nothing(
+    cast, client_for
+):
+    for number in range(5):
+        factories.make_source(cast.project, f"Source {number}")
+    supervisor = client_for(cast.supervisor)
+    url = "/p/review/export/project.json"
+    responses = [supervisor.get(url) for _ in range(2)]
+    for response in responses:
+        next(iter(response.streaming_content))  # the first bytes reached the client
+        response.close()  # what the server does when the client disconnects
+    done = supervisor.get(url)
+    assert done.status_code == 200
+    assert len(json.loads(b"".join(done.streaming_content))["sources"]) == 5

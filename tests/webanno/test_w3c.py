@@ -757,3 +757,16 @@ def test_the_import_command_refuses_students_and_bad_files(cast, review, tmp_pat
     with pytest.raises(CommandError, match="nothing was imported. The file is not valid JSON"):
         call_command("import_annotations", str(path), "--project", "review", "--user", "analyst")
     assert Annotation.objects.count() == 2
+
+
+def test_many_students_downloading_at_once_are_asked_to_come_back(cast, review, client_for):
+    student = client_for(cast.student)
+    started = [student.get(export_url(cast.project)) for _ in range(3)]
+    refused = student.get(export_url(cast.project))
+    assert refused.status_code == 503
+    assert "try again in a minute" in refused.content.decode()
+    started[0].close()  # a client that went away gives its place back
+    again = student.get(export_url(cast.project))
+    assert again.status_code == 200 and quotes(json.loads(content(again))) == {QUOTE}
+    for response in started[1:]:
+        assert quotes(json.loads(content(response))) == {QUOTE}
