@@ -49,26 +49,25 @@ def cpu_seconds() -> float:
 def child(args: argparse.Namespace) -> None:
     """One measurement, in this process; prints its figures as JSON."""
     setup(args.database_url)
+    # Everything the measurement uses is imported first: the app's own start-up is not timed.
     from apps.accounts.models import Project
+    from apps.accounts.policy import approved_annotations_q
+    from apps.annotations.models import Annotation
+    from apps.backup.project_file import import_project, imported_counts, iter_project_file
+    from apps.webanno.items import Site
+    from apps.webanno.w3c import iter_collection
 
+    figures: dict = {}
+    first = None
+    size = 0
     base = rss_mb()
     cpu_started = cpu_seconds()
     started = time.perf_counter()
-    first = None
-    size = 0
-    figures: dict = {}
     if args.child in ("project", "jsonld"):
         project = Project.objects.get(slug=args.slug)
         if args.child == "project":
-            from apps.backup.project_file import iter_project_file
-
             chunks = iter_project_file(project)
         else:
-            from apps.accounts.policy import approved_annotations_q
-            from apps.annotations.models import Annotation
-            from apps.webanno.items import Site
-            from apps.webanno.w3c import iter_collection
-
             site = Site(base="http://localhost:8000", slug=project.slug)
             # What a student may take: approved annotations.
             annotations = Annotation.objects.for_project(project).filter(approved_annotations_q())
@@ -82,8 +81,6 @@ def child(args: argparse.Namespace) -> None:
                 size += len(chunk.encode())
                 out.write(chunk)
     else:
-        from apps.backup.project_file import import_project, imported_counts
-
         with open(args.file, "rb") as stream:
             project = import_project(stream, slug=args.slug)
         figures["rows"] = imported_counts(project)
