@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,6 +32,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if not value:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
 def local_secret_key() -> str:
@@ -58,6 +69,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_filters",
+    "django_tasks",
+    "django_tasks_db",
+    "csp",
     "apps.accounts",
     "apps.people",
     "apps.library",
@@ -75,6 +89,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -124,6 +139,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 
+# Background jobs (apps/jobs): Django's tasks API with its database backend. JOBS_MODE says who
+# runs them: "worker" (`manage.py db_worker` processes; the default on PostgreSQL), "thread"
+# (the app process itself, in a background thread; the default on SQLite, so `make run` stays
+# one command) or "immediate" (before start_job returns; the tests).
+JOBS_MODE = os.environ.get(
+    "JOBS_MODE",
+    "thread" if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else "worker",
+)
+if JOBS_MODE not in {"worker", "thread", "immediate"}:
+    raise ImproperlyConfigured(f"JOBS_MODE must be worker, thread or immediate, not {JOBS_MODE!r}")
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if JOBS_MODE == "immediate"
+        else "django_tasks_db.DatabaseBackend",
+    }
+}
+# A running job whose heartbeat is older than this (seconds) on another machine counts as dead.
+JOBS_STALE_AFTER = float(os.environ.get("JOBS_STALE_AFTER", "30"))
+# How often a running job writes its progress and heartbeat (seconds).
+JOBS_PULSE_SECONDS = float(os.environ.get("JOBS_PULSE_SECONDS", "2"))
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE columns) serve PostgreSQL; SQLite builds them without the extra
 # columns, which is all the embedded default needs.
@@ -158,12 +195,44 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
-# Behind HTTPS in production set SECURE_COOKIES=1.
+# Behind HTTPS in production set SECURE_COOKIES=1, HTTPS_REDIRECT=1 and HSTS_SECONDS (README
+# lists the production variables; with them `manage.py check --deploy` is clean).
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("HTTPS_REDIRECT")
+# Load balancers probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD")
+# Behind a proxy that ends TLS, the header in which it says the request came over HTTPS (e.g.
+# X-Forwarded-Proto: https). Only set it when the proxy always sets or strips that header, or
+# clients could claim HTTPS themselves.
+if proxy_header := os.environ.get("PROXY_SSL_HEADER", "").strip():
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Links to other sites (a source's URL, a DOI) do not tell them which page of a private
+# review they came from.
 SECURE_REFERRER_POLICY = "same-origin"
+# Scripts, styles, images and fetches come from this site only, and no inline script, style
+# block or style attribute runs: templates keep JS in static/js/ and CSS in static/css/, and a
+# hostile note that slipped past sanitising still could not execute. Images may be data: URLs
+# (small icons in CSS). Nothing may frame the app, and forms post to it alone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Uploads are bounded everywhere; import views check their own, tighter limits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024

@@ -21,6 +21,7 @@ project_patterns = [
     path("", include("apps.webanno.urls")),
     path("", include("apps.bibliography.urls")),
     path("", include("apps.backup.urls")),
+    path("", include("apps.jobs.urls")),
 ]
 
 urlpatterns = [

@@ -39,6 +39,14 @@ def empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def jobs_run_immediately(settings):
+    # start_job runs the job before it returns, inside the test's transaction; tests of the
+    # worker process set JOBS_MODE themselves.
+    settings.JOBS_MODE = "immediate"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -62,6 +62,8 @@ PAGES = {
         "draft",
         {"supervisor": 200, "analyst": 200, "analyst2": 403, "student": 403},
     ),
+    # everyone lists their own jobs; supervisors everyone's
+    "jobs:job_list": (None, ALL),
 }
 
 # Pages that need a query string to answer 200: url name -> the query, from `world`.
@@ -79,6 +81,10 @@ FORM_PAGES = {
     "annotations:annotation_reattach",
     "webanno:annotations_import",
     "backup:project_upload",
+    # POST: a background job writes the file (GET gives it directly when it is small)
+    "backup:project_export",
+    "webanno:annotations_export",
+    "webanno:source_annotations_export",
 }
 
 # Curation: create, edit and delete-confirmation pages of sources, people, claims and concepts.
@@ -135,6 +141,16 @@ TOKEN_PAGES = {
     "bibliography:import_preview": ("bibliography", "get", 200),
     "bibliography:import_confirm": ("bibliography", "post", 302),
     "backup:project_preview": ("project", "get", 200),
+}
+
+# Pages of one background job, reached by the random token in their address: url name ->
+# (method, status for the job's starter, status for a supervisor). Other members get 404.
+JOB_PAGES = {
+    "jobs:job_detail": ("get", 200, 200),
+    "jobs:job_status": ("get", 200, 200),
+    "jobs:job_download": ("get", 200, 200),
+    # only the starter runs a failed job again
+    "jobs:job_retry": ("post", 302, 403),
 }
 
 # Pages about objects some members may not see.
@@ -207,7 +223,9 @@ def project_url_names() -> set[str]:
 
 
 def test_every_project_page_is_in_the_access_matrix():
-    assert project_url_names() == set(PAGES) | set(POST_ENDPOINTS) | set(TOKEN_PAGES)
+    assert project_url_names() == (
+        set(PAGES) | set(POST_ENDPOINTS) | set(TOKEN_PAGES) | set(JOB_PAGES)
+    )
 
 
 @pytest.mark.parametrize("name", sorted(TOKEN_PAGES))
@@ -235,6 +253,35 @@ def test_uploads_are_reached_by_their_uploader_only(cast, client_for, name):
     response = getattr(client_for(None), method)(url)
     assert response.status_code == 302
     assert response.url.startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("name", sorted(JOB_PAGES))
+def test_jobs_are_reached_by_their_starter_and_supervisors_only(cast, client_for, name):
+    from apps.jobs.models import Job, JobChunk
+
+    method, for_starter, for_supervisor = JOB_PAGES[name]
+    # A failed job with a result file: every page of it answers (retry needs the failure).
+    job = Job.objects.create(
+        project=cast.project, user=cast.analyst, kind="test", title="A job", state="failed",
+        error="It failed.", result_name="r.txt", result_type="text/plain", result_size=1,
+    )  # fmt: skip
+    JobChunk.objects.create(job=job, role="result", seq=0, data=b"x")
+    if name == "jobs:job_download":
+        Job.objects.filter(pk=job.pk).update(state="succeeded", error="")
+    url = reverse(name, kwargs={"slug": "review", "token": job.token})
+    assert getattr(client_for(cast.supervisor), method)(url).status_code == for_supervisor
+    for other in (cast.analyst2, cast.student, cast.outsider):
+        assert getattr(client_for(other), method)(url).status_code == 404, other
+    wrong = "delete" if method == "post" else "post"
+    assert getattr(client_for(cast.analyst), wrong)(url).status_code == 405
+    response = getattr(client_for(None), method)(url)
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+    assert getattr(client_for(cast.analyst), method)(url).status_code == for_starter
+    assert (
+        getattr(client_for(cast.analyst), method)(url.replace(job.token, "x" * 43)).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))

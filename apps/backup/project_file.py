@@ -551,7 +551,16 @@ class _FileIds:
         return self.usernames[pk] if pk is not None else None
 
 
-def iter_project_file(project: Project) -> Iterator[str]:
+# Told, after each batch, which section is being written or read and how many of its rows are
+# done: what a job shows as its progress.
+Progress = Callable[[str, int], None]
+
+
+def _no_progress(section: str, done: int) -> None:
+    pass
+
+
+def iter_project_file(project: Project, progress: Progress = _no_progress) -> Iterator[str]:
     """The project file, written as it is read, a batch of rows at a time.
 
     On PostgreSQL it is read from one snapshot, so a text saved or a passage edited meanwhile
@@ -561,13 +570,13 @@ def iter_project_file(project: Project) -> Iterator[str]:
     level is the caller's: it cannot change once a query has run.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield from _write(project)
+        yield from _write(project, progress)
         return
     with transaction.atomic():
         # PostgreSQL's default gives each statement a snapshot of its own.
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield from _write(project)
+        yield from _write(project, progress)
 
 
 def write_project_file(project: Project, stream: IO[str]) -> None:
@@ -579,7 +588,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _write(project: Project) -> Iterator[str]:
+def _write(project: Project, progress: Progress) -> Iterator[str]:
     yield "{\n"
     yield f'"format": {_dumps(FORMAT)},\n"version": {VERSION},\n'
     ids = _FileIds(project)
@@ -594,9 +603,12 @@ def _write(project: Project) -> Iterator[str]:
     for key, table in SECTIONS.items():
         yield f',\n"{key}": ['
         first = True
+        done = 0
         for lines in _section_lines(table, scopes[table], ids, users):
             yield ("\n" if first else ",\n") + ",\n".join(lines)
             first = False
+            done += len(lines)
+            progress(key, done)
         yield "]" if first else "\n]"
     yield "\n}\n"
 
@@ -757,7 +769,9 @@ def read_summary(stream: IO[bytes]) -> Summary:
         return Summary(version, project, usernames, counts)
 
 
-def import_project(stream: IO[bytes], *, slug: str | None = None) -> Project:
+def import_project(
+    stream: IO[bytes], *, slug: str | None = None, progress: Progress = _no_progress
+) -> Project:
     """Create the project of the file `stream` (binary, seekable) under `slug` if given, with
     every row; all or nothing.
 
@@ -765,7 +779,7 @@ def import_project(stream: IO[bytes], *, slug: str | None = None) -> Project:
     """
     try:
         with _reading(), transaction.atomic():
-            return _Import(slug).run(_members(stream))
+            return _Import(slug, progress).run(_members(stream))
     except ProjectFileError:
         raise
     except (IntegrityError, DataError) as error:
@@ -810,8 +824,9 @@ class _DatabaseIds:
 
 
 class _Import:
-    def __init__(self, slug: str | None) -> None:
+    def __init__(self, slug: str | None, progress: Progress) -> None:
         self.slug = slug
+        self.progress = progress
         self.version: int | None = None
         self.project: Project | None = None
         self.refs = _DatabaseIds()
@@ -831,7 +846,7 @@ class _Import:
                     raise ProjectFileError(
                         f"The file's “{key}” come before its “project”; nothing was imported."
                     )
-                self._section(SECTIONS[key], value)
+                self._section(key, SECTIONS[key], value)
         if self.project is None:
             raise ProjectFileError("Nothing was imported: the file holds no “project”.")
         self._finish()
@@ -847,14 +862,17 @@ class _Import:
         self.project = self._build(PROJECT, {**spec, "slug": slug}, {})
         _insert(Project, [self.project])
 
-    def _section(self, table: Table, rows: Iterable) -> None:
+    def _section(self, key: str, table: Table, rows: Iterable) -> None:
         size = SOURCE_BATCH if table is SOURCES else BATCH
         rows = iter(rows)
+        done = 0
         while chunk := list(islice(rows, size)):
             if table is USERS:
                 self._users(chunk)
             else:
                 self._rows(table, chunk)
+            done += len(chunk)
+            self.progress(key, done)
         self._set_later()
 
     def _users(self, rows: list[dict]) -> None:

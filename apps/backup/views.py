@@ -10,19 +10,27 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods
 
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
+from apps.annotations.models import Annotation
 from apps.backup import project_file
 from apps.backup.forms import ProjectUploadForm
 from apps.jobs import slots
 from apps.jobs.models import JOB_LIFETIME, ImportJob, ImportKind, get_job_for_user
+from apps.jobs.running import job_url, start_job
 
 # Uploaded project files wait here for their confirmation (the job names its file).
 UPLOADS = "uploads"
 # Whole-project files of one project written at once; more requests come back in a minute.
 EXPORT_PLACES = 2
+# Above this many annotations the project file is written by a background job (a request may
+# not run past 30 s; about 10,000 annotations take 2 s of CPU to write, more on a busy host).
+DIRECT_LIMIT = 10_000
+# Files larger than this are imported by a background job (a 2,000-source project's file is
+# about 36 MB and takes about 25 s of CPU to import).
+IMPORT_IN_REQUEST_BYTES = 2 * 1024 * 1024
 PREVIEW_COUNTS = ("memberships", "people", "sources", "concepts", "claims", "annotations")
 
 
@@ -30,11 +38,29 @@ def _context(membership: Membership, **extra) -> dict:
     return {"membership": membership, "project": membership.project, **extra}
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 @project_view(Action.TRANSFER_PROJECT)
 def project_export(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """GET: the project file, streamed, for a project small enough to write within a request;
+    POST: a background job writes it (any size), and its page offers the download."""
+    project = membership.project
+    if request.method == "POST":
+        job = start_job(
+            kind="backup.export",
+            project=project,
+            user=request.user,
+            title=f"Project file of {project.name}",
+        )
+        return redirect(job_url(job))
+    if is_large(project):
+        messages.info(
+            request,
+            f"This project has more than {DIRECT_LIMIT:,} annotations: its file is prepared in "
+            "the background. Press “Prepare the project file”.",
+        )
+        return redirect("backup:project_upload", project.slug)
     try:
-        place = slots.take(f"project-export:{membership.project_id}", places=EXPORT_PLACES)
+        place = slots.take(f"project-export:{project.pk}", places=EXPORT_PLACES)
     except slots.Busy as busy:
         response = HttpResponse(str(busy), status=503, content_type="text/plain; charset=utf-8")
         response["Retry-After"] = "60"
@@ -42,13 +68,17 @@ def project_export(request: HttpRequest, membership: Membership) -> HttpResponse
     # Written as it is read, a batch of rows at a time: the first bytes leave at once and
     # memory stays flat however large the project.
     response = StreamingHttpResponse(
-        slots.Held(place, project_file.iter_project_file(membership.project)),
+        slots.Held(place, project_file.iter_project_file(project)),
         content_type="application/json",
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{membership.project.slug}-project.json"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="{project.slug}-project.json"'
     return response
+
+
+def is_large(project) -> bool:
+    """More annotations than a request writes in time (reading at most that many ids)."""
+    ids = Annotation.objects.for_project(project).order_by().values_list("pk", flat=True)
+    return bool(list(ids[DIRECT_LIMIT : DIRECT_LIMIT + 1]))
 
 
 def _upload_folder() -> Path:
@@ -109,7 +139,12 @@ def project_upload(request: HttpRequest, membership: Membership) -> HttpResponse
     return render(
         request,
         "backup/project_upload.html",
-        _context(membership, project_form=form),
+        _context(
+            membership,
+            project_form=form,
+            large=is_large(membership.project),
+            direct_limit=f"{DIRECT_LIMIT:,}",
+        ),
         status=400 if form.errors else 200,
     )
 
@@ -129,20 +164,38 @@ def project_preview(request: HttpRequest, membership: Membership, token: str) ->
                 locked = ImportJob.objects.select_for_update().get(pk=job.pk)
                 if locked.is_finished:
                     raise project_file.ProjectFileError("This file was imported already.")
+                path = _upload_folder() / Path(payload["file"]).name
                 try:
-                    stream = (_upload_folder() / Path(payload["file"]).name).open("rb")
+                    stream = path.open("rb")
                 except OSError:
                     raise project_file.ProjectFileError(
                         "The uploaded file is gone (uploads are kept for "
                         f"{JOB_LIFETIME.total_seconds() / 3600:.0f} hours); upload it again."
                     ) from None
                 with stream:
-                    created = project_file.import_project(stream, slug=slug)
-                locked.finish(f"Imported the project “{created.name}” at /p/{created.slug}/.")
+                    if path.stat().st_size > IMPORT_IN_REQUEST_BYTES:
+                        background = start_job(
+                            kind="backup.import",
+                            project=membership.project,
+                            user=request.user,
+                            title=f"Import of {job.filename or 'a project file'} as /p/{slug}/",
+                            params={"slug": slug, "total": sum(payload["counts"].values())},
+                            input_file=stream,
+                            input_name=job.filename,
+                        )
+                        locked.finish("Imported by a background job.")
+                    else:
+                        background = None
+                        created = project_file.import_project(stream, slug=slug)
+                        locked.finish(
+                            f"Imported the project “{created.name}” at /p/{created.slug}/."
+                        )
         except project_file.ProjectFileError as error:
             refusal = str(error)
         else:
             _remove_upload(job)
+            if background is not None:
+                return redirect(job_url(background))
             messages.success(request, f"Imported the project “{created.name}”.")
             return redirect("xref:project_home", created.slug)
     return render(

@@ -15,6 +15,7 @@ from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.annotations.models import Annotation
 from apps.jobs import slots
+from apps.jobs.running import job_url, start_job
 from apps.library.models import Source, source_texts
 from apps.webanno import w3c as webanno
 from apps.webanno.forms import AnnotationsUploadForm
@@ -22,6 +23,9 @@ from apps.webanno.items import Site, WebAnnoError, import_annotations
 
 # Exports of one project written at once; more requests are asked to come back in a minute.
 EXPORT_PLACES = 3
+# Above this many annotations the file is written by a background job (a request may not run
+# past 30 s; 10,000 annotations take about 2.5 s of CPU, more on a busy host).
+DIRECT_LIMIT = 10_000
 
 
 def busy_response(busy: slots.Busy) -> HttpResponse:
@@ -52,7 +56,7 @@ def vocabulary(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 @project_view(Action.EXPORT)
 def annotations_export(request: HttpRequest, membership: Membership) -> HttpResponse:
     project = membership.project
@@ -61,12 +65,13 @@ def annotations_export(request: HttpRequest, membership: Membership) -> HttpResp
         membership,
         Annotation.objects.visible_to(membership),
         url_args=("webanno:annotations_export",),
+        source=None,
         label=f"Annotations of {project.name}",
         filename=f"{project.slug}-annotations.jsonld",
     )
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 @project_view(Action.EXPORT)
 def source_annotations_export(
     request: HttpRequest, membership: Membership, pk: int
@@ -79,6 +84,7 @@ def source_annotations_export(
         membership,
         Annotation.objects.visible_to(membership).filter(source=source),
         url_args=("webanno:source_annotations_export", source.pk),
+        source=source,
         label=f"Annotations of “{source.title}”",
         filename=f"{membership.project.slug}-{slugify(source.citation_key) or source.pk}"
         "-annotations.jsonld",
@@ -91,10 +97,33 @@ def _annotations_file(
     annotations: QuerySet,
     *,
     url_args: tuple,
+    source: Source | None,
     label: str,
     filename: str,
 ) -> HttpResponse:
+    """GET: the file, streamed, when it is small enough to write within a request; otherwise
+    a page that offers to prepare it. POST: a background job writes it, whatever its size."""
     site = Site.of_request(request, membership.project)
+    if request.method == "POST":
+        job = start_job(
+            kind="webanno.export",
+            project=membership.project,
+            user=request.user,
+            title=label,
+            params={
+                "base": site.base,
+                "source": source.pk if source else None,
+                "approved_only": membership.approved_only,
+            },
+        )
+        return redirect(job_url(job))
+    ids = annotations.order_by().values_list("pk", flat=True)
+    if list(ids[DIRECT_LIMIT : DIRECT_LIMIT + 1]):  # reads at most that many ids
+        return render(
+            request,
+            "webanno/annotations_prepare.html",
+            _context(membership, label=label, direct_limit=f"{DIRECT_LIMIT:,}"),
+        )
     try:
         place = slots.take(f"annotations-export:{membership.project_id}", places=EXPORT_PLACES)
     except slots.Busy as busy:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any
 from urllib.parse import quote as url_quote
@@ -97,7 +97,12 @@ def context(site: Site) -> list[str]:
 
 
 def iter_collection(
-    annotations: AnnotationQuerySet, *, site: Site, url: str, label: str
+    annotations: AnnotationQuerySet,
+    *,
+    site: Site,
+    url: str,
+    label: str,
+    progress: Callable[[int], None] = lambda done: None,
 ) -> Iterator[str]:
     """The annotations as one AnnotationCollection, written as they are read.
 
@@ -105,16 +110,21 @@ def iter_collection(
     links of each batch are read for that batch only, so no query names every annotation.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield from _collection(annotations, site=site, url=url, label=label)
+        yield from _collection(annotations, site=site, url=url, label=label, progress=progress)
         return
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield from _collection(annotations, site=site, url=url, label=label)
+        yield from _collection(annotations, site=site, url=url, label=label, progress=progress)
 
 
 def _collection(
-    annotations: AnnotationQuerySet, *, site: Site, url: str, label: str
+    annotations: AnnotationQuerySet,
+    *,
+    site: Site,
+    url: str,
+    label: str,
+    progress: Callable[[int], None],
 ) -> Iterator[str]:
     head = {
         "@context": context(site),
@@ -144,6 +154,7 @@ def _collection(
         ]
         yield ("\n" if not written else ",\n") + ",\n".join(lines)
         written += len(batch)
+        progress(written)
     yield ("\n" if written else "") + f']}}, "total": {written}}}\n'
 
 

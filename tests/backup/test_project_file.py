@@ -537,9 +537,7 @@ def test_many_simultaneous_downloads_wait_their_turn(cast, client_for):
     assert supervisor.get(url).status_code == 200
 
 
-def test_a_client_that_goes_away_mid_download_frees_its_place_and_changes_nothing(
-    cast, client_for
-):
+def test_a_client_that_goes_away_mid_download_frees_its_place_and_changes_nothing(cast, client_for):
     for number in range(5):
         factories.make_source(cast.project, f"Source {number}")
     supervisor = client_for(cast.supervisor)
@@ -551,3 +549,84 @@ def test_a_client_that_goes_away_mid_download_frees_its_place_and_changes_nothin
     done = supervisor.get(url)
     assert done.status_code == 200
     assert len(json.loads(b"".join(done.streaming_content))["sources"]) == 5
+
+
+# --- Large projects: background jobs ----------------------------------------------------------
+
+
+def job_file(client, job) -> bytes:
+    download = client.get(f"/p/{job.project.slug}/jobs/{job.token}/download/")
+    assert download.status_code == 200
+    return b"".join(download.streaming_content) if download.streaming else download.content
+
+
+def test_a_large_projects_file_is_written_by_a_job(cast, client_for, monkeypatch):
+    from apps.backup import views
+    from apps.jobs.models import Job, JobState
+
+    source = factories.make_source(cast.project, "Kept")
+    factories.make_annotation(source, cast.analyst, quote="One passage.")
+    supervisor = client_for(cast.supervisor)
+    direct = b"".join(supervisor.get("/p/review/export/project.json").streaming_content)
+    monkeypatch.setattr(views, "DIRECT_LIMIT", 0)
+
+    refused = supervisor.get("/p/review/export/project.json")
+    assert refused.status_code == 302 and refused.url == "/p/review/export/project/"
+    page = supervisor.get(refused.url)
+    assert "its file is prepared in the background" in page.text  # the message
+    assert "Prepare the project file (JSON)" in page.text and 'method="post"' in page.text
+
+    started = supervisor.post("/p/review/export/project.json")
+    job = Job.objects.get(kind="backup.export")
+    assert started.url == f"/p/review/jobs/{job.token}/"
+    assert job.state == JobState.SUCCEEDED
+    assert job.summary.endswith(" KB): 1 source, 1 annotation.")
+    assert job_file(supervisor, job) == direct
+
+
+def test_a_large_file_is_imported_by_a_job(cast, client_for, monkeypatch):
+    from apps.backup import views
+    from apps.jobs.models import Job, JobState
+
+    factories.make_source(cast.project, "Kept through the job")
+    supervisor = client_for(cast.supervisor)
+    content = b"".join(supervisor.get("/p/review/export/project.json").streaming_content)
+    monkeypatch.setattr(views, "IMPORT_IN_REQUEST_BYTES", 10)
+    upload = supervisor.post(
+        "/p/review/export/project/",
+        {"file": SimpleUploadedFile("p.json", content), "slug": "restored"},
+    )
+    confirmed = supervisor.post(upload.url)
+    job = Job.objects.get(kind="backup.import")
+    assert confirmed.url == f"/p/review/jobs/{job.token}/"
+    assert job.state == JobState.SUCCEEDED, job.error
+    assert job.summary == "Imported the project “A review” at /p/restored/."
+    assert job.next_url == "/p/restored/"
+    assert Project.objects.get(slug="restored").sources.get().title == "Kept through the job"
+    assert supervisor.get(job.next_url).status_code == 200
+    # The upload is gone from the disk, and the preview says it was imported.
+    assert not list((Path(settings.DATA_DIR) / "uploads").glob("*.json"))
+    assert "Imported by a background job" in supervisor.get(upload.url).text
+
+
+def test_a_job_that_imports_a_damaged_file_fails_with_the_reason_and_keeps_nothing(
+    cast, client_for, monkeypatch
+):
+    from apps.backup import views
+    from apps.jobs.models import Job, JobState
+
+    supervisor = client_for(cast.supervisor)
+    data = json.loads(b"".join(supervisor.get("/p/review/export/project.json").streaming_content))
+    data["annotations"] = [{"id": 1, "source": 99}]
+    monkeypatch.setattr(views, "IMPORT_IN_REQUEST_BYTES", 10)
+    upload = supervisor.post(
+        "/p/review/export/project/",
+        {"file": SimpleUploadedFile("p.json", json.dumps(data).encode()), "slug": "broken"},
+    )
+    supervisor.post(upload.url)
+    job = Job.objects.get(kind="backup.import")
+    assert job.state == JobState.FAILED
+    assert job.error == "The file refers to source 99, which it does not hold."
+    assert not Project.objects.filter(slug="broken").exists()
+    page = supervisor.get(f"/p/review/jobs/{job.token}/")
+    assert "The file refers to source 99, which it does not hold." in page.text

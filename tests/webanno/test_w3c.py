@@ -343,8 +343,34 @@ def test_outsiders_do_not_learn_the_export_exists(cast, client_for):
     assert client_for(cast.outsider).get(export_url(cast.project)).status_code == 404
 
 
-def test_the_export_refuses_post(cast, client_for):
-    assert client_for(cast.student).post(export_url(cast.project)).status_code == 405
+def test_the_export_refuses_put(cast, client_for):
+    assert client_for(cast.student).put(export_url(cast.project)).status_code == 405
+
+
+def test_a_large_export_is_written_by_a_job_with_the_same_content(
+    cast, mixed, client_for, monkeypatch
+):
+    from apps.jobs.models import Job, JobState
+    from apps.webanno import views
+
+    student = client_for(cast.student)
+    direct = content(student.get(export_url(cast.project)))
+    monkeypatch.setattr(views, "DIRECT_LIMIT", 0)
+
+    offer = student.get(export_url(cast.project))
+    assert offer.status_code == 200 and not offer.streaming
+    assert "the file is written in the background" in offer.text
+    assert 'method="post"' in offer.text
+
+    started = student.post(export_url(cast.project))
+    job = Job.objects.get(kind="webanno.export")
+    assert started.status_code == 302 and started.url == f"/p/review/jobs/{job.token}/"
+    assert job.state == JobState.SUCCEEDED and job.user == cast.student
+    assert job.summary == "The file is ready: 1 annotation as W3C Web Annotations."
+    download = student.get(f"/p/review/jobs/{job.token}/download/")
+    file = b"".join(download.streaming_content) if download.streaming else download.content
+    # What the student may see, as the direct download gave it.
+    assert file == direct and quotes(json.loads(file)) == {"approved"}
 
 
 def test_the_export_takes_the_same_queries_however_many_annotations(
