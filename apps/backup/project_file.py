@@ -515,6 +515,9 @@ TABLES = [
 NOT_IN_THE_FILE = {
     "search.Document": "the search index: rebuilt from the rows by database triggers",
     "jobs.ImportJob": "an upload waiting for its confirmation, not project data",
+    "jobs.Job": "background work and its files: done for this site, not the project's data",
+    "jobs.JobChunk": "a piece of a background job's file",
+    "django_tasks_database.DBTaskResult": "the queue of background jobs",
     "admin.LogEntry": "the admin site's log of its own edits",
     "auth.Permission": "the site's permissions",
     "auth.Group": "the site's groups",
