@@ -3,6 +3,7 @@ PostgreSQL and between them; no field of a model is forgotten; files of earlier 
 still read; bad files change nothing."""
 
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -630,3 +631,45 @@ def test_a_job_that_imports_a_damaged_file_fails_with_the_reason_and_keeps_nothi
     assert not Project.objects.filter(slug="broken").exists()
     page = supervisor.get(f"/p/review/jobs/{job.token}/")
     assert "The file refers to source 99, which it does not hold." in page.text
+
+
+# --- Larger than the memory it may use --------------------------------------------------------
+
+
+def streamed(chunks) -> tuple[str, int, int]:
+    """The sha256 of what `chunks` yields, its size, and the most memory Python held while
+    they were written (each chunk is hashed and let go, as a download sends it)."""
+    import tracemalloc
+
+    digest, size = hashlib.sha256(), 0
+    tracemalloc.start()
+    try:
+        for chunk in chunks:
+            data = chunk.encode()
+            digest.update(data)
+            size += len(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return digest.hexdigest(), size, peak
+
+
+# What a streamed project file may hold at once in these tests, with batches of 25 rows.
+BUDGET = 1_500_000
+
+
+def test_a_project_larger_than_its_memory_budget_streams_the_reference_file(
+    cast, grow, monkeypatch
+):
+    """The file is larger than the memory the export may use, and is the one written in a
+    single batch of everything."""
+    grow(120)  # 120 sources, about 1,200 annotations with their links, history and revisions
+    project = Project.objects.get(pk=cast.project.pk)
+    monkeypatch.setattr(project_file, "BATCH", 10**6)
+    monkeypatch.setattr(project_file, "SOURCE_BATCH", 10**6)
+    reference = "".join(project_file.iter_project_file(project)).encode()
+    monkeypatch.setattr(project_file, "BATCH", 25)
+    monkeypatch.setattr(project_file, "SOURCE_BATCH", 5)
+    digest, size, peak = streamed(project_file.iter_project_file(project))
+    assert (digest, size) == (hashlib.sha256(reference).hexdigest(), len(reference))
+    assert peak < BUDGET < size

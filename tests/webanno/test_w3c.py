@@ -796,3 +796,37 @@ def test_many_students_downloading_at_once_are_asked_to_come_back(cast, review, 
     assert again.status_code == 200 and quotes(json.loads(content(again))) == {QUOTE}
     for response in started[1:]:
         assert quotes(json.loads(content(response))) == {QUOTE}
+
+
+# What a streamed export may hold at once in these tests, with batches of 20 annotations.
+BUDGET = 1_500_000
+
+
+def test_an_export_larger_than_its_memory_budget_streams_the_reference_file(
+    cast, grow, monkeypatch
+):
+    """The file is larger than the memory the export may use, and is the one written in a
+    single batch of everything."""
+    import hashlib
+    import tracemalloc
+
+    site = w3c.Site(base="http://testserver", slug=cast.project.slug)
+    annotations = Annotation.objects.for_project(cast.project)
+
+    def chunks():
+        return w3c.iter_collection(annotations, site=site, url="http://testserver/x", label="x")
+
+    grow(120)  # 120 sources, about 1,200 annotations with their links
+    reference = "".join(chunks()).encode()
+    monkeypatch.setattr(w3c, "BATCH", 20)
+    digest, size = hashlib.sha256(), 0
+    tracemalloc.start()
+    for chunk in chunks():
+        data = chunk.encode()
+        digest.update(data)
+        size += len(data)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert (digest.hexdigest(), size) == (hashlib.sha256(reference).hexdigest(), len(reference))
+    assert json.loads(reference)["total"] == annotations.count()
+    assert peak < BUDGET < size
