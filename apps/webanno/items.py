@@ -53,9 +53,10 @@ class Site:
     def url(self, name: str, *args: Any) -> str:
         if len(args) == 1 and isinstance(args[0], int):
             # An export names thousands of pages: reversed once per kind, not per row.
-            return self.base + _path_template(name, (self.slug, _PLACEHOLDER)).replace(
-                str(_PLACEHOLDER), str(args[0])
+            head, _, tail = _path_template(name, (self.slug, _PLACEHOLDER)).rpartition(
+                str(_PLACEHOLDER)
             )
+            return f"{self.base}{head}{args[0]}{tail}"
         return self.base + reverse(name, args=[self.slug, *args])
 
     def local_pk(self, url: Any, name: str) -> int | None:
