@@ -57,6 +57,9 @@ def child(args: argparse.Namespace) -> None:
     from apps.webanno.items import Site
     from apps.webanno.w3c import iter_collection
 
+    # A running server has its URLs loaded before its first export: so does this process.
+    assert Site(base="", slug="").context_url
+
     figures: dict = {}
     first = None
     size = 0
