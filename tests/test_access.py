@@ -291,7 +291,7 @@ def test_members_get_what_their_role_allows(cast, world, client_for, name):
     for role, status in expected.items():
         response = client_for(cast.members()[role]).get(url)
         assert response.status_code == status, role
-        response.close()  # as a server does once it has sent it (a streamed file frees its place)
+        factories.close_response(response)  # as a server does: a streamed file frees its place
 
 
 @pytest.mark.parametrize(("name", "key"), sorted(RESTRICTED))

@@ -546,7 +546,7 @@ def test_a_client_that_goes_away_mid_download_frees_its_place_and_changes_nothin
     responses = [supervisor.get(url) for _ in range(2)]
     for response in responses:
         next(iter(response.streaming_content))  # the first bytes reached the client
-        response.close()  # what the server does when the client disconnects
+        factories.close_response(response)  # what the server does when the client disconnects
     done = supervisor.get(url)
     assert done.status_code == 200
     assert len(json.loads(b"".join(done.streaming_content))["sources"]) == 5

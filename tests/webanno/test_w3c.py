@@ -791,7 +791,7 @@ def test_many_students_downloading_at_once_are_asked_to_come_back(cast, review, 
     refused = student.get(export_url(cast.project))
     assert refused.status_code == 503
     assert "try again in a minute" in refused.content.decode()
-    started[0].close()  # a client that went away gives its place back
+    factories.close_response(started[0])  # a client that went away gives its place back
     again = student.get(export_url(cast.project))
     assert again.status_code == 200 and quotes(json.loads(content(again))) == {QUOTE}
     for response in started[1:]:
