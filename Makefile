@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1:8000
 SEED_TEXTS ?= $(wildcard ../shared/seeds)
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test install install-dev browser lint lock migrate seed clean
+.PHONY: run test install install-dev browser test-tools lint lock migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ node_modules/.installed: package.json package-lock.json
 		else \
 			echo "npm is missing: sudo apt-get install -y nodejs npm" >&2; exit 1; \
 		fi; }
-	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	npm ci --omit=dev --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
 $(VENV)/.installed: pyproject.toml requirements.lock node_modules/.installed | $(BIN)/python
@@ -67,8 +67,15 @@ browser:
 			echo "Chromium is missing: sudo apt-get install -y chromium" >&2; exit 1; \
 		fi; }
 
+## test-tools: package.json's devDependencies too (validators the tests check exports with)
+node_modules/.installed-dev: node_modules/.installed
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@ $<
+
+test-tools: node_modules/.installed-dev
+
 ## test: the whole suite, browser tests included, on SQLite (or DATABASE_URL when set)
-test: install-dev browser
+test: install-dev browser test-tools
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-dev

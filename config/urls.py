@@ -7,6 +7,7 @@ from config.converters import IdConverter
 register_converter(IdConverter, "id")
 
 from apps.accounts.urls import auth_urlpatterns  # noqa: E402
+from apps.webanno.urls import vocabulary_urlpatterns  # noqa: E402
 
 project_patterns = [
     path("", include("apps.xref.urls")),
@@ -26,6 +27,7 @@ project_patterns = [
 urlpatterns = [
     path("", include("apps.accounts.urls")),
     *auth_urlpatterns,
+    *vocabulary_urlpatterns,
     path("admin/", admin.site.urls),
     path("p/<slug:slug>/", include(project_patterns)),
 ]

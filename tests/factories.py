@@ -108,3 +108,17 @@ def revise(annotation: Annotation, by: User, **fields) -> Annotation:
         annotation.save(update_fields=Annotation.CONTENT_FIELDS)
     annotation.record_revision(by=by)
     return annotation
+
+
+def close_response(response) -> None:
+    """Close a response as a server does once it is sent, or when its client went away: a
+    streamed download gives back what it held. Django's signal that would then close the
+    database connection is held off, as the test client itself does."""
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)

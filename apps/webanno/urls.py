@@ -13,3 +13,8 @@ urlpatterns = [
         name="source_annotations_export",
     ),
 ]
+
+# Outside any project: the JSON-LD context every export names.
+vocabulary_urlpatterns = [
+    path("ns/citemap.jsonld", views.vocabulary, name="webanno_vocabulary"),
+]

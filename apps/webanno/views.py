@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -13,9 +14,24 @@ from django.views.decorators.http import require_http_methods, require_safe
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.annotations.models import Annotation
+from apps.jobs import slots
+from apps.jobs.running import job_url, start_job
 from apps.library.models import Source, source_texts
 from apps.webanno import w3c as webanno
 from apps.webanno.forms import AnnotationsUploadForm
+from apps.webanno.items import Site, WebAnnoError, import_annotations
+
+# Exports of one project written at once; more requests are asked to come back in a minute.
+EXPORT_PLACES = 3
+# Above this many annotations the file is written by a background job (a request may not run
+# past 30 s; 10,000 annotations take about 2.5 s of CPU, more on a busy host).
+DIRECT_LIMIT = 10_000
+
+
+def busy_response(busy: slots.Busy) -> HttpResponse:
+    response = HttpResponse(str(busy), status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = "60"
+    return response
 
 
 def _context(membership: Membership, **extra) -> dict:
@@ -25,7 +41,22 @@ def _context(membership: Membership, **extra) -> dict:
 # --- Annotations as W3C Web Annotations ----------------------------------------------------
 
 
+@login_not_required  # public: JSON-LD processors reading an export fetch it
 @require_safe
+def vocabulary(request: HttpRequest) -> HttpResponse:
+    """The JSON-LD context of our terms, which every exported annotation names."""
+    site = Site(base=request.build_absolute_uri("/").rstrip("/"), slug="")
+    response = JsonResponse(
+        webanno.context_document(site),
+        content_type="application/ld+json",
+        json_dumps_params={"indent": 2},
+    )
+    response["Cache-Control"] = "public, max-age=86400"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 @project_view(Action.EXPORT)
 def annotations_export(request: HttpRequest, membership: Membership) -> HttpResponse:
     project = membership.project
@@ -34,12 +65,13 @@ def annotations_export(request: HttpRequest, membership: Membership) -> HttpResp
         membership,
         Annotation.objects.visible_to(membership),
         url_args=("webanno:annotations_export",),
+        source=None,
         label=f"Annotations of {project.name}",
         filename=f"{project.slug}-annotations.jsonld",
     )
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 @project_view(Action.EXPORT)
 def source_annotations_export(
     request: HttpRequest, membership: Membership, pk: int
@@ -52,6 +84,7 @@ def source_annotations_export(
         membership,
         Annotation.objects.visible_to(membership).filter(source=source),
         url_args=("webanno:source_annotations_export", source.pk),
+        source=source,
         label=f"Annotations of “{source.title}”",
         filename=f"{membership.project.slug}-{slugify(source.citation_key) or source.pk}"
         "-annotations.jsonld",
@@ -64,14 +97,45 @@ def _annotations_file(
     annotations: QuerySet,
     *,
     url_args: tuple,
+    source: Source | None,
     label: str,
     filename: str,
 ) -> HttpResponse:
-    site = webanno.Site.of_request(request, membership.project)
-    document = webanno.collection(
-        webanno.export_queryset(annotations), site=site, url=site.url(*url_args), label=label
+    """GET: the file, streamed, when it is small enough to write within a request; otherwise
+    a page that offers to prepare it. POST: a background job writes it, whatever its size."""
+    site = Site.of_request(request, membership.project)
+    if request.method == "POST":
+        job = start_job(
+            kind="webanno.export",
+            project=membership.project,
+            user=request.user,
+            title=label,
+            params={
+                "base": site.base,
+                "source": source.pk if source else None,
+                "approved_only": membership.approved_only,
+            },
+        )
+        return redirect(job_url(job))
+    ids = annotations.order_by().values_list("pk", flat=True)
+    if list(ids[DIRECT_LIMIT : DIRECT_LIMIT + 1]):  # reads at most that many ids
+        return render(
+            request,
+            "webanno/annotations_prepare.html",
+            _context(membership, label=label, direct_limit=f"{DIRECT_LIMIT:,}"),
+        )
+    try:
+        place = slots.take(f"annotations-export:{membership.project_id}", places=EXPORT_PLACES)
+    except slots.Busy as busy:
+        return busy_response(busy)
+    # Written as it is read: the first bytes leave at once and memory stays flat.
+    response = StreamingHttpResponse(
+        slots.Held(
+            place,
+            webanno.iter_collection(annotations, site=site, url=site.url(*url_args), label=label),
+        ),
+        content_type=webanno.CONTENT_TYPE,
     )
-    response = HttpResponse(webanno.dumps(document), content_type=webanno.CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -86,13 +150,13 @@ def annotations_import(request: HttpRequest, membership: Membership) -> HttpResp
     if posted and form.is_valid():
         try:
             items = webanno.read_items(form.cleaned_data["file"].read())
-            created = webanno.import_annotations(
+            created = import_annotations(
                 project=membership.project,
                 items=items,
                 by=request.user,
-                site=webanno.Site.of_request(request, membership.project),
+                site=Site.of_request(request, membership.project),
             )
-        except webanno.WebAnnoError as error:
+        except WebAnnoError as error:
             form.add_error("file", f"Nothing was imported. {error}")
         else:
             count = len(created)

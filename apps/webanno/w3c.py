@@ -1,40 +1,42 @@
 """Annotations as W3C Web Annotations (JSON-LD), out and in.
 
-Out: an AnnotationCollection whose one AnnotationPage holds every annotation the member may see.
-In: that file (or an AnnotationPage, one Annotation, a JSON list of them); every item becomes a
-draft of the importer, all or nothing.
+Out: an AnnotationCollection whose one AnnotationPage holds every annotation the member may see,
+written as it is read. Each annotation stands alone: it carries its own `@context` and is valid
+against the Web Annotation data model. What a resource is (a source, a claim, a person) is an
+IRI where the model wants one: a source's DOI URL, else its URL, else its page here. What
+describes it is beside it, in a node with the same id (`sourceDescription`).
+In: that file (or an AnnotationPage, one Annotation, a JSON list of them), in the shape it has
+now or had before; every item becomes a draft of the importer, all or nothing (items.py).
 
-What the Web Annotation vocabulary has no word for is in our own vocabulary, under the site's
-`/vocab#` IRI and declared in the document's second context:
+What the Web Annotation vocabulary has no word for is in our own vocabulary, declared in the
+context document the site serves at /ns/citemap.jsonld (the second `@context`):
 
 - on an annotation: `reviewStatus` (draft, submitted, approved…);
 - on its target: `locator` ("¶12", "p. 14"), `pageLabel` (the printed page), `pageIndex`,
   `anchorState` and `anchorScore` (how the quote sits in the source's current text);
-- on a source or a cited work: `citationKey` (also the first of its `dcterms:identifier`s);
-- on a linking body: `stance` for a claim (whose source has type `Claim`), `function` and the
-  cited `work` for a person.
+- on a specific resource (the target, a linking body): `sourceDescription`, the node that
+  describes its source: a source's title, `citationKey`, identifiers and language; a claim's
+  statement (`value`); a person's `name`;
+- on a linking body: `stance` for a claim (type `Claim`), `function` and the cited `work` for a
+  person.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Any
 from urllib.parse import quote as url_quote
-from urllib.parse import urlsplit
+from urllib.parse import unquote as url_unquote
 
-from django.db import transaction
-from django.db.models import F, Prefetch
-from django.urls import Resolver404, resolve, reverse
+from django.db import connection, transaction
+from django.db.models import F
 
-from apps.accounts.models import Project
-from apps.accounts.references import NewReference, referenced_id
 from apps.annotations.forms import MAX_NOTE_LENGTH
 from apps.annotations.models import (
     MAX_QUOTE_LENGTH,
-    AnchorState,
     Annotation,
     AnnotationQuerySet,
     Evidence,
@@ -42,10 +44,18 @@ from apps.annotations.models import (
     MentionFunction,
     Stance,
 )
-from apps.claims.models import Claim, Concept
 from apps.library.identifiers import normalise_identifier
-from apps.library.models import IdentifierScheme, Source, SourceIdentifier, source_texts
-from apps.people.models import NAME_MAX, Person
+from apps.library.models import IdentifierScheme, Source, SourceIdentifier
+from apps.people.models import NAME_MAX
+from apps.webanno.items import (
+    DEFAULT_LOCATOR,
+    ClaimLink,
+    Item,
+    PersonLink,
+    Site,
+    SourceRef,
+    WebAnnoError,
+)
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 # The Web Annotation Protocol's media type: JSON-LD with the annotation profile.
@@ -59,108 +69,180 @@ LOCATOR_MAX = 60
 PAGE_LABEL_MAX = 30
 CONCEPT_NAME_MAX = 200
 MAX_PAGE_INDEX = 1_000_000
-DEFAULT_LOCATOR = "imported"
+# Annotations read per query (their links are read for a batch at a time).
+BATCH = 500
 
 # Our terms, in the vocabulary under Site.vocab.
 TERMS = [
     "reviewStatus", "locator", "pageLabel", "pageIndex", "anchorState", "anchorScore",
     "citationKey", "stance", "function", "Claim",
 ]  # fmt: skip
-
-
-class WebAnnoError(Exception):
-    """A file or an item that is refused; the message names it and says why, for the user."""
-
-
-@dataclass(frozen=True)
-class Site:
-    """Where a project's pages are: to write absolute URLs and to recognise our own."""
-
-    base: str  # scheme and host, no trailing slash: "https://citemap.example"
-    slug: str
-
-    @classmethod
-    def of_request(cls, request, project: Project) -> Site:
-        return cls(base=request.build_absolute_uri("/").rstrip("/"), slug=project.slug)
-
-    @property
-    def vocab(self) -> str:
-        return f"{self.base}/vocab#"
-
-    def url(self, name: str, *args: Any) -> str:
-        return self.base + reverse(name, args=[self.slug, *args])
-
-    def local_pk(self, url: Any, name: str) -> int | None:
-        """The id in `url` when it is this project's page `name` on this site."""
-        if not isinstance(url, str) or not url.startswith(self.base + "/"):
-            return None
-        try:
-            match = resolve(urlsplit(url).path)
-        except Resolver404:
-            return None
-        if match.view_name != name or match.kwargs.get("slug") != self.slug:
-            return None
-        return match.kwargs.get("pk")
+# Terms whose values are nodes (or their IRIs).
+NODE_TERMS = ["sourceDescription", "work"]
 
 
 # --- Export ---------------------------------------------------------------------------------
 
 
-def export_queryset(annotations: AnnotationQuerySet) -> AnnotationQuerySet:
-    """What an exported annotation shows, in a fixed number of queries, in text order."""
-    works = Source.objects.defer(*source_texts()).prefetch_related("identifiers")
-    return (
-        annotations.select_related("source", "author")
-        .defer(*source_texts("source__"))
-        .prefetch_related(
-            "source__identifiers",
-            Prefetch("evidence", queryset=Evidence.objects.select_related("claim")),
-            Prefetch(
-                "mentions",
-                queryset=Mention.objects.select_related("person").prefetch_related(
-                    Prefetch("work", queryset=works)
-                ),
-            ),
-            Prefetch("concepts", queryset=Concept.objects.only("id", "name")),
-        )
-        .order_by("source__citation_key", F("start").asc(nulls_last=True), "created_at", "pk")
-    )
-
-
-def context(site: Site) -> list:
+def context_document(site: Site) -> dict:
+    """Our terms as a JSON-LD context, served at Site.context_url."""
     terms: dict[str, Any] = {"cm": site.vocab, **{term: f"cm:{term}" for term in TERMS}}
-    terms["work"] = {"@id": "cm:work", "@type": "@id"}
-    return [ANNO_CONTEXT, terms]
+    for term in NODE_TERMS:
+        terms[term] = {"@id": f"cm:{term}", "@type": "@id"}
+    return {"@context": terms}
 
 
-def collection(annotations: Iterable[Annotation], *, site: Site, url: str, label: str) -> dict:
-    items = [annotation_item(annotation, site) for annotation in annotations]
-    return {
+def context(site: Site) -> list[str]:
+    return [ANNO_CONTEXT, site.context_url]
+
+
+def iter_collection(
+    annotations: AnnotationQuerySet,
+    *,
+    site: Site,
+    url: str,
+    label: str,
+    progress: Callable[[int], None] = lambda done: None,
+) -> Iterator[str]:
+    """The annotations as one AnnotationCollection, written as they are read.
+
+    On PostgreSQL they are read from one snapshot (the count and every batch agree); the
+    links of each batch are read for that batch only, so no query names every annotation.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield from _collection(annotations, site=site, url=url, label=label, progress=progress)
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield from _collection(annotations, site=site, url=url, label=label, progress=progress)
+
+
+def _collection(
+    annotations: AnnotationQuerySet,
+    *,
+    site: Site,
+    url: str,
+    label: str,
+    progress: Callable[[int], None],
+) -> Iterator[str]:
+    head = {
         "@context": context(site),
         "id": url,
         "type": "AnnotationCollection",
         "label": label,
-        "total": len(items),
-        "first": {"id": f"{url}#page-1", "type": "AnnotationPage", "startIndex": 0, "items": items},
+        "first": {"id": f"{url}#page-1", "type": "AnnotationPage", "startIndex": 0},
     }
+    # The page stays open for its items; the total follows them (so the first bytes leave
+    # before any query has run).
+    yield json.dumps(head, ensure_ascii=False)[:-2] + ', "items": ['
+    rows = (
+        annotations.order_by(
+            "source__citation_key", F("start").asc(nulls_last=True), "created_at", "pk"
+        )
+        .values(*ANNOTATION_VALUES)
+        .iterator(chunk_size=BATCH)
+    )
+    sources = _Sources(site)
+    written = 0
+    while batch := list(islice(rows, BATCH)):
+        links = _Links([row["pk"] for row in batch])
+        sources.load({row["source_id"] for row in batch} | links.works)
+        lines = [
+            json.dumps(annotation_item(row, links, sources, site), ensure_ascii=False)
+            for row in batch
+        ]
+        yield ("\n" if not written else ",\n") + ",\n".join(lines)
+        written += len(batch)
+        progress(written)
+    yield ("\n" if written else "") + f']}}, "total": {written}}}\n'
 
 
-def dumps(document: dict) -> str:
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+# What an exported annotation shows of its row.
+ANNOTATION_VALUES = [
+    "pk", "source_id", "status", "quote", "prefix", "suffix", "start", "end", "page_label",
+    "page_index", "locator", "anchor_state", "anchor_score", "note", "created_at", "updated_at",
+    "author__username", "author__first_name", "author__last_name",
+]  # fmt: skip
 
 
-def annotation_item(annotation: Annotation, site: Site) -> dict:
+class _Links:
+    """The claims, people and concepts of a batch of annotations, by annotation id: read in
+    three queries that name the batch's ids only."""
+
+    def __init__(self, pks: list[int]) -> None:
+        self.evidence: dict[int, list] = {}
+        self.mentions: dict[int, list] = {}
+        self.concepts: dict[int, list] = {}
+        for annotation, *row in Evidence.objects.filter(annotation_id__in=pks).values_list(
+            "annotation_id", "claim_id", "claim__statement", "stance"
+        ):
+            self.evidence.setdefault(annotation, []).append(row)
+        for annotation, *row in Mention.objects.filter(annotation_id__in=pks).values_list(
+            "annotation_id", "person_id", "person__display_name", "function", "work_id"
+        ):
+            self.mentions.setdefault(annotation, []).append(row)
+        coding = Annotation.concepts.through.objects.filter(annotation_id__in=pks)
+        for annotation, name in coding.order_by("concept__name", "concept_id").values_list(
+            "annotation_id", "concept__name"
+        ):
+            self.concepts.setdefault(annotation, []).append(name)
+        self.works = {row[3] for rows in self.mentions.values() for row in rows} - {None}
+
+
+class _Sources:
+    """The description of each source a batch names (annotated, or cited as a work), read a
+    batch at a time; the last batch's stay, since annotations come in source order."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.described: dict[int, dict] = {}
+
+    def load(self, pks: set[int]) -> None:
+        wanted = pks - set(self.described)
+        self.described = {pk: self.described[pk] for pk in pks - wanted}
+        if not wanted:
+            return
+        identifiers: dict[int, list[tuple[str, str]]] = {}
+        for source, scheme, value in (
+            SourceIdentifier.objects.filter(source_id__in=wanted)
+            .order_by("source_id", "scheme", "value")
+            .values_list("source_id", "scheme", "value")
+        ):
+            identifiers.setdefault(source, []).append((scheme, value))
+        for pk, title, key, language, url in Source.objects.filter(pk__in=wanted).values_list(
+            "pk", "title", "citation_key", "language", "url"
+        ):
+            self.described[pk] = _source(
+                self.site, pk, title, key, language, url, identifiers.get(pk, [])
+            )
+
+    def __getitem__(self, pk: int) -> dict:
+        return self.described[pk]
+
+
+def annotation_item(row: dict, links: _Links, sources: _Sources, site: Site) -> dict:
+    pk = row["pk"]
+    evidence = links.evidence.get(pk, [])
+    mentions = links.mentions.get(pk, [])
+    concepts = links.concepts.get(pk, [])
+    motivations = ["commenting" if row["note"] else "highlighting"]
+    if evidence or mentions:
+        motivations.append("linking")
+    if concepts:
+        motivations.append("tagging")
     item = {
-        "id": site.url("annotations:annotation_detail", annotation.pk),
+        "@context": context(site),
+        "id": site.url("annotations:annotation_detail", pk),
         "type": "Annotation",
-        "motivation": _motivation(annotation),
-        "creator": _creator(annotation.author, site),
-        "created": _when(annotation.created_at),
-        "modified": _when(annotation.updated_at),
-        "reviewStatus": annotation.status,
-        "target": _target(annotation, site),
+        "motivation": motivations[0] if len(motivations) == 1 else motivations,
+        "creator": _creator(row, site),
+        "created": _when(row["created_at"]),
+        "modified": _when(row["updated_at"]),
+        "reviewStatus": row["status"],
+        "target": _target(row, sources[row["source_id"]]),
     }
-    bodies = _bodies(annotation, site)
+    bodies = _bodies(row, evidence, mentions, concepts, sources, site)
     if bodies:
         item["body"] = bodies
     return item
@@ -170,168 +252,130 @@ def _when(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _motivation(annotation: Annotation) -> str | list[str]:
-    motivations = ["commenting" if annotation.note else "highlighting"]
-    if annotation.evidence.all() or annotation.mentions.all():
-        motivations.append("linking")
-    if annotation.concepts.all():
-        motivations.append("tagging")
-    return motivations[0] if len(motivations) == 1 else motivations
-
-
-def _creator(user, site: Site) -> dict:
+def _creator(row: dict, site: Site) -> dict:
+    username = row["author__username"]
+    name = f"{row['author__first_name']} {row['author__last_name']}".strip()
     return {
-        "id": f"{site.url('accounts:member_list')}#{url_quote(user.username)}",
+        "id": f"{site.url('accounts:member_list')}#{url_quote(username)}",
         "type": "Person",
-        "name": user.get_full_name() or user.username,
-        "nickname": user.username,
+        "name": name or username,
+        "nickname": username,
     }
 
 
-def _target(annotation: Annotation, site: Site) -> dict:
-    quote = {"type": "TextQuoteSelector", "exact": annotation.quote}
-    if annotation.prefix:
-        quote["prefix"] = annotation.prefix
-    if annotation.suffix:
-        quote["suffix"] = annotation.suffix
+def _target(row: dict, described: dict) -> dict:
+    quote = {"type": "TextQuoteSelector", "exact": row["quote"]}
+    if row["prefix"]:
+        quote["prefix"] = row["prefix"]
+    if row["suffix"]:
+        quote["suffix"] = row["suffix"]
     selectors = [quote]
-    if annotation.start is not None and annotation.end is not None:
-        selectors.append(
-            {"type": "TextPositionSelector", "start": annotation.start, "end": annotation.end}
-        )
+    if row["start"] is not None and row["end"] is not None:
+        selectors.append({"type": "TextPositionSelector", "start": row["start"], "end": row["end"]})
     target = {
         "type": "SpecificResource",
-        "source": _source(annotation.source, site),
+        "source": described["id"],
         "selector": selectors,
-        "locator": annotation.locator,
-        "anchorState": annotation.anchor_state,
+        "locator": row["locator"],
+        "anchorState": row["anchor_state"],
     }
-    if annotation.page_label:
-        target["pageLabel"] = annotation.page_label
-    if annotation.page_index is not None:
-        target["pageIndex"] = annotation.page_index
-    if annotation.anchor_score is not None:
-        target["anchorScore"] = annotation.anchor_score
+    if row["page_label"]:
+        target["pageLabel"] = row["page_label"]
+    if row["page_index"] is not None:
+        target["pageIndex"] = row["page_index"]
+    if row["anchor_score"] is not None:
+        target["anchorScore"] = row["anchor_score"]
+    target["sourceDescription"] = described
     return target
 
 
-def _source(source: Source, site: Site) -> dict:
+def source_iri(site: Site, pk: int, url: str, identifiers: list[tuple[str, str]]) -> str:
+    """The source's DOI URL, else its URL, else its page here."""
+    for scheme, value in identifiers:
+        if scheme == IdentifierScheme.DOI:
+            # Percent-encoded where a DOI holds what an IRI may not (<, >, spaces…).
+            return "https://doi.org/" + url_quote(value, safe="/;:@&=+$,!~*'()[]")
+    return url or site.url("xref:source_detail", pk)
+
+
+def _source(
+    site: Site,
+    pk: int,
+    title: str,
+    key: str,
+    language: str,
+    url: str,
+    identifiers: list[tuple[str, str]],
+) -> dict:
     described = {
-        "id": site.url("xref:source_detail", source.pk),
+        "id": source_iri(site, pk, url, identifiers),
         "type": "Text",
-        "dcterms:title": source.title,
-        "citationKey": source.citation_key,
+        "dcterms:title": title,
+        "citationKey": key,
         "dcterms:identifier": [
-            source.citation_key,
-            *(_identifier(identifier) for identifier in source.identifiers.all()),
+            key,
+            site.url("xref:source_detail", pk),
+            *(_identifier(scheme, value) for scheme, value in identifiers),
         ],
     }
-    if source.language:
-        described["language"] = source.language
+    if language:
+        described["language"] = language
     return described
 
 
-def _identifier(identifier: SourceIdentifier) -> str:
-    return identifier.link or f"{identifier.scheme}:{identifier.value}"
+def _identifier(scheme: str, value: str) -> str:
+    return SourceIdentifier(scheme=scheme, value=value).link or f"{scheme}:{value}"
 
 
-def _bodies(annotation: Annotation, site: Site) -> list[dict]:
+def _bodies(
+    row: dict,
+    evidence: list,
+    mentions: list,
+    concepts: list[str],
+    sources: _Sources,
+    site: Site,
+) -> list[dict]:
     bodies = []
-    if annotation.note:
+    if row["note"]:
         bodies.append(
             {
                 "type": "TextualBody",
-                "value": annotation.note,
+                "value": row["note"],
                 "format": "text/markdown",
                 "purpose": "commenting",
             }
         )
-    bodies += [_claim_body(evidence, site) for evidence in annotation.evidence.all()]
-    bodies += [_person_body(mention, site) for mention in annotation.mentions.all()]
-    bodies += [
-        {"type": "TextualBody", "purpose": "tagging", "value": concept.name}
-        for concept in annotation.concepts.all()
-    ]
+    for claim, statement, stance in evidence:
+        iri = site.url("xref:claim_detail", claim)
+        bodies.append(
+            {
+                "type": "SpecificResource",
+                "purpose": "linking",
+                "source": iri,
+                "stance": stance,
+                "sourceDescription": {"id": iri, "type": "Claim", "value": statement},
+            }
+        )
+    for person, name, function, work in mentions:
+        iri = site.url("xref:person_detail", person)
+        body = {
+            "type": "SpecificResource",
+            "purpose": "linking",
+            "source": iri,
+            "function": function,
+            "sourceDescription": {"id": iri, "type": "Person", "name": name},
+        }
+        if work is not None:
+            body["work"] = sources[work]
+        bodies.append(body)
+    bodies += [{"type": "TextualBody", "purpose": "tagging", "value": name} for name in concepts]
     return bodies
-
-
-def _claim_body(evidence: Evidence, site: Site) -> dict:
-    return {
-        "type": "SpecificResource",
-        "purpose": "linking",
-        "stance": evidence.stance,
-        "source": {
-            "id": site.url("xref:claim_detail", evidence.claim_id),
-            "type": "Claim",
-            "value": evidence.claim.statement,
-        },
-    }
-
-
-def _person_body(mention: Mention, site: Site) -> dict:
-    body = {
-        "type": "SpecificResource",
-        "purpose": "linking",
-        "function": mention.function,
-        "source": {
-            "id": site.url("xref:person_detail", mention.person_id),
-            "type": "Person",
-            "name": mention.person.display_name,
-        },
-    }
-    if mention.work is not None:
-        body["work"] = _source(mention.work, site)
-    return body
 
 
 # --- Import: reading the file ---------------------------------------------------------------
 
 
-@dataclass
-class SourceRef:
-    """How an item names a source: its URL, citation keys and DOIs."""
-
-    url: str = ""
-    keys: list[str] = field(default_factory=list)
-    dois: list[str] = field(default_factory=list)
-
-    def describe(self) -> str:
-        return self.url or ", ".join(self.keys + self.dois) or "(unnamed)"
-
-
-@dataclass
-class ClaimLink:
-    url: str
-    statement: str
-    stance: str
-
-
-@dataclass
-class PersonLink:
-    url: str
-    name: str
-    function: str
-    work: SourceRef | None
-
-
-@dataclass
-class Item:
-    """One annotation of the file, checked, before anything is looked up."""
-
-    where: str  # "Annotation 3 (https://…)", for messages
-    source: SourceRef
-    quote: str
-    prefix: str = ""
-    suffix: str = ""
-    start: int | None = None
-    end: int | None = None
-    page_label: str = ""
-    page_index: int | None = None
-    locator: str = DEFAULT_LOCATOR
-    note: str = ""
-    claims: list[ClaimLink] = field(default_factory=list)
-    people: list[PersonLink] = field(default_factory=list)
-    concepts: list[str] = field(default_factory=list)
+# --- Import: reading the file ---------------------------------------------------------------
 
 
 def read_items(data: bytes) -> list[Item]:
@@ -491,7 +535,7 @@ def parse_item(raw: Any, number: int) -> Item:
     if "Annotation" not in _types(raw):
         raise WebAnnoError(f"{where}: its type is not “Annotation”.")
     target = _target_of(raw, where)
-    item = Item(where=where, source=_source_ref(target.get("source")), quote="")
+    item = Item(where=where, source=_source_ref(target["source"], _described(target)), quote="")
     _read_selectors(item, _as_list(target.get("selector")))
     _read_places(item, target)
     for body in [*_as_list(raw.get("body")), *_body_value(raw)]:
@@ -511,26 +555,41 @@ def _target_of(raw: dict, where: str) -> dict:
     return targets[0]
 
 
-def _source_ref(node: Any) -> SourceRef:
-    """The URL, citation keys and DOIs by which a source (or a cited work) is named."""
-    ref = SourceRef(url=_node_id(node))
-    if not isinstance(node, dict):
-        return ref
-    for value in [node.get("citationKey"), *_as_list(node.get("dcterms:identifier"))]:
+def _described(resource: dict) -> dict:
+    """What a file says of a specific resource's source: the source itself when it is a node
+    (as Citemap wrote it before, and other tools may), else its `sourceDescription`."""
+    source = resource.get("source")
+    if isinstance(source, dict):
+        return source
+    description = resource.get("sourceDescription")
+    if isinstance(description, dict) and _node_id(description) in ("", source):
+        return description
+    return {}
+
+
+def _source_ref(source: Any, description: dict) -> SourceRef:
+    """The IRIs, citation keys and DOIs by which a source (or a cited work) is named."""
+    ref = SourceRef()
+    values = [_node_id(source), description.get("citationKey")]
+    for value in [*values, *_as_list(description.get("dcterms:identifier"))]:
         if not isinstance(value, str) or not value.strip():
             continue
+        value = value.strip()
         doi = _doi(value)
         if doi:
             ref.dois.append(doi)
-        elif value.strip() not in ref.keys:
-            ref.keys.append(value.strip())
+        if value.startswith(("http://", "https://")):
+            if value not in ref.urls:
+                ref.urls.append(value)
+        elif not doi and value not in ref.keys:
+            ref.keys.append(value)
     return ref
 
 
 def _doi(value: str) -> str:
     """The DOI in `value` when it is one (a doi.org URL, "doi:…" or a bare 10.…/…)."""
     try:
-        return normalise_identifier(IdentifierScheme.DOI, value)
+        return normalise_identifier(IdentifierScheme.DOI, url_unquote(value))
     except ValueError:
         return ""
 
@@ -608,22 +667,22 @@ def _read_body(item: Item, body: Any) -> None:
 
 def _read_link(item: Item, body: dict) -> None:
     source = body["source"]
-    if "stance" in body or "Claim" in _types(source):
+    described = _described(body)
+    if "stance" in body or "Claim" in _types(described):
         stance = _choice(body.get("stance", Stance.ASSERTS), Stance, item.where, "stance")
-        statement = source.get("value") if isinstance(source, dict) else None
-        statement = _text(statement, item.where, "a claim", limit=MAX_STATEMENT_LENGTH)
+        statement = _text(described.get("value"), item.where, "a claim", limit=MAX_STATEMENT_LENGTH)
         statement = " ".join(statement.split())
         item.claims.append(ClaimLink(url=_node_id(source), statement=statement, stance=stance))
-    elif "function" in body or "Person" in _types(source):
+    elif "function" in body or "Person" in _types(described):
         function = _choice(
             body.get("function", MentionFunction.MENTIONING),
             MentionFunction,
             item.where,
             "function",
         )
-        name = source.get("name") if isinstance(source, dict) else None
-        name = _text(name, item.where, "a person's name", limit=NAME_MAX)
-        work = _source_ref(body["work"]) if body.get("work") else None
+        name = _text(described.get("name"), item.where, "a person's name", limit=NAME_MAX)
+        work = body.get("work")
+        work = _source_ref(work, work if isinstance(work, dict) else {}) if work else None
         item.people.append(
             PersonLink(url=_node_id(source), name=name, function=function, work=work)
         )
@@ -640,142 +699,3 @@ def _choice(value: Any, choices: type, where: str, what: str) -> str:
             f"{where}: the {what} “{value}” is not one of {', '.join(choices.values)}."
         )
     return value
-
-
-# --- Import: writing the annotations --------------------------------------------------------
-
-
-def import_annotations(*, project: Project, items: list[Item], by, site: Site) -> list[Annotation]:
-    """Create every item as a draft of `by`, with its links; all or nothing."""
-    with transaction.atomic():
-        return [_create(project, item, by=by, site=site) for item in items]
-
-
-def _create(project: Project, item: Item, *, by, site: Site) -> Annotation:
-    source = _find_source(project, item.source, site)
-    if source is None:
-        raise WebAnnoError(
-            f"{item.where}: the source {item.source.describe()} is not in this project (no "
-            "source at that address, nor with that citation key or DOI)."
-        )
-    annotation = Annotation(
-        project=project,
-        source=source,
-        author=by,
-        updated_by=by,
-        quote=item.quote,
-        prefix=item.prefix,
-        suffix=item.suffix,
-        # Where the file says it is: kept when the source's text holds the quote there,
-        # otherwise a hint where to look for it.
-        start=item.start,
-        end=item.end,
-        page_label=item.page_label,
-        page_index=item.page_index,
-        locator=item.locator,
-        note=item.note,
-    )
-    placement = {"reanchor": True} if item.start is None else {"placed": (item.start, item.end)}
-    annotation.save_content(
-        evidence=_evidence(project, item, site),
-        mentions=_mentions(project, item, site),
-        concepts=_concepts(project, item, by=by),
-        by=by,
-        **placement,
-    )
-    if item.start is not None and annotation.anchor_state == AnchorState.ORPHANED:
-        raise WebAnnoError(
-            f"{item.where}: the TextPositionSelector ({item.start}–{item.end}) does not hold "
-            "the quote, and the quote is nowhere in the source's text."
-        )
-    return annotation
-
-
-def _find_source(project: Project, ref: SourceRef, site: Site) -> Source | None:
-    """By this project's URL, else by citation key, else by DOI."""
-    sources = Source.objects.for_project(project).defer(*source_texts())
-    pk = site.local_pk(ref.url, "xref:source_detail")
-    found = sources.filter(pk=pk).first() if pk is not None else None
-    if found is None and ref.keys:
-        found = sources.filter(citation_key__in=ref.keys).order_by("pk").first()
-    if found is None and ref.dois:
-        found = (
-            sources.filter(
-                identifiers__scheme=IdentifierScheme.DOI, identifiers__value__in=ref.dois
-            )
-            .order_by("pk")
-            .first()
-        )
-    return found
-
-
-def _evidence(project: Project, item: Item, site: Site) -> list[dict]:
-    rows: dict[Any, dict] = {}
-    for link in item.claims:
-        claim = _find_claim(project, link, site)
-        if claim is None:
-            if not link.statement.strip():
-                raise WebAnnoError(
-                    f"{item.where}: the claim {link.url or ''} is not in this project and the "
-                    "file gives no statement to create it."
-                )
-            claim = NewReference(link.statement)
-        key = claim.pk if isinstance(claim, Claim) else ("new", claim.text)
-        rows.setdefault(key, {"claim": claim, "stance": link.stance})
-    return list(rows.values())
-
-
-def _find_claim(project: Project, link: ClaimLink, site: Site) -> Claim | None:
-    claims = Claim.objects.for_project(project)
-    pk = site.local_pk(link.url, "xref:claim_detail")
-    found = claims.filter(pk=pk).first() if pk is not None else None
-    if found is None and link.statement.strip():
-        found = claims.filter(statement=link.statement).order_by("pk").first()
-    return found
-
-
-def _mentions(project: Project, item: Item, site: Site) -> list[dict]:
-    rows: dict[Any, dict] = {}
-    for link in item.people:
-        person = _find_person(project, link, site)
-        if person is None:
-            if not link.name.strip():
-                raise WebAnnoError(
-                    f"{item.where}: the person {link.url or ''} is not in this project and the "
-                    "file gives no name to create them."
-                )
-            person = NewReference(" ".join(link.name.split()))
-        work = None
-        if link.work is not None:
-            work = _find_source(project, link.work, site)
-            if work is None:
-                raise WebAnnoError(
-                    f"{item.where}: the work cited, {link.work.describe()}, is not in this "
-                    "project; import the bibliography first."
-                )
-        who = person.pk if isinstance(person, Person) else ("new", person.text.casefold())
-        rows.setdefault(
-            (who, work.pk if work else None),
-            {"person": person, "work": work, "function": link.function},
-        )
-    return list(rows.values())
-
-
-def _find_person(project: Project, link: PersonLink, site: Site) -> Person | None:
-    people = Person.objects.for_project(project)
-    pk = site.local_pk(link.url, "xref:person_detail")
-    found = people.filter(pk=pk).first() if pk is not None else None
-    # "#12" is how forms refer to rows by id; a name is never read that way here.
-    if found is None and link.name.strip() and referenced_id(link.name.strip()) is None:
-        found = people.resolve_reference(link.name).match
-    return found
-
-
-def _concepts(project: Project, item: Item, *, by) -> list[Concept]:
-    concepts = []
-    for name in item.concepts:
-        concept = Concept.objects.for_project(project).filter(name=name).first()
-        if concept is None:
-            concept = Concept.objects.create(project=project, name=name, updated_by=by)
-        concepts.append(concept)
-    return concepts

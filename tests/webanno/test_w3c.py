@@ -2,11 +2,16 @@
 may see, a lossless round trip, and bad files that change nothing."""
 
 import json
+import re
+import shutil
+import subprocess
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.test import Client
 from pyld import jsonld
 
 from apps.accounts.models import Role
@@ -20,7 +25,11 @@ from apps.annotations.models import (
 )
 from apps.claims.models import Claim, Concept
 from apps.people.models import Person
+from apps.webanno import w3c
 from tests import factories
+
+ROOT = Path(__file__).resolve().parents[2]
+VALIDATOR = Path(__file__).with_name("validate_annotations.js")
 
 TEXT = (
     "Withdrawal from society. The retreat of ISIS will not end militancy: isolationist takfiri "
@@ -87,9 +96,15 @@ ANNO_CONTEXT = {
 
 
 def offline_loader(url, options=None):
-    if url.rstrip("/") != "http://www.w3.org/ns/anno.jsonld":
-        raise AssertionError(f"The export makes JSON-LD processors fetch {url}.")
-    return {"contextUrl": None, "documentUrl": url, "document": ANNO_CONTEXT}
+    """The Web Annotation context from the vocabulary above, ours from the site itself."""
+    if url.rstrip("/") == "http://www.w3.org/ns/anno.jsonld":
+        return {"contextUrl": None, "documentUrl": url, "document": ANNO_CONTEXT}
+    if url == "http://testserver/ns/citemap.jsonld":
+        response = Client().get("/ns/citemap.jsonld")  # public: no one signed in
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/ld+json"
+        return {"contextUrl": None, "documentUrl": url, "document": json.loads(response.content)}
+    raise AssertionError(f"The export makes JSON-LD processors fetch {url}.")
 
 
 def export_url(project) -> str:
@@ -103,7 +118,11 @@ def import_url(project) -> str:
 def export(client, project) -> dict:
     response = client.get(export_url(project))
     assert response.status_code == 200
-    return json.loads(response.content)
+    return json.loads(b"".join(response.streaming_content))
+
+
+def content(response) -> bytes:
+    return b"".join(response.streaming_content)
 
 
 def upload(client, project, content: bytes, name: str = "annotations.jsonld"):
@@ -197,8 +216,11 @@ def test_the_export_is_json_ld_with_the_web_annotation_context(cast, review, cli
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/ld+json")
     assert response["Content-Disposition"] == 'attachment; filename="review-annotations.jsonld"'
-    document = json.loads(response.content)
-    assert document["@context"][0] == "http://www.w3.org/ns/anno.jsonld"
+    document = json.loads(content(response))
+    assert document["@context"] == [
+        "http://www.w3.org/ns/anno.jsonld",
+        "http://testserver/ns/citemap.jsonld",
+    ]
     assert document["type"] == "AnnotationCollection"
     assert document["total"] == 2 == len(items(document))
 
@@ -215,7 +237,7 @@ def test_the_export_is_json_ld_with_the_web_annotation_context(cast, review, cli
     assert purposes == {f"{OA}commenting", f"{OA}linking", f"{OA}tagging"}
     assert any(f"{OA}hasBody" in a for a in annotations)
     # Our own terms are IRIs under the site's vocabulary, not dropped as unknown keys.
-    vocab = "http://testserver/vocab#"
+    vocab = "http://testserver/ns/citemap#"
     stances = {s["@value"] for n in nodes for s in n.get(f"{vocab}stance", [])}
     assert stances == {"asserts", "qualifies"}
     assert any(f"{vocab}locator" in n for n in nodes)
@@ -243,11 +265,15 @@ def test_an_exported_annotation_carries_its_target_body_and_creator(cast, review
     assert full["creator"]["nickname"] == "analyst"
     assert full["created"].endswith("Z")
     target = full["target"]
-    assert target["source"]["dcterms:identifier"] == [
+    # The source is its DOI's IRI; what describes it is in a node with the same id.
+    assert target["source"] == "https://doi.org/10.1234/withdrawal"
+    assert target["sourceDescription"]["id"] == target["source"]
+    assert target["sourceDescription"]["dcterms:identifier"] == [
         "faras2016",
+        f"http://testserver/p/review/sources/{review['source'].pk}/",
         "https://doi.org/10.1234/withdrawal",
     ]
-    assert target["source"]["language"] == "en"
+    assert target["sourceDescription"]["language"] == "en"
     assert target["selector"][1] == {
         "type": "TextPositionSelector",
         "start": TEXT.index(QUOTE),
@@ -258,11 +284,16 @@ def test_an_exported_annotation_carries_its_target_body_and_creator(cast, review
     assert kinds.count(("SpecificResource", "linking")) == 4
     assert kinds.count(("TextualBody", "tagging")) == 2
     qutb = next(b for b in full["body"] if b.get("function") == "supporting")
-    assert qutb["source"]["name"] == "Sayyid Qutb"
+    assert qutb["source"] == f"http://testserver/p/review/people/{qutb_pk(cast)}/"
+    assert qutb["sourceDescription"]["name"] == "Sayyid Qutb"
     assert qutb["work"]["citationKey"] == "qutb1964"
     draft = next(i for i in items(document) if i["reviewStatus"] == Status.DRAFT)
     assert draft["motivation"] == "highlighting"
     assert "body" not in draft
+
+
+def qutb_pk(cast) -> int:
+    return Person.objects.get(project=cast.project, display_name="Sayyid Qutb").pk
 
 
 def test_a_source_export_holds_only_that_sources_annotations(cast, review, client_for):
@@ -272,7 +303,7 @@ def test_a_source_export_holds_only_that_sources_annotations(cast, review, clien
     response = client_for(cast.student).get(f"/p/review/sources/{source.pk}/annotations.jsonld")
     assert response.status_code == 200
     assert 'filename="review-faras2016-annotations.jsonld"' in response["Content-Disposition"]
-    assert quotes(json.loads(response.content)) == {QUOTE}
+    assert quotes(json.loads(content(response))) == {QUOTE}
 
 
 def test_a_source_of_another_project_is_not_found(cast, client_for):
@@ -312,28 +343,165 @@ def test_outsiders_do_not_learn_the_export_exists(cast, client_for):
     assert client_for(cast.outsider).get(export_url(cast.project)).status_code == 404
 
 
-def test_the_export_refuses_post(cast, client_for):
-    assert client_for(cast.student).post(export_url(cast.project)).status_code == 405
+def test_the_export_refuses_put(cast, client_for):
+    assert client_for(cast.student).put(export_url(cast.project)).status_code == 405
 
 
-def test_the_export_takes_the_same_queries_however_many_annotations(cast, assert_constant_queries):
-    def add_cited_work() -> None:
-        source = factories.make_source(cast.project)
-        source.add_identifier("doi", f"10.1234/{source.pk}")
-        annotation = factories.make_annotation(source, cast.supervisor)
-        person = factories.make_person(cast.project)
-        Mention.objects.create(annotation=annotation, person=person, work=source)
+def test_a_large_export_is_written_by_a_job_with_the_same_content(
+    cast, mixed, client_for, monkeypatch
+):
+    from apps.jobs.models import Job, JobState
+    from apps.webanno import views
 
-    # session, user, membership; annotations with sources and authors; the sources'
-    # identifiers; evidence with claims; mentions with people; their works; the works'
-    # identifiers; concepts.
-    assert_constant_queries(
-        cast.supervisor,
-        lambda: export_url(cast.project),
-        10,
-        before=add_cited_work,
-        after=add_cited_work,
+    student = client_for(cast.student)
+    direct = content(student.get(export_url(cast.project)))
+    monkeypatch.setattr(views, "DIRECT_LIMIT", 0)
+
+    offer = student.get(export_url(cast.project))
+    assert offer.status_code == 200 and not offer.streaming
+    assert "the file is written in the background" in offer.text
+    assert 'method="post"' in offer.text
+
+    started = student.post(export_url(cast.project))
+    job = Job.objects.get(kind="webanno.export")
+    assert started.status_code == 302 and started.url == f"/p/review/jobs/{job.token}/"
+    assert job.state == JobState.SUCCEEDED and job.user == cast.student
+    assert job.summary == "The file is ready: 1 annotation as W3C Web Annotations."
+    download = student.get(f"/p/review/jobs/{job.token}/download/")
+    file = b"".join(download.streaming_content) if download.streaming else download.content
+    # What the student may see, as the direct download gave it.
+    assert file == direct and quotes(json.loads(file)) == {"approved"}
+
+
+def test_the_export_takes_the_same_queries_however_many_annotations(
+    cast, client_for, django_assert_num_queries
+):
+    def add_cited_work(count: int) -> None:
+        for _ in range(count):
+            source = factories.make_source(cast.project)
+            source.add_identifier("doi", f"10.1234/{source.pk}")
+            annotation = factories.make_annotation(source, cast.supervisor)
+            person = factories.make_person(cast.project)
+            Mention.objects.create(annotation=annotation, person=person, work=source)
+
+    client = client_for(cast.supervisor)
+    # session, user, membership; the count; annotations with their authors; evidence with
+    # claims; mentions with people; concepts; the identifiers of the sources annotated and
+    # cited; those sources (each a batch of annotations at a time).
+    for count in (3, 27):
+        add_cited_work(count)
+        with django_assert_num_queries(10):
+            response = client.get(export_url(cast.project))
+            assert len(json.loads(content(response))["first"]["items"]) >= count
+
+
+def test_no_query_names_every_annotation(cast, client_for, monkeypatch):
+    """Links are read a batch of annotations at a time (SQLite refused one query with the ids
+    of a 2,500-source project), and the batches join into the same file."""
+    source = factories.make_source(cast.project, full_text=TEXT)
+    claim = factories.make_claim(cast.project, "A claim")
+    for number in range(12):
+        factories.make_annotation(source, cast.analyst, claims=[claim], quote=f"Passage {number}")
+    client = client_for(cast.supervisor)
+    whole = content(client.get(export_url(cast.project)))
+    monkeypatch.setattr(w3c, "BATCH", 5)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        batched = content(client.get(export_url(cast.project)))
+    assert batched == whole
+    assert len(json.loads(batched)["first"]["items"]) == 12
+    evidence = [q["sql"] for q in captured if "annotations_evidence" in q["sql"]]
+    assert len(evidence) == 3  # 5 + 5 + 2
+    assert all(
+        len(re.findall(r"\b\d+\b", sql.split(" IN (")[1].split(")")[0])) <= 5 for sql in evidence
     )
+
+
+# --- Each annotation is valid alone ---------------------------------------------------------
+
+
+def schema_verdicts(annotations: list[dict]) -> list[bool]:
+    """The verdicts of validate-web-annotation (npm, a JSON Schema of the W3C model)."""
+    node = shutil.which("node")
+    assert node, "Node.js is needed for the Web Annotation schema test (apt-get install nodejs)"
+    assert (ROOT / "node_modules" / "validate-web-annotation").is_dir(), (
+        "The test tools are missing: run make test-tools (npm ci)."
+    )
+    done = subprocess.run(
+        [node, str(VALIDATOR)],
+        input=json.dumps(annotations),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+# The model's lifecycle times (https://www.w3.org/TR/annotation-model/#lifecycle-information):
+# xsd:dateTime in UTC. validate-web-annotation 0.3.0 checks them with JSON Schema's "date"
+# format (a day, no time), against the model, so they are checked here with the model's rule
+# and the rest of each annotation with the schema.
+LIFECYCLE = ("created", "modified")
+DATETIME_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def test_every_exported_annotation_is_valid_against_a_web_annotation_schema(
+    cast, review, client_for
+):
+    work = review["work"]
+    work.url = "https://example.org/milestones?edition=1"
+    work.save()
+    bare = factories.make_source(cast.project, "No identifiers at all")
+    factories.make_annotation(bare, cast.supervisor, quote="Plain words.", note="A note.")
+    annotations = items(export(client_for(cast.supervisor), cast.project))
+    assert len(annotations) == 3
+
+    alone = [{k: v for k, v in a.items() if k not in LIFECYCLE} for a in annotations]
+    assert schema_verdicts(alone) == [True] * 3
+    assert all(DATETIME_UTC.match(a[time]) for a in annotations for time in LIFECYCLE)
+    # And the schema is no pushover: what the export wrote before is refused.
+    old_shape = json.loads(json.dumps(alone[0]))
+    old_shape["target"]["source"] = old_shape["target"].pop("sourceDescription")
+    no_context = {k: v for k, v in alone[0].items() if k != "@context"}
+    context_object = {**alone[0], "@context": [w3c.ANNO_CONTEXT, {"cm": "http://x/"}]}
+    assert schema_verdicts([old_shape, no_context, context_object]) == [False] * 3
+
+    # Sources are IRIs: the DOI's, else the source's URL, else its page here.
+    by_quote = {a["target"]["selector"][0]["exact"]: a for a in annotations}
+    assert by_quote[QUOTE]["target"]["source"] == "https://doi.org/10.1234/withdrawal"
+    assert by_quote["Plain words."]["target"]["source"] == (
+        f"http://testserver/p/review/sources/{bare.pk}/"
+    )
+    qutb = next(b for b in by_quote[QUOTE]["body"] if b.get("function") == "supporting")
+    assert qutb["work"]["id"] == "https://example.org/milestones?edition=1"
+
+
+def test_an_annotation_taken_alone_is_json_ld_with_our_terms(cast, review, client_for):
+    [approved] = [
+        a for a in items(export(client_for(cast.supervisor), cast.project))
+        if a["reviewStatus"] == Status.APPROVED
+    ]  # fmt: skip
+    expanded = jsonld.expand(approved, {"documentLoader": offline_loader})
+    [node] = expanded
+    assert node["@id"] == approved["id"] and f"{OA}Annotation" in node["@type"]
+    [target] = node[f"{OA}hasTarget"]
+    assert target[f"{OA}hasSource"] == [{"@id": "https://doi.org/10.1234/withdrawal"}]
+    [description] = target["http://testserver/ns/citemap#sourceDescription"]
+    assert description["@id"] == "https://doi.org/10.1234/withdrawal"
+    assert description["http://purl.org/dc/terms/title"] == [{"@value": "Withdrawal from Society"}]
+
+
+def test_the_vocabulary_is_public_and_names_every_term(client):
+    response = client.get("/ns/citemap.jsonld")
+    assert response.status_code == 200
+    terms = json.loads(response.content)["@context"]
+    assert terms["cm"] == "http://testserver/ns/citemap#"
+    assert {*w3c.TERMS, *w3c.NODE_TERMS} <= set(terms)
+    assert client.post("/ns/citemap.jsonld").status_code == 405
 
 
 def test_the_export_page_links_the_annotations_and_their_import(cast, client_for):
@@ -354,7 +522,7 @@ def test_the_source_page_links_its_annotations(cast, review, client_for):
 
 
 def test_annotations_come_back_unchanged_as_drafts_of_the_importer(cast, review, client_for):
-    content = client_for(cast.supervisor).get(export_url(cast.project)).content
+    content = b"".join(client_for(cast.supervisor).get(export_url(cast.project)).streaming_content)
     counts = (Claim.objects.count(), Person.objects.count(), Concept.objects.count())
 
     response = upload(client_for(cast.analyst2), cast.project, content)
@@ -374,7 +542,7 @@ def test_annotations_come_back_unchanged_as_drafts_of_the_importer(cast, review,
 
 
 def test_annotations_move_to_another_project_by_citation_key(cast, review, client_for):
-    content = client_for(cast.supervisor).get(export_url(cast.project)).content
+    content = b"".join(client_for(cast.supervisor).get(export_url(cast.project)).streaming_content)
     other = factories.make_project(slug="other")
     factories.add_member(other, cast.analyst, Role.ANALYST)
     factories.make_source(other, "Withdrawal", citation_key="faras2016", full_text=TEXT)
@@ -398,7 +566,7 @@ def test_annotations_move_to_another_project_by_citation_key(cast, review, clien
 
 
 def test_a_position_that_no_longer_holds_is_replaced_by_the_quote(cast, review, client_for):
-    content = client_for(cast.supervisor).get(export_url(cast.project)).content
+    content = b"".join(client_for(cast.supervisor).get(export_url(cast.project)).streaming_content)
     other = factories.make_project(slug="other")
     factories.add_member(other, cast.analyst, Role.ANALYST)
     factories.make_source(other, citation_key="faras2016", full_text="Preface. " + TEXT)
@@ -578,6 +746,7 @@ def test_an_oversize_file_is_refused(cast, client_for):
 def test_the_commands_export_and_import_annotations(cast, review, tmp_path):
     out = StringIO()
     call_command("export_annotations", "--project", "review", "--user", "student", stdout=out)
+    assert out.getvalue().endswith("]}}\n")
     assert quotes(json.loads(out.getvalue())) == {QUOTE}
     path = tmp_path / "review.jsonld"
     path.write_text(out.getvalue(), encoding="utf-8")
@@ -614,3 +783,50 @@ def test_the_import_command_refuses_students_and_bad_files(cast, review, tmp_pat
     with pytest.raises(CommandError, match="nothing was imported. The file is not valid JSON"):
         call_command("import_annotations", str(path), "--project", "review", "--user", "analyst")
     assert Annotation.objects.count() == 2
+
+
+def test_many_students_downloading_at_once_are_asked_to_come_back(cast, review, client_for):
+    student = client_for(cast.student)
+    started = [student.get(export_url(cast.project)) for _ in range(3)]
+    refused = student.get(export_url(cast.project))
+    assert refused.status_code == 503
+    assert "try again in a minute" in refused.content.decode()
+    factories.close_response(started[0])  # a client that went away gives its place back
+    again = student.get(export_url(cast.project))
+    assert again.status_code == 200 and quotes(json.loads(content(again))) == {QUOTE}
+    for response in started[1:]:
+        assert quotes(json.loads(content(response))) == {QUOTE}
+
+
+# What a streamed export may hold at once in these tests, with batches of 20 annotations.
+BUDGET = 1_500_000
+
+
+def test_an_export_larger_than_its_memory_budget_streams_the_reference_file(
+    cast, grow, monkeypatch
+):
+    """The file is larger than the memory the export may use, and is the one written in a
+    single batch of everything."""
+    import hashlib
+    import tracemalloc
+
+    site = w3c.Site(base="http://testserver", slug=cast.project.slug)
+    annotations = Annotation.objects.for_project(cast.project)
+
+    def chunks():
+        return w3c.iter_collection(annotations, site=site, url="http://testserver/x", label="x")
+
+    grow(120)  # 120 sources, about 1,200 annotations with their links
+    reference = "".join(chunks()).encode()
+    monkeypatch.setattr(w3c, "BATCH", 20)
+    digest, size = hashlib.sha256(), 0
+    tracemalloc.start()
+    for chunk in chunks():
+        data = chunk.encode()
+        digest.update(data)
+        size += len(data)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert (digest.hexdigest(), size) == (hashlib.sha256(reference).hexdigest(), len(reference))
+    assert json.loads(reference)["total"] == annotations.count()
+    assert peak < BUDGET < size

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.models import Project
-from apps.backup.project_file import dumps, export_project
+from apps.backup.project_file import iter_project_file, write_project_file
 
 
 class Command(BaseCommand):
@@ -20,8 +20,10 @@ class Command(BaseCommand):
         project = Project.objects.filter(slug=slug).first()
         if project is None:
             raise CommandError(f"No project “{slug}”.")
-        text = dumps(export_project(project))
         if output:
-            output.write_text(text, encoding="utf-8")
+            with output.open("w", encoding="utf-8", newline="\n") as stream:
+                write_project_file(project, stream)
         else:
-            self.stdout.write(text, ending="")
+            # Written as it is read: a large project never sits in memory.
+            for chunk in iter_project_file(project):
+                self.stdout.write(chunk, ending="")

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.backup.project_file import ProjectFileError, import_project, loads, summary
+from apps.backup.project_file import ProjectFileError, import_project, imported_counts
 
 
 class Command(BaseCommand):
@@ -17,12 +17,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, slug: str | None, **options):
         try:
-            data = file.read_bytes()
+            stream = file.open("rb")
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
-        try:
-            project = import_project(loads(data), slug=slug)
-        except ProjectFileError as error:
-            raise CommandError(f"{file}: {error}") from None
-        counts = ", ".join(f"{n:,} {kind}" for kind, n in summary(loads(data)).items())
+        with stream:
+            try:
+                project = import_project(stream, slug=slug)
+            except ProjectFileError as error:
+                raise CommandError(f"{file}: {error}") from None
+        counts = ", ".join(f"{n:,} {kind}" for kind, n in imported_counts(project).items())
         self.stdout.write(self.style.SUCCESS(f"Imported “{project.slug}”: {counts}."))

@@ -7,6 +7,7 @@ from apps.accounts.policy import approved_annotations_q
 from apps.annotations.models import Annotation
 from apps.library.models import Source, source_texts
 from apps.webanno import w3c as webanno
+from apps.webanno.items import Site
 
 
 class Command(BaseCommand):
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         if target is None:
             raise CommandError(f"No project “{project}”.")
         annotations = self.visible(target, user)
-        site = webanno.Site(base=base_url.rstrip("/"), slug=target.slug)
+        site = Site(base=base_url.rstrip("/"), slug=target.slug)
         url_args: tuple = ("webanno:annotations_export",)
         label = f"Annotations of {target.name}"
         if source is not None:
@@ -43,14 +44,15 @@ class Command(BaseCommand):
             annotations = annotations.filter(source=chosen)
             url_args = ("webanno:source_annotations_export", chosen.pk)
             label = f"Annotations of “{chosen.title}”"
-        document = webanno.collection(
-            webanno.export_queryset(annotations), site=site, url=site.url(*url_args), label=label
+        chunks = webanno.iter_collection(
+            annotations, site=site, url=site.url(*url_args), label=label
         )
-        text = webanno.dumps(document)
         if output:
-            output.write_text(text, encoding="utf-8")
+            with output.open("w", encoding="utf-8", newline="\n") as stream:
+                stream.writelines(chunks)
         else:
-            self.stdout.write(text, ending="")
+            for chunk in chunks:
+                self.stdout.write(chunk, ending="")
 
     def visible(self, project: Project, username: str | None):
         if username is None:

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, can
 from apps.webanno import w3c as webanno
+from apps.webanno.items import Site, WebAnnoError, import_annotations
 
 
 class Command(BaseCommand):
@@ -38,13 +39,13 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
         try:
-            created = webanno.import_annotations(
+            created = import_annotations(
                 project=membership.project,
                 items=webanno.read_items(data),
                 by=membership.user,
-                site=webanno.Site(base=base_url.rstrip("/"), slug=project),
+                site=Site(base=base_url.rstrip("/"), slug=project),
             )
-        except webanno.WebAnnoError as error:
+        except WebAnnoError as error:
             raise CommandError(f"{file}: nothing was imported. {error}") from None
         self.stdout.write(
             self.style.SUCCESS(f"Imported {len(created)} annotations into “{project}” as drafts.")

@@ -1,0 +1,272 @@
+"""Annotations as Citemap keeps them, whatever format brought them: an Item is one annotation
+read from a file (W3C Web Annotations today; other tools' formats can produce the same), and
+import_annotations() writes items as drafts of the importer, all or nothing.
+
+Site says where a project's pages are, so that exports write absolute IRIs and imports know
+this site's own.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from django.urls import Resolver404, resolve, reverse
+
+from apps.accounts.models import Project
+from apps.accounts.references import NewReference, referenced_id
+from apps.annotations.models import AnchorState, Annotation
+from apps.claims.models import Claim, Concept
+from apps.library.models import IdentifierScheme, Source, source_texts
+from apps.people.models import Person
+
+DEFAULT_LOCATOR = "imported"
+
+
+class WebAnnoError(Exception):
+    """A file or an item that is refused; the message names it and says why, for the user."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a project's pages are: to write absolute URLs and to recognise our own."""
+
+    base: str  # scheme and host, no trailing slash: "https://citemap.example"
+    slug: str
+
+    @classmethod
+    def of_request(cls, request, project: Project) -> Site:
+        return cls(base=request.build_absolute_uri("/").rstrip("/"), slug=project.slug)
+
+    @property
+    def vocab(self) -> str:
+        return f"{self.base}/ns/citemap#"
+
+    @property
+    def context_url(self) -> str:
+        """Where the site serves the JSON-LD context of our vocabulary."""
+        return self.base + _path_template("webanno_vocabulary", ())
+
+    def url(self, name: str, *args: Any) -> str:
+        if len(args) == 1 and isinstance(args[0], int):
+            # An export names thousands of pages: reversed once per kind, not per row.
+            head, _, tail = _path_template(name, (self.slug, _PLACEHOLDER)).rpartition(
+                str(_PLACEHOLDER)
+            )
+            return f"{self.base}{head}{args[0]}{tail}"
+        return self.base + reverse(name, args=[self.slug, *args])
+
+    def local_pk(self, url: Any, name: str) -> int | None:
+        """The id in `url` when it is this project's page `name` on this site."""
+        if not isinstance(url, str) or not url.startswith(self.base + "/"):
+            return None
+        try:
+            match = resolve(urlsplit(url).path)
+        except Resolver404:
+            return None
+        if match.view_name != name or match.kwargs.get("slug") != self.slug:
+            return None
+        return match.kwargs.get("pk")
+
+
+_PLACEHOLDER = 987_654_321_987
+
+
+@functools.lru_cache(maxsize=256)
+def _path_template(name: str, args: tuple) -> str:
+    return reverse(name, args=list(args))
+
+
+# --- What a file's annotation says ----------------------------------------------------------
+
+
+@dataclass
+class SourceRef:
+    """How an item names a source: its IRIs (its DOI URL, its URL, its page on a Citemap
+    site), citation keys and DOIs."""
+
+    urls: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    dois: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return (self.urls[:1] or [", ".join(self.keys + self.dois) or "(unnamed)"])[0]
+
+
+@dataclass
+class ClaimLink:
+    url: str
+    statement: str
+    stance: str
+
+
+@dataclass
+class PersonLink:
+    url: str
+    name: str
+    function: str
+    work: SourceRef | None
+
+
+@dataclass
+class Item:
+    """One annotation of the file, checked, before anything is looked up."""
+
+    where: str  # "Annotation 3 (https://…)", for messages
+    source: SourceRef
+    quote: str
+    prefix: str = ""
+    suffix: str = ""
+    start: int | None = None
+    end: int | None = None
+    page_label: str = ""
+    page_index: int | None = None
+    locator: str = DEFAULT_LOCATOR
+    note: str = ""
+    claims: list[ClaimLink] = field(default_factory=list)
+    people: list[PersonLink] = field(default_factory=list)
+    concepts: list[str] = field(default_factory=list)
+
+
+# --- Writing the annotations -----------------------------------------------------------------
+
+
+def import_annotations(*, project: Project, items: list[Item], by, site: Site) -> list[Annotation]:
+    """Create every item as a draft of `by`, with its links; all or nothing."""
+    with transaction.atomic():
+        return [_create(project, item, by=by, site=site) for item in items]
+
+
+def _create(project: Project, item: Item, *, by, site: Site) -> Annotation:
+    source = _find_source(project, item.source, site)
+    if source is None:
+        raise WebAnnoError(
+            f"{item.where}: the source {item.source.describe()} is not in this project (no "
+            "source at that address, nor with that citation key or DOI)."
+        )
+    annotation = Annotation(
+        project=project,
+        source=source,
+        author=by,
+        updated_by=by,
+        quote=item.quote,
+        prefix=item.prefix,
+        suffix=item.suffix,
+        # Where the file says it is: kept when the source's text holds the quote there,
+        # otherwise a hint where to look for it.
+        start=item.start,
+        end=item.end,
+        page_label=item.page_label,
+        page_index=item.page_index,
+        locator=item.locator,
+        note=item.note,
+    )
+    placement = {"reanchor": True} if item.start is None else {"placed": (item.start, item.end)}
+    annotation.save_content(
+        evidence=_evidence(project, item, site),
+        mentions=_mentions(project, item, site),
+        concepts=_concepts(project, item, by=by),
+        by=by,
+        **placement,
+    )
+    if item.start is not None and annotation.anchor_state == AnchorState.ORPHANED:
+        raise WebAnnoError(
+            f"{item.where}: the TextPositionSelector ({item.start}–{item.end}) does not hold "
+            "the quote, and the quote is nowhere in the source's text."
+        )
+    return annotation
+
+
+def _find_source(project: Project, ref: SourceRef, site: Site) -> Source | None:
+    """By this project's page, else by citation key, else by DOI, else by URL."""
+    sources = Source.objects.for_project(project).defer(*source_texts())
+    pks = [site.local_pk(url, "xref:source_detail") for url in ref.urls]
+    found = sources.filter(pk__in=[pk for pk in pks if pk is not None]).order_by("pk").first()
+    if found is None and ref.keys:
+        found = sources.filter(citation_key__in=ref.keys).order_by("pk").first()
+    if found is None and ref.dois:
+        found = (
+            sources.filter(
+                identifiers__scheme=IdentifierScheme.DOI, identifiers__value__in=ref.dois
+            )
+            .order_by("pk")
+            .first()
+        )
+    if found is None and ref.urls:
+        found = sources.filter(url__in=ref.urls).order_by("pk").first()
+    return found
+
+
+def _evidence(project: Project, item: Item, site: Site) -> list[dict]:
+    rows: dict[Any, dict] = {}
+    for link in item.claims:
+        claim = _find_claim(project, link, site)
+        if claim is None:
+            if not link.statement.strip():
+                raise WebAnnoError(
+                    f"{item.where}: the claim {link.url or ''} is not in this project and the "
+                    "file gives no statement to create it."
+                )
+            claim = NewReference(link.statement)
+        key = claim.pk if isinstance(claim, Claim) else ("new", claim.text)
+        rows.setdefault(key, {"claim": claim, "stance": link.stance})
+    return list(rows.values())
+
+
+def _find_claim(project: Project, link: ClaimLink, site: Site) -> Claim | None:
+    claims = Claim.objects.for_project(project)
+    pk = site.local_pk(link.url, "xref:claim_detail")
+    found = claims.filter(pk=pk).first() if pk is not None else None
+    if found is None and link.statement.strip():
+        found = claims.filter(statement=link.statement).order_by("pk").first()
+    return found
+
+
+def _mentions(project: Project, item: Item, site: Site) -> list[dict]:
+    rows: dict[Any, dict] = {}
+    for link in item.people:
+        person = _find_person(project, link, site)
+        if person is None:
+            if not link.name.strip():
+                raise WebAnnoError(
+                    f"{item.where}: the person {link.url or ''} is not in this project and the "
+                    "file gives no name to create them."
+                )
+            person = NewReference(" ".join(link.name.split()))
+        work = None
+        if link.work is not None:
+            work = _find_source(project, link.work, site)
+            if work is None:
+                raise WebAnnoError(
+                    f"{item.where}: the work cited, {link.work.describe()}, is not in this "
+                    "project; import the bibliography first."
+                )
+        who = person.pk if isinstance(person, Person) else ("new", person.text.casefold())
+        rows.setdefault(
+            (who, work.pk if work else None),
+            {"person": person, "work": work, "function": link.function},
+        )
+    return list(rows.values())
+
+
+def _find_person(project: Project, link: PersonLink, site: Site) -> Person | None:
+    people = Person.objects.for_project(project)
+    pk = site.local_pk(link.url, "xref:person_detail")
+    found = people.filter(pk=pk).first() if pk is not None else None
+    # "#12" is how forms refer to rows by id; a name is never read that way here.
+    if found is None and link.name.strip() and referenced_id(link.name.strip()) is None:
+        found = people.resolve_reference(link.name).match
+    return found
+
+
+def _concepts(project: Project, item: Item, *, by) -> list[Concept]:
+    concepts = []
+    for name in item.concepts:
+        concept = Concept.objects.for_project(project).filter(name=name).first()
+        if concept is None:
+            concept = Concept.objects.create(project=project, name=name, updated_by=by)
+        concepts.append(concept)
+    return concepts
