@@ -29,6 +29,7 @@ from apps.annotations.models import (
     Mention,
     ReviewEvent,
 )
+from apps.annotations.tallies import recount as recount_tallies
 from apps.claims.models import Claim, ClaimRelation, Concept
 from apps.library.models import Contributor, Source, SourceIdentifier, SourceText
 from apps.library.richtext import render_markdown
@@ -652,6 +653,8 @@ def _import(data: dict[str, Any], slug: str | None) -> Project:
         batch_size=BATCH,
     )
     Claim.objects.filter(project=project).refresh_approved_evidence()
+    # Passages were bulk-created: count what the lists and the matrix read, once.
+    recount_tallies(project)
     adopt_stored_texts(project.pk)
     return project
 
