@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,6 +32,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if not value:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
 def local_secret_key() -> str:
@@ -60,6 +71,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks",
     "django_tasks_db",
+    "csp",
     "apps.accounts",
     "apps.people",
     "apps.library",
@@ -77,6 +89,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -204,12 +217,44 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 SESSION_COOKIE_HTTPONLY = True
-# Behind HTTPS in production set SECURE_COOKIES=1.
+# Behind HTTPS in production set SECURE_COOKIES=1, HTTPS_REDIRECT=1 and HSTS_SECONDS (README
+# lists the production variables; with them `manage.py check --deploy` is clean).
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("HTTPS_REDIRECT")
+# Load balancers probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD")
+# Behind a proxy that ends TLS, the header in which it says the request came over HTTPS (e.g.
+# X-Forwarded-Proto: https). Only set it when the proxy always sets or strips that header, or
+# clients could claim HTTPS themselves.
+if proxy_header := os.environ.get("PROXY_SSL_HEADER", "").strip():
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Links to other sites (a source's URL, a DOI) do not tell them which page of a private
+# review they came from.
 SECURE_REFERRER_POLICY = "same-origin"
+# Scripts, styles, images and fetches come from this site only, and no inline script, style
+# block or style attribute runs: templates keep JS in static/js/ and CSS in static/css/, and a
+# hostile note that slipped past sanitising still could not execute. Images may be data: URLs
+# (small icons in CSS). Nothing may frame the app, and forms post to it alone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Uploads are bounded everywhere; import views check their own, tighter limits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024

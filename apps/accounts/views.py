@@ -6,11 +6,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts.forms import AddMemberForm, ProjectCreateForm, ProjectSettingsForm, RoleForm
 from apps.accounts.models import Membership, Project, ProjectError, Role
+from apps.accounts.navigation import redirect_back
 from apps.accounts.policy import SCOPE_SESSION_KEY, Action, Scope, project_view
 
 MEMBERS_PAGE_SIZE = 100
@@ -188,9 +188,4 @@ def set_scope(request: HttpRequest, membership: Membership) -> HttpResponse:
         chosen = request.session.get(SCOPE_SESSION_KEY, {})
         chosen[membership.project.slug] = scope.value
         request.session[SCOPE_SESSION_KEY] = chosen
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = membership.project.get_absolute_url()
-    return redirect(target)
+    return redirect_back(request, membership.project.get_absolute_url())

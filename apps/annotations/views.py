@@ -4,14 +4,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts.editing import Difference, StaleEdit, rebase
 from apps.accounts.models import Membership
+from apps.accounts.navigation import next_url
 from apps.accounts.policy import (
     Action,
     can_see_annotation,
@@ -433,20 +433,18 @@ def annotation_act(
     messages.success(
         request, f"{label}: done for {annotation.locator} of “{annotation.source.title}”."
     )
-    return redirect(back)
+    return HttpResponseRedirect(back)
 
 
 def _back_url(request: HttpRequest, annotation: Annotation) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("annotations:annotation_detail", args=[annotation.project.slug, annotation.pk])
+    return next_url(
+        request,
+        reverse("annotations:annotation_detail", args=[annotation.project.slug, annotation.pk]),
+    )
 
 
 def _refuse(request: HttpRequest, back: str, message: str, *, status: int) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"error": message}, status=status)
     messages.error(request, message)
-    return redirect(back)
+    return HttpResponseRedirect(back)
