@@ -7,8 +7,6 @@ the map's ranking, a filtered matrix's columns).
 
 from __future__ import annotations
 
-import copy
-
 from django.db.models import Count
 from django.db.models.functions import Coalesce
 
@@ -19,13 +17,6 @@ from apps.claims.models import Concept
 
 OVERVIEW_SIZE = 8
 CACHE_SECONDS = 300
-
-
-def approved_view(membership: Membership) -> Membership:
-    """The same member, looking at approved work only (as students do)."""
-    approved = copy.copy(membership)
-    approved.approved_only = True
-    return approved
 
 
 def project_stamp(project) -> str:
