@@ -95,7 +95,7 @@ def main() -> None:
     server = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.py"),
          "--access-logfile", "/dev/null", "config.wsgi"],
-        env=env, cwd=ROOT, stderr=subprocess.DEVNULL,
+        env=env, cwd=ROOT, stderr=open(ROOT / "data" / "bench-load-gunicorn.log", "w"),
     )  # fmt: skip
     try:
         wait_until_up(port)
@@ -134,17 +134,20 @@ def main() -> None:
 
 
 def wait_until_up(port: int) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
+    seen = "no answer"
     while time.monotonic() < deadline:
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             connection.request("GET", "/healthz/")
-            if connection.getresponse().status == 200:
+            response = connection.getresponse()
+            seen = f"{response.status} {response.read()[:200]!r}"
+            if response.status == 200:
                 return
-        except OSError:
-            pass
+        except OSError as error:
+            seen = str(error)
         time.sleep(0.5)
-    raise SystemExit("gunicorn did not come up")
+    raise SystemExit(f"gunicorn did not come up: {seen} (see data/bench-load-gunicorn.log)")
 
 
 def get(connection: http.client.HTTPConnection, url: str, cookie: str) -> int:
