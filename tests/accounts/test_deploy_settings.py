@@ -23,11 +23,16 @@ PRODUCTION = {
 }
 
 
+# What the test process itself may carry but a deployment never sets (the browser tests set
+# DJANGO_ALLOW_ASYNC_UNSAFE in the worker that ran them, and the subprocess would inherit it).
+NOT_DEPLOYED = {"DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def manage(tmp_path, *args: str, **variables: str) -> subprocess.CompletedProcess:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in PRODUCTION and key not in {"DEBUG", "DATABASE_URL"}
+        if key not in PRODUCTION and key not in NOT_DEPLOYED
     }
     env.update(CITEMAP_DATA_DIR=str(tmp_path), **variables)
     return subprocess.run(
