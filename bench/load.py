@@ -92,10 +92,12 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(args.workers),
            "THREADS": str(args.threads), "LOG_LEVEL": "WARNING"}  # fmt: skip
+    (ROOT / "data").mkdir(exist_ok=True)
+    server_log = (ROOT / "data" / "bench-load-gunicorn.log").open("w")
     server = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(ROOT / "config" / "gunicorn.py"),
          "--access-logfile", "/dev/null", "config.wsgi"],
-        env=env, cwd=ROOT, stderr=open(ROOT / "data" / "bench-load-gunicorn.log", "w"),
+        env=env, cwd=ROOT, stderr=server_log,
     )  # fmt: skip
     try:
         wait_until_up(port)
@@ -131,6 +133,7 @@ def main() -> None:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+        server_log.close()
 
 
 def wait_until_up(port: int) -> None:
