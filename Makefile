@@ -16,12 +16,24 @@ $(BIN)/python:
 
 # Exact versions come from the lock files (`make lock` writes them from pyproject.toml); the
 # app itself is installed on top without resolving anything again.
-$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+# citeproc-js (npm `citeproc`), which formats citations in the app (embedded V8) and is the
+# tests' oracle under Node, at the version package-lock.json pins. Debian's npm when missing.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else \
+			echo "npm is missing: sudo apt-get install -y nodejs npm" >&2; exit 1; \
+		fi; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+$(VENV)/.installed: pyproject.toml requirements.lock node_modules/.installed | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml requirements-dev.lock | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml requirements-dev.lock node_modules/.installed | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed
@@ -82,4 +94,4 @@ lint: install-dev
 	done
 
 clean:
-	rm -rf $(VENV) data test-results
+	rm -rf $(VENV) data test-results node_modules

@@ -274,3 +274,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# citeproc-js, the CSL processor Zotero uses, formats citations inside the app (embedded V8,
+# see apps/library/citations.py). `make install` installs it from the npm registry at the
+# version package-lock.json pins; nothing is fetched at run time.
+CITEPROC_JS = Path(
+    os.environ.get("CITEPROC_JS", BASE_DIR / "node_modules" / "citeproc" / "citeproc_commonjs.js")
+)

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,6 +20,7 @@ from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.annotations.models import Annotation
 from apps.annotations.tallies import recount_sources
+from apps.bibliography import formatted
 from apps.bibliography.forms import ConfirmForm, ExportForm, MergeForm, UploadForm
 from apps.bibliography.importing import (
     CONTENT_TYPES,
@@ -27,7 +28,6 @@ from apps.bibliography.importing import (
     Format,
     ImportRefused,
     duplicate_groups,
-    export_queryset,
     import_entries,
     importing,
     preview_import,
@@ -38,7 +38,8 @@ from apps.bibliography.importing import (
 from apps.bibliography.records import Entry, FileError
 from apps.claims.models import Claim
 from apps.jobs.models import ImportJob, ImportKind, get_job_for_user
-from apps.library.citations import Style, csl_item, format_bibliography
+from apps.jobs.running import job_url, start_job
+from apps.library.citations import Style
 from apps.library.models import Source
 from apps.xref.filters import SourceFilter
 
@@ -47,8 +48,6 @@ STREAM_ABOVE = 1000
 # How many rows of each kind the preview lists; the counts always cover the whole file.
 PREVIEW_ROWS = 200
 EXPORT_SAMPLE = 20
-# citeproc formats a few hundred entries a second: larger selections go out as files.
-MAX_FORMATTED = 2000
 GROUPS_PAGE = 25
 
 
@@ -231,18 +230,22 @@ def _sources_url(membership: Membership) -> str:
 
 
 def _selection(request: HttpRequest, membership: Membership) -> tuple[QuerySet, dict]:
+    return export_selection(membership, request.GET)
+
+
+def export_selection(membership: Membership, params: QueryDict) -> tuple[QuerySet, dict]:
     """The sources to export: the source list's filter (same parameters), optionally only
     those behind one claim (`claim`), as the member may see them."""
     sources = Source.objects.for_project(membership.project)
     claim = None
-    raw_claim = request.GET.get("claim", "")
+    raw_claim = params.get("claim", "")
     if raw_claim:
         if not raw_claim.isdigit() or len(raw_claim) > 18:
             raise Http404("No such claim.")
         claim = get_object_or_404(Claim.objects.visible_to(membership), pk=int(raw_claim))
         behind = Annotation.objects.visible_to(membership).filter(evidence__claim=claim)
         sources = sources.filter(pk__in=behind.values("source_id"))
-    filterset = SourceFilter(request.GET, queryset=sources, membership=membership)
+    filterset = SourceFilter(params, queryset=sources, membership=membership)
     selected = filterset.qs if filterset.is_valid() else sources.none()
     return selected, {"filter": filterset, "claim": claim}
 
@@ -303,29 +306,30 @@ def export_file(request: HttpRequest, membership: Membership) -> HttpResponse:
         return response
     style = Style(form.cleaned_data["style"] or Style.APA)
     count = sources.count()
-    if count > MAX_FORMATTED:
+    html = chosen == "html"
+    if count > formatted.MAX_FORMATTED:
         messages.error(
             request,
-            f"A formatted bibliography takes at most {MAX_FORMATTED:,} sources; this selection "
-            f"has {count:,}. Narrow it with the filters, or export BibTeX, RIS or CSL-JSON.",
+            f"A formatted bibliography takes at most {formatted.MAX_FORMATTED:,} sources; this "
+            f"selection has {count:,}. Narrow it with the filters, or export BibTeX, RIS or "
+            "CSL-JSON.",
         )
         export_url = reverse("bibliography:export", args=[membership.project.slug])
         return redirect(f"{export_url}?{_filter_query(request)}")
-    items = [csl_item(source) for source in export_queryset(sources)]
-    html = chosen == "html"
-    entries = format_bibliography(items, style, html=html)
-    if html:
-        body = render_to_string(
-            "bibliography/bibliography.html",
-            {"project": membership.project, "style": style, "entries": entries},
+    if count > formatted.FORMAT_IN_REQUEST:
+        job = start_job(
+            kind="bibliography.formatted",
+            project=membership.project,
+            user=request.user,
+            title=f"{style.label} bibliography of {count:,} sources",
+            params={"query": _filter_query(request), "style": style.value, "html": html},
         )
-        response = HttpResponse(body, content_type="text/html; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}-{style.value}.html"'
-    else:
-        response = HttpResponse(
-            "\n\n".join(entries) + "\n", content_type="text/plain; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{name}-{style.value}.txt"'
+        return redirect(job_url(job))
+    body, filename, content_type = formatted.formatted_file(
+        membership.project, sources, style, html=html
+    )
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
