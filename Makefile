@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1:8000
 SEED_TEXTS ?= $(wildcard ../shared/seeds)
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test install install-dev browser test-tools lint lock migrate seed clean
+.PHONY: run serve worker test install install-dev browser test-tools lint lock migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,15 @@ seed: migrate
 ## run: the app on SQLite with the seed review, at http://127.0.0.1:8000/
 run: seed
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST)
+
+## serve: production serving with gunicorn (settings from the environment; see README's
+## deployment section). Migrates first; BIND, WEB_CONCURRENCY, THREADS choose the sockets and sizes.
+serve: migrate
+	$(BIN)/gunicorn -c config/gunicorn.py config.wsgi
+
+## worker: a background job worker (JOBS_MODE=worker, the default on PostgreSQL)
+worker: install
+	$(BIN)/python manage.py db_worker --no-reload
 
 ## browser: Debian's Chromium for the browser tests (installed when missing and we are root)
 browser:

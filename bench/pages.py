@@ -1,13 +1,17 @@
-"""Server time of every browsing page on a generated corpus (see bench/corpus.py).
+"""Server time of every browsing page at two corpus sizes side by side (see bench/corpus.py).
 
-    .venv/bin/python bench/pages.py --postgres --build    # build citemap_bench, then measure
-    .venv/bin/python bench/pages.py --postgres            # measure the existing citemap_bench
-    .venv/bin/python bench/pages.py --database-url URL --repeat 30
+    .venv/bin/python bench/corpus.py --database-url URL --recreate --project bench20k \
+        --sources 20000
+    .venv/bin/python bench/corpus.py --database-url URL --project bench2k --sources 2000
+    .venv/bin/python bench/pages.py --database-url URL [--repeat 7] [--cold 3] [--only matrix]
 
-Requests go through Django's test client in this process (no network), signed in as the
-corpus supervisor and as a student; each page is requested `--repeat` times after one warm-up.
-The median and 95th percentile are printed next to a trivial page (the sign-in form) as the
-framework's floor.
+Both projects live in one database and are measured in the same run, page by page, so the
+ratio compares like with like on a busy machine. Requests go through Django's test client in
+this process (no network, no WSGI server), signed in as the corpus supervisor and as a
+student. Per page and size: the median wall time of `--repeat` requests after one warm-up, the
+CPU time this process spent per request (Python, ORM, templates; the database server's own
+time is not in it), and "cold": the median of `--cold` first requests right after a write (a
+supervisor approving a submitted passage, which is what invalidates cached figures).
 """
 
 import argparse
@@ -23,27 +27,15 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", action="store_true")
-    parser.add_argument("--database-url")
-    parser.add_argument("--project", default="bench")
-    parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument(
-        "--build",
-        action="store_true",
-        help="first (re)build the corpus with bench/corpus.py (20,000 sources; PostgreSQL only)",
-    )
-    parser.add_argument("--sources", type=int, default=20_000, help="corpus size for --build")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--large", default="bench20k", help="slug of the large corpus")
+    parser.add_argument("--small", default="bench2k", help="slug of the small corpus")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--cold", type=int, default=3, help="requests after a write per page")
+    parser.add_argument("--only", help="measure the pages whose name contains this")
+    parser.add_argument("--roles", default="supervisor,student")
     args = parser.parse_args()
-    if args.build:
-        if not args.postgres:
-            parser.error("--build goes with --postgres (the SQLite corpus is built in a temp file)")
-        import subprocess
-
-        corpus = [sys.executable, str(ROOT / "bench" / "corpus.py"), "--postgres"]
-        subprocess.run([*corpus, "--sources", str(args.sources)], check=True)
-    if args.postgres:
-        os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/citemap_bench"
-    elif args.database_url:
+    if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
@@ -56,98 +48,156 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)  # a corpus built before the latest migrations
 
-    from apps.accounts.models import Membership, Project, Role, User
+    from apps.accounts.models import Project
+    from apps.annotations.models import Annotation, ReviewAction
+
+    projects = {size: Project.objects.get(slug=slug)
+                for size, slug in (("small", args.small), ("large", args.large))}  # fmt: skip
+    people = {size: _people(project) for size, project in projects.items()}
+    pages = {size: _pages(project) for size, project in projects.items()}
+
+    def write(size: str) -> None:
+        """A supervisor approves a submitted passage (the data every cache depends on)."""
+        project = projects[size]
+        supervisor = people[size]["supervisor"]
+        waiting = (
+            Annotation.objects.filter(project=project, status="submitted", withdrawn_at=None)
+            .exclude(author=supervisor)
+            .order_by("pk")
+            .first()
+        )
+        waiting.transition(ReviewAction.APPROVE, by=supervisor)
+
+    load = os.getloadavg()[0]
+    print(
+        f"{Annotation.objects.filter(project=projects['small']).count():,} and "
+        f"{Annotation.objects.filter(project=projects['large']).count():,} annotations; "
+        f"{args.repeat} warm requests per page and size, {args.cold} after a write; "
+        f"load average {load:.2f}"
+    )
+    header = (
+        f"{'page':<24} {'role':<10} {'2k ms':>7} {'20k ms':>7} {'ratio':>6} "
+        f"{'cpu 2k':>7} {'cpu 20k':>7} {'cold 20k':>8} {'cold/warm':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    roles = args.roles.split(",")
+    clients = {}
+    for size in projects:
+        for role in roles:
+            client = Client()
+            client.force_login(people[size][role])
+            clients[size, role] = client
+    floor = Client()
+    results = []
+    for name in pages["large"]:
+        if args.only and args.only not in name:
+            continue
+        for role in roles:
+            if name in SUPERVISOR_ONLY and role != "supervisor":
+                continue
+            row = {}
+            for size in ("small", "large"):
+                client, url = clients[size, role], pages[size][name]
+                client.get(url)
+                walls, cpus = [], []
+                for _ in range(args.repeat):
+                    wall, cpu = _timed(client, url)
+                    walls.append(wall)
+                    cpus.append(cpu)
+                colds = []
+                for _ in range(args.cold):
+                    write(size)
+                    colds.append(_timed(client, url)[0])
+                row[size] = (statistics.median(walls), statistics.median(cpus),
+                             statistics.median(colds) if colds else float("nan"))  # fmt: skip
+            small, large = row["small"], row["large"]
+            results.append((name, role, small, large))
+            print(
+                f"{name:<24} {role:<10} {small[0]:>7.1f} {large[0]:>7.1f} "
+                f"{large[0] / small[0]:>6.2f} {small[1]:>7.1f} {large[1]:>7.1f} "
+                f"{large[2]:>8.1f} {large[2] / large[0]:>9.2f}",
+                flush=True,
+            )
+    floor.get("/accounts/login/")
+    walls = [_timed(floor, "/accounts/login/")[0] for _ in range(args.repeat)]
+    print(f"{'floor: sign-in form':<24} {'anonymous':<10} {statistics.median(walls):>7.1f}")
+    if results:
+        worst = max(results, key=lambda r: r[3][0] / r[2][0])
+        cpu = max(results, key=lambda r: r[3][1])
+        print(
+            f"worst ratio {worst[3][0] / worst[2][0]:.2f} ({worst[0]}, {worst[1]}); most CPU at "
+            f"20k {cpu[3][1]:.0f} ms ({cpu[0]}, {cpu[1]}); load average now "
+            f"{os.getloadavg()[0]:.2f}"
+        )
+
+
+def _timed(client, url: str) -> tuple[float, float]:
+    started, cpu = time.perf_counter(), time.process_time()
+    response = client.get(url)
+    if hasattr(response, "streaming_content"):
+        b"".join(response.streaming_content)
+    wall = (time.perf_counter() - started) * 1000
+    cpu = (time.process_time() - cpu) * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    return wall, cpu
+
+
+def _people(project) -> dict:
+    from apps.accounts.models import Membership, Role, User
+
+    student, _ = User.objects.get_or_create(username=f"bench-student-{project.slug}")
+    Membership.objects.get_or_create(user=student, project=project, defaults={"role": Role.STUDENT})
+    supervisor = Membership.objects.filter(project=project, role=Role.SUPERVISOR).first().user
+    return {"student": student, "supervisor": supervisor}
+
+
+SUPERVISOR_ONLY = {"review queue", "review queue, filtered", "withdrawn", "new annotation form"}
+
+
+def _pages(project) -> dict[str, str]:
     from apps.annotations.models import Annotation
     from apps.claims.models import Claim, Concept
     from apps.library.models import Source
     from apps.people.models import Person
 
-    project = Project.objects.get(slug=args.project)
-    student, _ = User.objects.get_or_create(username="bench-student")
-    Membership.objects.get_or_create(user=student, project=project, defaults={"role": Role.STUDENT})
-    supervisor = Membership.objects.filter(project=project, role=Role.SUPERVISOR).first().user
-
     slug = project.slug
-    busiest_person = Person.objects.filter(project=project).order_by("-pk").first()
-    pages = {
-        "project list": "/",
+    first_source = Source.objects.filter(project=project).order_by("pk").first().pk
+    approved = Annotation.objects.filter(project=project, status="approved").order_by("pk")
+    return {
         "project home": f"/p/{slug}/",
         "sources": f"/p/{slug}/sources/",
         "sources, filtered": f"/p/{slug}/sources/?q=war&year_min=1990&year_max=2020&person=Kaplan",
-        "sources, page 200": f"/p/{slug}/sources/?page=200",
-        "source page": f"/p/{slug}/sources/{Source.objects.filter(project=project).first().pk}/",
+        "source page": f"/p/{slug}/sources/{first_source}/",
         "people": f"/p/{slug}/people/",
-        "people, name search": f"/p/{slug}/people/?q=al-Amin",
-        "person page": f"/p/{slug}/people/{busiest_person.pk}/",
-        "claims": f"/p/{slug}/claims/",
-        "claim page": f"/p/{slug}/claims/{Claim.objects.filter(project=project).first().pk}/",
-        "concepts": f"/p/{slug}/concepts/",
-        "concept page": f"/p/{slug}/concepts/{Concept.objects.filter(project=project).first().pk}/",
-        "annotation page": (
-            f"/p/{slug}/annotations/"
-            f"{Annotation.objects.filter(project=project, status='approved').first().pk}/"
+        "person page": (
+            f"/p/{slug}/people/{Person.objects.filter(project=project).order_by('-pk').first().pk}/"
         ),
-        "members": f"/p/{slug}/members/",
+        "claims": f"/p/{slug}/claims/",
+        "claim page": (
+            f"/p/{slug}/claims/{Claim.objects.filter(project=project).order_by('pk').first().pk}/"
+        ),
+        "concepts": f"/p/{slug}/concepts/",
+        "concept page": (
+            f"/p/{slug}/concepts/"
+            f"{Concept.objects.filter(project=project).order_by('pk').first().pk}/"
+        ),
+        "annotation page": f"/p/{slug}/annotations/{approved.first().pk}/",
         "passages": f"/p/{slug}/annotations/",
         "co-citation": f"/p/{slug}/cocitation/",
         "co-citation of works": f"/p/{slug}/cocitation/?kind=works",
-        # The map remembers which nodes are the most connected for ten minutes on a project
-        # this size (apps/xref/graph.py, EXACT_ANNOTATIONS): after the warm-up request these
-        # are the figures of a remembered ranking with fresh links, weights and labels.
         "map": f"/p/{slug}/map/",
-        "map, people and sources": f"/p/{slug}/map/?nodes=source&nodes=person",
         "map, GEXF": f"/p/{slug}/map.gexf",
-        "map, GraphML": f"/p/{slug}/map.graphml",
-        # The matrix keeps its column totals until the data changes (apps/xref/matrix.py):
-        # after the warm-up request these are the figures of fresh rows and cells with
-        # remembered column totals. "2,000 rows": the sources of 2019 on, their last full page.
         "matrix": f"/p/{slug}/matrix/",
         "matrix, people": f"/p/{slug}/matrix/?cols=people",
         "matrix, claims": f"/p/{slug}/matrix/?cols=claims",
         "matrix, by title": f"/p/{slug}/matrix/?sort=title",
-        "matrix, 2,000 rows": (
-            f"/p/{slug}/matrix/?year_min=2019&sort=title&page="
-            f"{Source.objects.filter(project=project, issued_year__gte=2019).count() // 50}"
-        ),
         "matrix, 200 x 60": f"/p/{slug}/matrix/?per_page=200&limit=60",
-    }
-    # Pages only supervisors (or editors) open.
-    supervisor_pages = {
+        "matrix, everything": f"/p/{slug}/matrix/?scope=visible",
+        "matrix CSV": f"/p/{slug}/matrix.csv",
         "review queue": f"/p/{slug}/review/",
-        "review queue, filtered": f"/p/{slug}/review/?source=war",
-        "withdrawn": f"/p/{slug}/review/withdrawn/",
-        "new annotation form": (
-            f"/p/{slug}/sources/{Source.objects.filter(project=project).first().pk}/annotations/new/"
-        ),
+        "new annotation form": f"/p/{slug}/sources/{first_source}/annotations/new/",
     }
-    print(
-        f"{Source.objects.filter(project=project).count():,} sources, "
-        f"{Annotation.objects.filter(project=project).count():,} annotations; "
-        f"{args.repeat} requests per page; load average {os.getloadavg()[0]:.2f}"
-    )
-    print(f"{'page':<24} {'role':<11} {'median ms':>10} {'p95 ms':>8}")
-
-    def measure(client: Client, name: str, role: str, url: str) -> None:
-        client.get(url)
-        timings = []
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            response = client.get(url)
-            timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (url, response.status_code)
-        timings.sort()
-        p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
-        print(f"{name:<24} {role:<11} {statistics.median(timings):>10.1f} {p95:>8.1f}")
-
-    measure(Client(), "floor: sign-in form", "anonymous", "/accounts/login/")
-    for role, user in (("supervisor", supervisor), ("student", student)):
-        client = Client()
-        client.force_login(user)
-        for name, url in pages.items():
-            measure(client, name, role, url)
-        if role == "supervisor":
-            for name, url in supervisor_pages.items():
-                measure(client, name, role, url)
 
 
 if __name__ == "__main__":

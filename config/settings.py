@@ -194,6 +194,28 @@ STORAGES = {
 # off serves static files too.
 WHITENOISE_USE_FINDERS = True
 
+# The cache: Redis when REDIS_URL is set (Django's own RedisCache backend), shared by every app
+# process: page aggregates, job progress and every rate limit (anything that uses Django's
+# default cache) follow it. Without it each process keeps its own in memory, which is right
+# for one process (`make run`) and correct, only slower, for several.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "citemap"),
+            "TIMEOUT": 600,
+            # A Redis that stops answering fails a request within a second, not a minute.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    # Sessions are read from Redis and written through to the database, so a restarted or
+    # emptied Redis signs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 SESSION_COOKIE_HTTPONLY = True
 # Behind HTTPS in production set SECURE_COOKIES=1, HTTPS_REDIRECT=1 and HSTS_SECONDS (README
 # lists the production variables; with them `manage.py check --deploy` is clean).
@@ -238,10 +260,18 @@ CONTENT_SECURITY_POLICY = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
+# LOG_FORMAT=json writes one JSON object per line (for a log collector); the default is text.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 

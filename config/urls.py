@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 
 from config.converters import IdConverter
+from config.health import healthz
 
 # Registered before any app's URL module is imported, since they use it (accounts' below).
 register_converter(IdConverter, "id")
@@ -29,5 +30,6 @@ urlpatterns = [
     *auth_urlpatterns,
     *vocabulary_urlpatterns,
     path("admin/", admin.site.urls),
+    path("healthz/", healthz, name="healthz"),
     path("p/<slug:slug>/", include(project_patterns)),
 ]

@@ -6,6 +6,7 @@ import itertools
 
 from apps.accounts.models import Membership, Project, Role, User
 from apps.annotations.models import Annotation, Evidence, Mention, ReviewAction, Status
+from apps.annotations.tallies import Counted, retally
 from apps.claims.models import Claim, Concept
 from apps.library.models import Source
 from apps.people.models import Person
@@ -81,6 +82,8 @@ def make_annotation(
     for person in people:
         Mention.objects.create(annotation=annotation, person=person, function="mentioning")
     annotation.concepts.set(concepts)
+    # Counted as the app counts a new annotation (save_content does the same).
+    retally(None, Counted.of(annotation.pk))
     annotation.record_revision(by=author)
     if status != Status.DRAFT:
         annotation.transition(ReviewAction.SUBMIT, by=author)

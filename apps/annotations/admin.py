@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from apps.annotations.models import Annotation, Evidence, Mention, ReviewEvent
+from apps.annotations.tallies import Counted, retally
 from apps.claims.models import Claim
 
 
@@ -43,12 +44,18 @@ class AnnotationAdmin(admin.ModelAdmin):
         # Annotations are withdrawn, never destroyed: that would take their ledger with them.
         return False
 
+    def save_model(self, request, obj, form, change):
+        # What it counted for before the change (source, links), for the tallies.
+        obj._counted_before = Counted.of(obj.pk, lock=True) if change else None
+        super().save_model(request, obj, form, change)
+
     def save_related(self, request, form, formsets, change):
         annotation = form.instance
         before = set(annotation.evidence.values_list("claim_id", flat=True)) if change else set()
         super().save_related(request, form, formsets, change)
         after = set(annotation.evidence.values_list("claim_id", flat=True))
         Claim.objects.filter(pk__in=before | after).refresh_approved_evidence()
+        retally(getattr(annotation, "_counted_before", None), Counted.of(annotation.pk))
 
     fieldsets = [
         (

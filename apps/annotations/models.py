@@ -452,6 +452,17 @@ class Annotation(Versioned):
             if target == current.status:
                 del changes["status_changed_at"]
             Annotation.objects.filter(pk=self.pk).update(**changes)
+            withdrawn = current.withdrawn_at is not None
+            now_withdrawn = {ReviewAction.WITHDRAW: True, ReviewAction.RESTORE: False}.get(
+                action, withdrawn
+            )
+            if (current.status, withdrawn) != (target, now_withdrawn):
+                from apps.annotations.tallies import Counted, flags, retally
+
+                if flags(current.status, withdrawn) != flags(target, now_withdrawn):
+                    before = Counted.of(self.pk)
+                    before = before.with_state(current.status, withdrawn)
+                    retally(before, before.with_state(target, now_withdrawn))
             if Status.APPROVED in (current.status, target):
                 # What students may see of its claims changed with it.
                 Claim.objects.filter(evidence__annotation_id=self.pk).refresh_approved_evidence()
@@ -542,8 +553,12 @@ class Annotation(Versioned):
         cannot undo it.
         """
         from apps.annotations.anchoring import current_haystack
+        from apps.annotations.tallies import Counted, retally
 
         with transaction.atomic():
+            # What it counted for before, read under the row's lock so that a review action
+            # racing this edit is counted once, by whichever commits first.
+            before = None if self._state.adding else Counted.of(self.pk, lock=True)
             if placed is not None or reanchor:
                 haystack, version = current_haystack(self.source_id)
                 start, end = placed or (None, None)
@@ -560,6 +575,7 @@ class Annotation(Versioned):
             else:
                 self.save(update_fields=self.CONTENT_FIELDS)
             self.set_links(evidence=evidence, mentions=mentions, concepts=concepts, by=by)
+            retally(before, Counted.of(self.pk))
             self.record_revision(by=by)
 
     def set_links(
@@ -914,3 +930,102 @@ class ReviewEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Review events are append-only.")
+
+
+# --- Tallies ----------------------------------------------------------------------------------
+# How many passages count for each source, concept, person cited and claim, and for the
+# project: kept current in the same transaction as every change of an annotation's status or
+# links (apps/annotations/tallies.py), so that lists, the matrix and the project home read a
+# number instead of counting the whole project on every request. Two scopes: `approved`
+# (approved and not withdrawn: what students see) and `visible` (not withdrawn, any status:
+# what supervisors see). A row that does not exist counts 0. Separate tables rather than
+# columns of the rows they count, so an edit of a concept or a source can never write back a
+# stale count, and the lower apps know nothing of passages.
+
+
+class Tally(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    approved = models.IntegerField(default=0, db_default=0)
+    visible = models.IntegerField(default=0, db_default=0)
+
+    class Meta:
+        abstract = True
+
+
+class SourceTally(Tally):
+    source = models.OneToOneField(
+        Source, on_delete=models.CASCADE, primary_key=True, related_name="tally"
+    )
+
+    class Meta:
+        indexes = [
+            # The matrix's rows, most passages first (approved work; everything visible).
+            models.Index(fields=["project", "-approved", "source"], name="tally_source_approved"),
+            models.Index(fields=["project", "-visible", "source"], name="tally_source_visible"),
+        ]
+
+    def __str__(self) -> str:
+        return f"source {self.source_id}: {self.approved}/{self.visible}"
+
+
+class ConceptTally(Tally):
+    concept = models.OneToOneField(
+        Concept, on_delete=models.CASCADE, primary_key=True, related_name="tally"
+    )
+
+    def __str__(self) -> str:
+        return f"concept {self.concept_id}: {self.approved}/{self.visible}"
+
+
+class PersonTally(Tally):
+    person = models.OneToOneField(
+        Person, on_delete=models.CASCADE, primary_key=True, related_name="tally"
+    )
+
+    class Meta:
+        indexes = [
+            # The most cited people (project home, the matrix's people columns).
+            models.Index(fields=["project", "-approved", "person"], name="tally_person_approved"),
+            models.Index(fields=["project", "-visible", "person"], name="tally_person_visible"),
+        ]
+
+    def __str__(self) -> str:
+        return f"person {self.person_id}: {self.approved}/{self.visible}"
+
+
+class ClaimTally(Tally):
+    claim = models.OneToOneField(
+        Claim, on_delete=models.CASCADE, primary_key=True, related_name="tally"
+    )
+    # Approved passages for (asserts, supports) and against (contradicts): contested claims.
+    approved_for = models.IntegerField(default=0, db_default=0)
+    approved_against = models.IntegerField(default=0, db_default=0)
+
+    class Meta:
+        indexes = [
+            # The matrix's claim columns.
+            models.Index(fields=["project", "-approved", "claim"], name="tally_claim_approved"),
+            models.Index(fields=["project", "-visible", "claim"], name="tally_claim_visible"),
+            # The project home's contested claims.
+            models.Index(
+                fields=["project", "-approved_against", "-approved_for", "claim"],
+                condition=Q(approved_for__gt=0, approved_against__gt=0),
+                name="tally_claim_contested",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"claim {self.claim_id}: {self.approved}/{self.visible}"
+
+
+class ProjectTally(models.Model):
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    approved = models.IntegerField(default=0, db_default=0)
+    visible = models.IntegerField(default=0, db_default=0)
+    # Submitted and not withdrawn: the length of the review queue.
+    waiting = models.IntegerField(default=0, db_default=0)
+
+    def __str__(self) -> str:
+        return f"project {self.project_id}: {self.approved}/{self.visible}"

@@ -38,6 +38,7 @@ from django.db import DataError, IntegrityError, connection, models, transaction
 
 from apps.accounts.models import Membership, Project, User
 from apps.annotations.anchoring import adopt_stored_texts
+from apps.annotations.tallies import recount as recount_tallies
 from apps.annotations.models import (
     Annotation,
     AnnotationRevision,
@@ -523,6 +524,16 @@ NOT_IN_THE_FILE = {
     "auth.Group": "the site's groups",
     "contenttypes.ContentType": "Django's table of models",
     "sessions.Session": "who is signed in",
+    **dict.fromkeys(
+        [
+            "annotations.SourceTally",
+            "annotations.ConceptTally",
+            "annotations.PersonTally",
+            "annotations.ClaimTally",
+            "annotations.ProjectTally",
+        ],
+        "counts derived from the annotations; recounted after an import",
+    ),
 }
 
 
@@ -954,6 +965,8 @@ class _Import:
         # sources instead of a second.
         _analyze(Claim, Evidence, Annotation)
         Claim.objects.filter(project=project).refresh_approved_evidence()
+        # Passages were inserted in bulk: count what the lists and the matrix read, once.
+        recount_tallies(project)
         if self.version == 1:
             # Version 1 files have no text versions nor anchors: their texts become version 1
             # and their placed passages exact.

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.annotations.models import Annotation
+from apps.annotations.tallies import recount_sources
 from apps.bibliography import formatted
 from apps.bibliography.forms import ConfirmForm, ExportForm, MergeForm, UploadForm
 from apps.bibliography.importing import (
@@ -374,6 +375,8 @@ def duplicate_merge(request: HttpRequest, membership: Membership) -> HttpRespons
         with transaction.atomic():
             for source in others:
                 keep = source.merge_into(keep, by=request.user)
+            # The kept source now holds the others' passages.
+            recount_sources([keep.pk])
     except Source.DoesNotExist:
         messages.error(request, "Nothing merged: one of the sources was deleted meanwhile.")
         return redirect(back)

@@ -12,7 +12,13 @@ from django.utils.translation import ngettext
 
 from apps.accounts.editing import Versioned
 from apps.accounts.models import Membership, Project
-from apps.accounts.policy import Action, approved_annotations_q, can, visible_annotations_q
+from apps.accounts.policy import (
+    APPROVED,
+    Action,
+    approved_annotations_q,
+    can,
+    visible_annotations_q,
+)
 from apps.accounts.references import MAX_CANDIDATES, Resolution, query_words, referenced_id
 from apps.people.models import Person
 
@@ -209,19 +215,36 @@ class ConceptQuerySet(models.QuerySet):
     def annotation_counts(self, membership: Membership) -> dict[int, int]:
         """{concept id: passages the member may see coded with it}, for these concepts.
 
-        Counted on the coding table alone (grouped by concept, joined to annotations only to
-        apply visibility) rather than as a GROUP BY over the concepts' own columns.
+        Read from the concepts' tallies, which the annotations app keeps current with every
+        review decision and link change (`tally` is its reverse relation): approved work, or
+        everything for supervisors. An analyst's own unapproved passages are added by counting
+        them, which costs what their own backlog holds, not the project.
         """
-        codings = self.model.annotations.through.objects
-        return dict(
-            codings.filter(
-                visible_annotations_q(membership, prefix="annotation__"),
-                concept__in=self.values("pk"),
+        sees_all = can(membership, Action.SEE_ALL_ANNOTATIONS)
+        if membership.approved_only or not can(membership, Action.ANNOTATE):
+            scope, own = "approved", False
+        else:
+            scope, own = ("visible", False) if sees_all else ("approved", True)
+        counts = {
+            pk: n for pk, n in self.values_list("pk", f"tally__{scope}").order_by() if n
+        }
+        if own:
+            codings = self.model.annotations.through.objects
+            mine = (
+                codings.filter(
+                    annotation__project_id=membership.project_id,
+                    annotation__author_id=membership.user_id,
+                    annotation__withdrawn_at__isnull=True,
+                    concept__in=self.values("pk"),
+                )
+                .exclude(annotation__status=APPROVED)
+                .values("concept_id")
+                .annotate(n=models.Count("annotation_id"))
+                .values_list("concept_id", "n")
             )
-            .values("concept_id")
-            .annotate(n=models.Count("annotation_id"))
-            .values_list("concept_id", "n")
-        )
+            for pk, n in mine:
+                counts[pk] = counts.get(pk, 0) + n
+        return counts
 
 
 class Concept(Versioned):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count
 
@@ -19,6 +18,7 @@ from apps.accounts.models import Membership
 from apps.annotations.models import Mention
 from apps.library.models import Source
 from apps.people.models import Person
+from apps.xref.caching import computed_once
 from apps.xref.overview import CACHE_SECONDS, project_stamp, visibility_key
 
 CANDIDATES = 300
@@ -31,6 +31,10 @@ class Pair:
     shared: int
 
 
+# Pairs kept per cached ranking (a hundred pages); the total counts them all.
+KEPT_PAIRS = 5000
+
+
 def cocited_pairs(
     membership: Membership,
     *,
@@ -40,39 +44,58 @@ def cocited_pairs(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Pair], int]:
-    """The strongest pairs (and how many pairs there are), optionally those of one person/work."""
-    column = "work_id" if works else "person_id"
-    mentions = Mention.objects.visible_to(membership)
-    if works:
-        mentions = mentions.filter(work__isnull=False)
-    if around is not None:
-        # Only the sources citing `around` can pair anything with it.
-        citing = mentions.filter(**{column: around}).values("annotation__source_id")
-        cited = mentions.filter(annotation__source_id__in=citing)
-    else:
-        candidates = _most_cited(membership, mentions, column)
-        if not candidates:
-            return [], 0
-        cited = mentions.filter(**{f"{column}__in": candidates})
-    cited = (
-        cited.order_by()  # Mention's default ordering would add its pk to the DISTINCT
-        .values("annotation__source_id", column)
-        .distinct()
-    )
-    cited_sql, params = cited.query.sql_with_params()
-    if around is None:
-        condition, focus = "a.cited < b.cited", []
-    else:
-        condition, focus = "a.cited = %s AND b.cited <> a.cited", [around]
-    pair_sql = f"""
-        WITH cited(source_id, cited) AS ({cited_sql})
-        SELECT a.cited, b.cited, COUNT(*) AS shared
-        FROM cited a JOIN cited b ON a.source_id = b.source_id
-        WHERE {condition}
-        GROUP BY a.cited, b.cited
-        HAVING COUNT(*) >= %s
+    """The strongest pairs (and how many pairs there are), optionally those of one person/work.
+
+    The pairs of the whole project are ranked once per change of the data (the ranking runs
+    over every mention of the most cited) and kept in the shared cache; the pairs of one
+    person or work only join the sources citing them and are counted on each request.
     """
-    arguments = [*params, *focus, minimum]
+    column = "work_id" if works else "person_id"
+    if around is None:
+        stamp = project_stamp(membership.project)
+        key = f"citemap:cocited:{column}:{visibility_key(membership)}:{minimum}:{stamp}"
+        ranked, total = computed_once(
+            key, lambda: _ranked_pairs(membership, column, works, minimum), CACHE_SECONDS
+        )
+        rows = ranked[offset : offset + limit]
+    else:
+        rows, total = _pairs_around(membership, column, works, around, minimum, limit, offset)
+    model = Source if works else Person
+    objects = model.objects.in_bulk({pk for row in rows for pk in row[:2]})
+    return [Pair(objects[a], objects[b], shared) for a, b, shared in rows], total
+
+
+def _visible_mentions(membership: Membership, works: bool):
+    mentions = Mention.objects.visible_to(membership)
+    return mentions.filter(work__isnull=False) if works else mentions
+
+
+def _ranked_pairs(
+    membership: Membership, column: str, works: bool, minimum: int
+) -> tuple[list[tuple[int, int, int]], int]:
+    mentions = _visible_mentions(membership, works)
+    candidates = _most_cited(membership, mentions, column)
+    if not candidates:
+        return [], 0
+    cited = mentions.filter(**{f"{column}__in": candidates})
+    pair_sql, arguments = _pair_sql(cited, column, "a.cited < b.cited", [], minimum)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{pair_sql} ORDER BY shared DESC, a.cited, b.cited", arguments)
+        rows = cursor.fetchall()
+    return [tuple(row) for row in rows[:KEPT_PAIRS]], len(rows)
+
+
+def _pairs_around(
+    membership: Membership, column: str, works: bool, around: int, minimum: int, limit: int,
+    offset: int,
+) -> tuple[list[tuple[int, int, int]], int]:  # fmt: skip
+    mentions = _visible_mentions(membership, works)
+    # Only the sources citing `around` can pair anything with it.
+    citing = mentions.filter(**{column: around}).values("annotation__source_id")
+    cited = mentions.filter(annotation__source_id__in=citing)
+    pair_sql, arguments = _pair_sql(
+        cited, column, "a.cited = %s AND b.cited <> a.cited", [around], minimum
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM ({pair_sql}) AS pairs", arguments)
         total = cursor.fetchone()[0]
@@ -81,25 +104,37 @@ def cocited_pairs(
             [*arguments, limit, offset],
         )
         rows = cursor.fetchall()
-    model = Source if works else Person
-    objects = model.objects.in_bulk({pk for row in rows for pk in row[:2]})
-    return [Pair(objects[a], objects[b], shared) for a, b, shared in rows], total
+    return rows, total
+
+
+def _pair_sql(cited, column: str, condition: str, focus: list, minimum: int):
+    """Pairs formed in the database: the (source, cited) pairs of the mentions joined with
+    themselves on the source."""
+    cited = (
+        cited.order_by()  # Mention's default ordering would add its pk to the DISTINCT
+        .values("annotation__source_id", column)
+        .distinct()
+    )
+    cited_sql, params = cited.query.sql_with_params()
+    pair_sql = f"""
+        WITH cited(source_id, cited) AS ({cited_sql})
+        SELECT a.cited, b.cited, COUNT(*) AS shared
+        FROM cited a JOIN cited b ON a.source_id = b.source_id
+        WHERE {condition}
+        GROUP BY a.cited, b.cited
+        HAVING COUNT(*) >= %s
+    """
+    return pair_sql, [*params, *focus, minimum]
 
 
 def _most_cited(membership: Membership, mentions, column: str) -> list[int]:
-    """The CANDIDATES most cited people (or works), cached until the project changes."""
-    stamp = project_stamp(membership.project)
-    key = f"citemap:cocitation:{column}:{visibility_key(membership)}:{stamp}"
-    found = cache.get(key)
-    if found is None:
-        found = list(
-            mentions.values(column)
-            .annotate(n=Count("annotation__source_id", distinct=True))
-            .order_by("-n", column)
-            .values_list(column, flat=True)[:CANDIDATES]
-        )
-        cache.set(key, found, CACHE_SECONDS)
-    return found
+    """The CANDIDATES most cited people (or works)."""
+    return list(
+        mentions.values(column)
+        .annotate(n=Count("annotation__source_id", distinct=True))
+        .order_by("-n", column)
+        .values_list(column, flat=True)[:CANDIDATES]
+    )
 
 
 def shared_sources(

@@ -22,6 +22,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -35,6 +36,7 @@ from apps.annotations.models import Annotation, Evidence, Mention
 from apps.claims.models import Claim, ClaimRelation, Concept
 from apps.library.models import Contributor, ContributorRole, Source
 from apps.people.models import Person
+from apps.xref.caching import computed_once
 from apps.xref.overview import project_stamp, visibility_key
 
 
@@ -495,11 +497,7 @@ def _cached_rank(scope: _Scope, spec: MapSpec) -> tuple[dict[str, list[int]], di
         project_stamp(scope.project),
     ]
     key = "xref:map-rank:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-    ranking = cache.get(key)
-    if ranking is None:
-        ranking = _rank(scope, spec)
-        cache.set(key, ranking, RANK_TTL)
-    return ranking
+    return computed_once(key, lambda: _rank(scope, spec), RANK_TTL)
 
 
 def build_graph(membership: Membership, spec: MapSpec) -> Graph:
@@ -877,7 +875,33 @@ def _scope_label(graph: Graph) -> str:
 
 
 def write_gexf(graph: Graph, *, title: str, absolute: str = "") -> bytes:
-    """GEXF 1.3 (gexf.net/1.3) with attributes and viz positions, colours, sizes and shapes."""
+    return b"".join(gexf_pieces(graph, title=title, absolute=absolute))
+
+
+def write_graphml(graph: Graph, *, title: str, absolute: str = "") -> bytes:
+    return b"".join(graphml_pieces(graph, title=title, absolute=absolute))
+
+
+def _streamed(root: ET.Element, parts: list[tuple[ET.Element, Iterator[ET.Element]]]):
+    """The document `root`, with each part's placeholder element filled by its elements one at
+    a time: written as they are made, so a file is never whole in memory."""
+    markers = []
+    for number, (holder, _) in enumerate(parts):
+        holder.text = f"\x00{number}\x00"
+        markers.append(holder.text)
+    document = ET.tostring(root, encoding="unicode")
+    yield b'<?xml version=\'1.0\' encoding=\'utf-8\'?>\n'
+    for marker, (_, elements) in zip(markers, parts, strict=True):
+        before, document = document.split(marker, 1)
+        yield before.encode()
+        for element in elements:
+            yield ET.tostring(element, encoding="unicode").encode()
+    yield document.encode()
+
+
+def gexf_pieces(graph: Graph, *, title: str, absolute: str = "") -> Iterator[bytes]:
+    """GEXF 1.3 (gexf.net/1.3) with attributes and viz positions, colours, sizes and shapes,
+    written a node and an edge at a time."""
     # Tags are written with their prefixes and the namespaces declared on the root, so the
     # serialiser needs no process-wide prefix registry.
     g, v = "", "viz:"
@@ -900,38 +924,49 @@ def write_gexf(graph: Graph, *, title: str, absolute: str = "") -> bytes:
         for name, gexf_type, _ in attributes:
             ET.SubElement(declared, f"{g}attribute", id=name, title=name, type=gexf_type)
     scope = _scope_label(graph)
-    nodes = ET.SubElement(element, f"{g}nodes")
-    for node in graph.nodes:
-        item = ET.SubElement(nodes, f"{g}node", id=node.key, label=_xml_text(node.label))
-        values = ET.SubElement(item, f"{g}attvalues")
-        for name, value in _node_values(node, scope).items():
-            if name == "url":
-                value = absolute + str(value)
-            ET.SubElement(values, f"{g}attvalue", {"for": name, "value": _xml_text(value)})
-        red, green, blue = COLOURS[node.type]
-        ET.SubElement(item, f"{v}color", r=str(red), g=str(green), b=str(blue))
-        ET.SubElement(item, f"{v}position", x=f"{node.x:.1f}", y=f"{HEIGHT - node.y:.1f}", z="0.0")
-        ET.SubElement(item, f"{v}size", value=f"{node.r:.1f}")
-        ET.SubElement(item, f"{v}shape", value=GEXF_SHAPES[node.type])
-    edges = ET.SubElement(element, f"{g}edges")
-    for number, edge in enumerate(graph.edges, start=1):
-        item = ET.SubElement(
-            edges,
-            f"{g}edge",
-            id=f"e{number}",
-            source=edge.source.key,
-            target=edge.target.key,
-            weight=str(edge.weight),
-            label=edge.description,
-        )
-        values = ET.SubElement(item, f"{g}attvalues")
-        for name, value in _edge_values(edge, scope).items():
-            ET.SubElement(values, f"{g}attvalue", {"for": name, "value": _xml_text(value)})
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+    def nodes() -> Iterator[ET.Element]:
+        for node in graph.nodes:
+            item = ET.Element(f"{g}node", id=node.key, label=_xml_text(node.label))
+            values = ET.SubElement(item, f"{g}attvalues")
+            for name, value in _node_values(node, scope).items():
+                if name == "url":
+                    value = absolute + str(value)
+                ET.SubElement(values, f"{g}attvalue", {"for": name, "value": _xml_text(value)})
+            red, green, blue = COLOURS[node.type]
+            ET.SubElement(item, f"{v}color", r=str(red), g=str(green), b=str(blue))
+            ET.SubElement(
+                item, f"{v}position", x=f"{node.x:.1f}", y=f"{HEIGHT - node.y:.1f}", z="0.0"
+            )
+            ET.SubElement(item, f"{v}size", value=f"{node.r:.1f}")
+            ET.SubElement(item, f"{v}shape", value=GEXF_SHAPES[node.type])
+            yield item
+
+    def edges() -> Iterator[ET.Element]:
+        for number, edge in enumerate(graph.edges, start=1):
+            item = ET.Element(
+                f"{g}edge",
+                id=f"e{number}",
+                source=edge.source.key,
+                target=edge.target.key,
+                weight=str(edge.weight),
+                label=edge.description,
+            )
+            values = ET.SubElement(item, f"{g}attvalues")
+            for name, value in _edge_values(edge, scope).items():
+                ET.SubElement(values, f"{g}attvalue", {"for": name, "value": _xml_text(value)})
+            yield item
+
+    yield from _streamed(
+        root,
+        [(ET.SubElement(element, f"{g}nodes"), nodes()),
+         (ET.SubElement(element, f"{g}edges"), edges())],
+    )  # fmt: skip
 
 
-def write_graphml(graph: Graph, *, title: str, absolute: str = "") -> bytes:
-    """GraphML with <key> declarations for every attribute, positions as x and y."""
+def graphml_pieces(graph: Graph, *, title: str, absolute: str = "") -> Iterator[bytes]:
+    """GraphML with <key> declarations for every attribute, positions as x and y, written a
+    node and an edge at a time."""
     g = ""
     root = ET.Element(
         "graphml",
@@ -968,22 +1003,30 @@ def write_graphml(graph: Graph, *, title: str, absolute: str = "") -> bytes:
     def data(parent: ET.Element, kind: str, name: str, value: object) -> None:
         ET.SubElement(parent, f"{g}data", key=ids[kind, name]).text = _xml_text(value)
 
-    for node in graph.nodes:
-        item = ET.SubElement(element, f"{g}node", id=node.key)
-        data(item, "node", "label", node.label)
-        for name, value in _node_values(node, scope).items():
-            data(item, "node", name, absolute + str(value) if name == "url" else value)
-        data(item, "node", "x", f"{node.x:.1f}")
-        data(item, "node", "y", f"{node.y:.1f}")
-    for number, edge in enumerate(graph.edges, start=1):
-        item = ET.SubElement(
-            element, f"{g}edge", id=f"e{number}", source=edge.source.key, target=edge.target.key
-        )
-        data(item, "edge", "label", edge.description)
-        data(item, "edge", "weight", edge.weight)
-        for name, value in _edge_values(edge, scope).items():
-            data(item, "edge", name, value)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    def items() -> Iterator[ET.Element]:
+        for node in graph.nodes:
+            item = ET.Element(f"{g}node", id=node.key)
+            data(item, "node", "label", node.label)
+            for name, value in _node_values(node, scope).items():
+                data(item, "node", name, absolute + str(value) if name == "url" else value)
+            data(item, "node", "x", f"{node.x:.1f}")
+            data(item, "node", "y", f"{node.y:.1f}")
+            yield item
+        for number, edge in enumerate(graph.edges, start=1):
+            item = ET.Element(
+                f"{g}edge", id=f"e{number}", source=edge.source.key, target=edge.target.key
+            )
+            data(item, "edge", "label", edge.description)
+            data(item, "edge", "weight", edge.weight)
+            for name, value in _edge_values(edge, scope).items():
+                data(item, "edge", name, value)
+            yield item
+
+    # The nodes and edges follow the description inside <graph>.
+    holder = ET.SubElement(element, "placeholder")
+    pieces = _streamed(root, [(holder, items())])
+    for piece in pieces:
+        yield piece.replace(b"<placeholder>", b"").replace(b"</placeholder>", b"")
 
 
 def _description(graph: Graph, title: str) -> str:

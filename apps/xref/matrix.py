@@ -4,12 +4,14 @@ columns; in each cell the number of passages the member may see that link the tw
 Everything is counted in the database, with a number of queries that does not depend on the size
 of the project:
 
-- one aggregate for the rows: every source of the filter that has passages, with its number of
-  passages, already in the order asked for, so that a page is a slice of that list;
-- one aggregate for the columns: passages per column over all those rows, which picks the N most
-  used columns and gives the column totals. It joins every passage of the rows to its links,
-  the one query whose time grows with the project (a few hundred milliseconds at 200,000
-  passages), so its result is cached under a key that changes with the data (`_columns_key`);
+- a matrix that narrows nothing (the whole project, approved work or everything a supervisor
+  sees) reads its rows and column totals from the tallies the annotations app keeps current
+  (apps/annotations/tallies.py): a page of rows is a LIMIT/OFFSET over an index, the columns
+  the N largest tallies;
+- a filtered matrix (source type, years, a concept's subtree) or an analyst's own unapproved
+  work among the rows is counted: one aggregate for the rows (every source of the filter with
+  passages, in the order asked for) and one for the columns, cached under a key that changes
+  with the data (`_columns_key`);
 - for the rows shown: their sources (and authors), and one aggregate for their cells, restricted
   to those sources and the chosen columns.
 
@@ -22,19 +24,29 @@ from __future__ import annotations
 import hashlib
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
 from typing import NamedTuple
 
-from django.core.cache import cache
 from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 
 from apps.accounts.models import Membership, Project
-from apps.annotations.models import Annotation, AnnotationQuerySet, ReviewEvent
+from apps.accounts.policy import Action, can
+from apps.annotations.models import (
+    Annotation,
+    AnnotationQuerySet,
+    ClaimTally,
+    ConceptTally,
+    PersonTally,
+    ProjectTally,
+    ReviewEvent,
+    SourceTally,
+)
 from apps.claims.models import Claim, Concept
 from apps.library.models import Contributor, ContributorRole, Source
 from apps.people.models import Person
+from apps.xref.caching import computed_once
 
 MIN_COLUMNS, DEFAULT_COLUMNS, MAX_COLUMNS = 10, 40, 200
 # Rows fetched per query when an export walks all of them.
@@ -149,19 +161,39 @@ class Row:
     link: str = ""
 
 
+class TallyRows:
+    """The rows of a matrix that narrows nothing, read a page at a time from the sources'
+    tallies (apps/annotations/tallies.py): a sequence the paginator slices, so a page costs
+    the same whatever the size of the project."""
+
+    def __init__(self, queryset: models.QuerySet) -> None:
+        self.queryset = queryset  # (source id, passages), in the order asked for
+        self._count: int | None = None
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = self.queryset.count()
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[tuple[int, int]]:
+        return list(self.queryset[index])
+
+
 @dataclass
 class Matrix:
     query: MatrixQuery
     passages: AnnotationQuerySet
-    # (source id, passages) of every row of the filter, in the order asked for.
-    rows: list[tuple[int, int]]
+    # (source id, passages) of every row of the filter, in the order asked for: a list, or
+    # TallyRows read page by page.
+    rows: list[tuple[int, int]] | TallyRows
     columns: list[Column]
     # How many columns there were to choose from (the N most used are shown).
     candidates: int
-    total: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.total = sum(count for _, count in self.rows)
+    # Passages in all rows.
+    total: int
 
     @property
     def left_out(self) -> int:
@@ -259,20 +291,78 @@ def build_matrix(membership: Membership, query: MatrixQuery, concepts: list[Conc
     an empty one is a gap worth seeing.
     """
     passages = counted_passages(membership, query)
-    rows = _rows(membership, query, passages)
-    key = _columns_key(membership, query, rows, concepts)
-    chosen = cache.get(key)
-    if chosen is None:
-        chosen = _column_totals(query, passages, concepts)
-        cache.set(key, chosen, COLUMNS_CACHE_SECONDS)
-    top, candidates = chosen
+    scope = tally_scope(membership, query)
+    if scope:
+        rows: list[tuple[int, int]] | TallyRows = _tally_rows(membership, query, scope)
+        top, candidates = _tally_columns(membership, query, scope, concepts)
+        total = (
+            ProjectTally.objects.filter(project_id=membership.project_id)
+            .values_list(scope, flat=True)
+            .first()
+        ) or 0
+    else:
+        rows = _rows(membership, query, passages)
+        key = _columns_key(membership, query, rows, concepts)
+        top, candidates = computed_once(
+            key, lambda: _column_totals(query, passages, concepts), COLUMNS_CACHE_SECONDS
+        )
+        total = sum(count for _, count in rows)
     return Matrix(
         query=query,
         passages=passages,
         rows=rows,
         columns=_ordered(_labelled(query.axis, dict(top), concepts), query.column_order),
         candidates=candidates,
+        total=total,
     )
+
+
+def tally_scope(membership: Membership, query: MatrixQuery) -> str | None:
+    """Which tally answers this matrix ("approved", "visible"), or None when it must be
+    counted: rows narrowed by a filter, or an analyst's own unapproved work among them."""
+    if query.narrows_rows:
+        return None
+    if query.approved_only or not can(membership, Action.ANNOTATE):
+        return "approved"
+    if can(membership, Action.SEE_ALL_ANNOTATIONS):
+        return "visible"
+    return None
+
+
+def _tally_rows(membership: Membership, query: MatrixQuery, scope: str) -> TallyRows:
+    if query.row_order in (RowOrder.MOST, RowOrder.FEWEST):
+        rows = SourceTally.objects.filter(
+            project_id=membership.project_id, **{f"{scope}__gt": 0}
+        ).values_list("source_id", scope)
+        if query.row_order == RowOrder.MOST:
+            return TallyRows(rows.order_by(f"-{scope}", "source_id"))
+        return TallyRows(rows.order_by(scope, "source_id"))
+    sources = Source.objects.for_project(membership.project).filter(
+        **{f"tally__{scope}__gt": 0}
+    )
+    return TallyRows(
+        sources.order_by(*SOURCE_ORDERING[query.row_order]).values_list("pk", f"tally__{scope}")
+    )
+
+
+def _tally_columns(
+    membership: Membership, query: MatrixQuery, scope: str, concepts: list[Concept]
+) -> tuple[list[tuple[int, int]], int]:
+    """The N most used columns as (id, passages), and how many there were, from tallies."""
+    project_id = membership.project_id
+    if query.axis == Axis.CONCEPTS:
+        totals = dict(
+            ConceptTally.objects.filter(project_id=project_id).values_list("concept_id", scope)
+        )
+        names = {c.pk: c.name.casefold() for c in concepts}
+        ranked = sorted(names, key=lambda pk: (-totals.get(pk, 0), names[pk], pk))
+        return [(pk, totals.get(pk, 0)) for pk in ranked[: query.limit]], len(names)
+    model, key = (PersonTally, "person_id") if query.axis == Axis.PEOPLE else (
+        ClaimTally, "claim_id"
+    )
+    used = model.objects.filter(project_id=project_id, **{f"{scope}__gt": 0})
+    top = list(used.order_by(f"-{scope}", key).values_list(key, scope)[: query.limit])
+    return top, used.count()
 
 
 def _column_totals(

@@ -1,33 +1,22 @@
 """The project home's overview of the approved map: who is cited most, which claims are
-contested, which concepts are thin.
+contested, which concepts are thin. It is the same for every member (approved work only).
 
-It is the same for every member (approved work only), so it is computed once per change of the
-review ledger and cached: these aggregates read every approved annotation of the project.
+`project_stamp` and `visibility_key` build the keys of the caches that remain (co-citation,
+the map's ranking, a filtered matrix's columns).
 """
 
 from __future__ import annotations
 
-import copy
-
-from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count
+from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Membership
-from apps.accounts.policy import Action, can, visible_annotations_q
-from apps.annotations.models import Annotation, Mention, ReviewEvent, Stance
-from apps.claims.models import Claim, Concept
+from apps.accounts.policy import Action, approved_annotations_q, can
+from apps.annotations.models import Annotation, ClaimTally, Mention, PersonTally, ReviewEvent
+from apps.claims.models import Concept
 
 OVERVIEW_SIZE = 8
 CACHE_SECONDS = 300
-PRO = [Stance.ASSERTS, Stance.SUPPORTS]
-CON = [Stance.CONTRADICTS]
-
-
-def approved_view(membership: Membership) -> Membership:
-    """The same member, looking at approved work only (as students do)."""
-    approved = copy.copy(membership)
-    approved.approved_only = True
-    return approved
 
 
 def project_stamp(project) -> str:
@@ -57,40 +46,42 @@ def visibility_key(membership: Membership) -> str:
 
 
 def overview(membership: Membership) -> dict:
+    """Read from the tallies (apps/annotations/tallies.py): three small queries whatever the
+    size of the project, always current, names included."""
     project = membership.project
-    key = f"citemap:overview:{project_stamp(project)}"
-    found = cache.get(key)
-    if found is None:
-        found = _compute(approved_view(membership))
-        cache.set(key, found, CACHE_SECONDS)
-    return found
-
-
-def _compute(approved: Membership) -> dict:
-    project = approved.project
-    visible = visible_annotations_q(approved, prefix="evidence__annotation__")
-    contested = (
-        Claim.objects.for_project(project)
-        .annotate(
-            pro=Count("evidence", filter=visible & Q(evidence__stance__in=PRO)),
-            con=Count("evidence", filter=visible & Q(evidence__stance__in=CON)),
-        )
-        .filter(pro__gt=0, con__gt=0)
-        .order_by("-con", "-pro", "statement")
-        .values("pk", "statement", "pro", "con")[:OVERVIEW_SIZE]
+    cited = list(
+        PersonTally.objects.filter(project=project, approved__gt=0)
+        .order_by("-approved", "person_id")
+        .values("person_id", "person__display_name", "approved")[:OVERVIEW_SIZE]
     )
+    # "Sources citing them", for these few people only.
+    sources = dict(
+        Mention.objects.filter(
+            approved_annotations_q("annotation__"),
+            person_id__in=[row["person_id"] for row in cited],
+        )
+        .values("person_id")
+        .annotate(n=Count("annotation__source_id", distinct=True))
+        .values_list("person_id", "n")
+    ) if cited else {}  # fmt: skip
+    for row in cited:
+        row["passages"] = row.pop("approved")
+        row["sources"] = sources.get(row["person_id"], 0)
+    contested = [
+        {"pk": row["claim_id"], "statement": row["claim__statement"],
+         "pro": row["approved_for"], "con": row["approved_against"]}  # fmt: skip
+        for row in ClaimTally.objects.filter(
+            project=project, approved_for__gt=0, approved_against__gt=0
+        )
+        .order_by("-approved_against", "-approved_for", "claim_id")
+        .values("claim_id", "claim__statement", "approved_for", "approved_against")[
+            :OVERVIEW_SIZE
+        ]
+    ]
     thin = (
         Concept.objects.for_project(project)
-        .annotate(
-            passages=Count(
-                "annotations", filter=visible_annotations_q(approved, prefix="annotations__")
-            )
-        )
+        .annotate(passages=Coalesce("tally__approved", 0))
         .order_by("passages", "name")
         .values("pk", "name", "passages")[:OVERVIEW_SIZE]
     )
-    return {
-        "most_cited": list(Mention.objects.visible_to(approved).person_tally()[:OVERVIEW_SIZE]),
-        "contested": list(contested),
-        "thin_concepts": list(thin),
-    }
+    return {"most_cited": cited, "contested": contested, "thin_concepts": list(thin)}

@@ -38,13 +38,12 @@ def test_an_empty_project_explains_itself(cast, client_for):
 
 
 def test_query_count_does_not_grow(cast, assert_constant_queries):
-    # 1 session, 2 user, 3 membership + project, 4-8 counts of sources, people, visible
-    # claims, concepts and approved annotations, 9 recent annotations with source and author,
-    # 10 their evidence with claims, 11 their mentions with people and works, 12 concepts,
-    # 13-14 the project's latest review and edit (the overview's cache key), 15-17 the
-    # overview when it is not cached yet: most cited people, contested claims, thinnest
-    # concepts
-    assert_constant_queries(cast.student, lambda: URL, 17)
+    # 1 session, 2 user, 3 membership + project, 4 the project's tally (approved passages, the
+    # review queue's length), 5-8 counts of sources, people, visible claims and concepts,
+    # 9 recent annotations with source and author, 10 their evidence with claims, 11 their
+    # mentions with people and works, 12 concepts, 13-16 the overview from the tallies: most
+    # cited people, the sources citing those few, contested claims, thinnest concepts
+    assert_constant_queries(cast.student, lambda: URL, 16)
 
 
 def test_analysts_see_their_work_by_status_with_the_reviewers_reasons(cast, client_for):
@@ -86,9 +85,9 @@ def test_supervisors_see_how_much_waits_for_review(cast, client_for):
 
 
 def test_analyst_query_count_does_not_grow(cast, assert_constant_queries):
-    # as for students (1-17), plus new decisions since the last visit, remembering this
+    # as for students (1-16), plus new decisions since the last visit, remembering this
     # visit, the analyst's own unapproved work, its review events with their actors
-    assert_constant_queries(cast.analyst, lambda: URL, 21)
+    assert_constant_queries(cast.analyst, lambda: URL, 20)
 
 
 def test_supervisor_query_count_does_not_grow(cast, assert_constant_queries):
@@ -97,9 +96,9 @@ def test_supervisor_query_count_does_not_grow(cast, assert_constant_queries):
         for _ in range(count):
             factories.make_annotation(source, cast.supervisor, status="submitted")
 
-    # as for analysts (21), plus the number waiting for review
+    # as for analysts (20); the number waiting for review is the project's tally's
     assert_constant_queries(
-        cast.supervisor, lambda: URL, 22, before=lambda: own_work(2), after=lambda: own_work(20)
+        cast.supervisor, lambda: URL, 20, before=lambda: own_work(2), after=lambda: own_work(20)
     )
 
 

@@ -1,6 +1,6 @@
 """The network map and its GEXF and GraphML exports."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, Scope, project_view
+from apps.jobs.running import stream_download
 from apps.xref.graph import (
     HEIGHT,
     PATTERNS,
@@ -17,10 +18,10 @@ from apps.xref.graph import (
     Graph,
     NodeType,
     build_graph,
+    gexf_pieces,
+    graphml_pieces,
     lay_out,
     legend_shape,
-    write_gexf,
-    write_graphml,
 )
 from apps.xref.map_forms import MapForm
 
@@ -73,7 +74,7 @@ def map_view(request: HttpRequest, membership: Membership) -> HttpResponse:
 def _export(
     request: HttpRequest,
     membership: Membership,
-    writer: Callable[..., bytes],
+    writer: Callable[..., Iterator[bytes]],
     extension: str,
     content_type: str,
 ) -> HttpResponse:
@@ -86,22 +87,23 @@ def _export(
     graph: Graph = build_graph(membership, form.spec())
     lay_out(graph)
     project = membership.project
-    # Node URLs are absolute in the files: they are opened outside the site.
-    body = writer(graph, title=project.name, absolute=request.build_absolute_uri("/")[:-1])
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{project.slug}-map.{extension}"'
-    return response
+    # Node URLs are absolute in the files: they are opened outside the site. Written a node
+    # and an edge at a time as the response is sent.
+    pieces = writer(graph, title=project.name, absolute=request.build_absolute_uri("/")[:-1])
+    return stream_download(
+        pieces, filename=f"{project.slug}-map.{extension}", content_type=content_type
+    )
 
 
 @require_safe
 @project_view(Action.EXPORT)
 def map_gexf(request: HttpRequest, membership: Membership) -> HttpResponse:
-    return _export(request, membership, write_gexf, "gexf", "application/gexf+xml; charset=utf-8")
+    return _export(request, membership, gexf_pieces, "gexf", "application/gexf+xml; charset=utf-8")
 
 
 @require_safe
 @project_view(Action.EXPORT)
 def map_graphml(request: HttpRequest, membership: Membership) -> HttpResponse:
     return _export(
-        request, membership, write_graphml, "graphml", "application/graphml+xml; charset=utf-8"
+        request, membership, graphml_pieces, "graphml", "application/graphml+xml; charset=utf-8"
     )

@@ -12,7 +12,15 @@ from django.views.decorators.http import require_safe
 
 from apps.accounts.models import Membership
 from apps.accounts.policy import project_view
-from apps.annotations.models import Annotation, Evidence, Mention, ReviewEvent, Stance, Status
+from apps.annotations.models import (
+    Annotation,
+    Evidence,
+    Mention,
+    ProjectTally,
+    ReviewEvent,
+    Stance,
+    Status,
+)
 from apps.claims.models import Claim, ClaimRelation, Concept
 from apps.claims.views import get_claim_for_user
 from apps.library.citations import source_citations
@@ -53,12 +61,16 @@ def _context(membership: Membership, **extra) -> dict:
 def project_home(request: HttpRequest, membership: Membership) -> HttpResponse:
     project = membership.project
     annotations = Annotation.objects.visible_to(membership)
+    # Kept current with every review decision (apps/annotations/tallies.py).
+    tally = ProjectTally.objects.filter(project=project).values("approved", "waiting").first() or {
+        "approved": 0, "waiting": 0,
+    }  # fmt: skip
     counts = {
         "sources": Source.objects.for_project(project).count(),
         "people": Person.objects.for_project(project).count(),
         "claims": Claim.objects.visible_to(membership).count(),
         "concepts": Concept.objects.for_project(project).count(),
-        "annotations": annotations.approved().count(),
+        "annotations": tally["approved"],
     }
     recent = (
         annotations.approved().with_list_data().order_by("-status_changed_at", "-pk")[:RECENT_COUNT]
@@ -76,7 +88,7 @@ def project_home(request: HttpRequest, membership: Membership) -> HttpResponse:
             by_status[annotation.status].append(annotation)
         own_work = [(Status(status), items) for status, items in by_status.items()]
     if membership.may.review:
-        waiting = Annotation.objects.visible_to(membership).waiting_for_review().count()
+        waiting = tally["waiting"]
     return render(
         request,
         "xref/project_home.html",
