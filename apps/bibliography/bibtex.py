@@ -349,6 +349,15 @@ def _fields(
             )
     for name, others in repeated.items():
         lines = ", ".join(f"{other_line:,}" for other_line, _ in others)
+        if all(value == fields[name] for _, value in others):
+            repairs.append(
+                (
+                    others[0][0],
+                    f"The field {name} is repeated with the same value (line"
+                    f"{'s' if len(others) > 1 else ''} {lines}): kept once.",
+                )
+            )
+            continue
         dropped = "; ".join(f"“{_shortened(value)}”" for _, value in others)
         repairs.append(
             (

@@ -1,0 +1,234 @@
+"""What Zotero or JabRef would import, Citemap imports: each repaired case from a hand-written
+sample file, with its warning, its line and the data kept."""
+
+from io import StringIO
+
+from django.core.management import call_command
+
+from apps.bibliography import bibtex
+from apps.bibliography.records import UNTITLED
+from apps.jobs.models import ImportJob
+from apps.library.models import Source
+from tests.bibliography.helpers import SAMPLES, import_file
+
+REPAIRS = SAMPLES / "repairs"
+
+
+def read(name: str):
+    return bibtex.read((REPAIRS / name).read_text())
+
+
+def warnings(entry) -> list[tuple[int, str]]:
+    return entry.warning_rows()
+
+
+def line_of(name: str, text: str, start: int = 0) -> int:
+    """The line of the file on which `text` first appears (after line `start`)."""
+    lines = (REPAIRS / name).read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if n > start and text in line)
+
+
+def test_entries_without_a_key_get_one_made_of_author_year_and_title():
+    entries = read("endnote-no-keys.bib")
+    assert [e.error for e in entries] == ["", "", ""]
+    assert [e.key for e in entries] == [
+        "mironova2017bloody",
+        "kepel2017terror",
+        "mironova2017bloodya",  # the same key would be made twice: a letter is added
+    ]
+    assert [e.title for e in entries] == [
+        "Bloody Moments",
+        "Terror in France",
+        "Bloody Moments Revisited",
+    ]
+    first_line = line_of("endnote-no-keys.bib", "@article{")
+    assert warnings(entries[0]) == [
+        (first_line, "It has no citation key: it gets “mironova2017bloody”.")
+    ]
+    assert warnings(entries[2]) == [
+        (
+            line_of("endnote-no-keys.bib", "@article{", first_line),
+            "It has no citation key: it gets “mironova2017bloodya”.",
+        )
+    ]
+
+
+def test_a_key_used_twice_gets_a_letter_keys_ignoring_case():
+    entries = read("duplicate-keys.bib")
+    assert [e.key for e in entries] == ["zelin2014", "zelin2014a", "Zelin2014b"]
+    assert [e.title for e in entries] == [
+        "The War between ISIS and al-Qaeda",
+        "Picking Up the Pieces",
+        "Jihadology",
+    ]
+    assert warnings(entries[0]) == []
+    second = line_of("duplicate-keys.bib", "@article{zelin2014", 3)
+    assert warnings(entries[1]) == [
+        (second, "Its key “zelin2014” is taken by entry 1 (line 2): it becomes “zelin2014a”.")
+    ]
+    assert warnings(entries[2]) == [
+        (
+            line_of("duplicate-keys.bib", "@misc{Zelin2014"),
+            "Its key “Zelin2014” is taken by entry 1 (line 2): it becomes “Zelin2014b”.",
+        )
+    ]
+
+
+def test_a_repeated_field_keeps_its_first_value_and_lists_the_others():
+    (entry,) = read("repeated-fields.bib")
+    assert not entry.error
+    assert entry.extra["bibtex"]["fields"]["funding_details"] == "Norwegian Research Council, 1234"
+    assert entry.extra["bibtex"]["fields"]["note"] == "First note"
+    second = line_of("repeated-fields.bib", "Harvard Kennedy School")
+    third = line_of("repeated-fields.bib", "Belfer Center")
+    assert warnings(entry) == [
+        (
+            second,
+            f"The field funding_details is repeated (lines {second}, {third}): the first value "
+            "is kept, the others left out: “Harvard Kennedy School”; “Belfer Center”.",
+        )
+    ]
+
+
+def test_a_scopus_file_that_repeats_funding_details_imports_every_entry(cast):
+    entries = read("scopus.bib")
+    assert len(entries) == 5 and not any(e.error for e in entries)
+    repeated = {e.key: warnings(e) for e in entries if warnings(e)}
+    assert sorted(repeated) == ["Byman2016", "Hegghammer2010", "Zelin2015"]
+    line = line_of("scopus.bib", "funding_details={Harvard Kennedy School, HKS}")
+    assert repeated["Hegghammer2010"] == [
+        (
+            line,
+            f"The field funding_details is repeated (line {line}): the first value is kept, the "
+            "other left out: “Harvard Kennedy School, HKS”.",
+        )
+    ]
+    first = line_of("scopus.bib", "funding_details={Washington Institute, WINEP}")
+    same = line_of("scopus.bib", "funding_details={Washington Institute, WINEP}", first)
+    assert repeated["Zelin2015"] == [
+        (
+            same,
+            f"The field funding_details is repeated with the same value (line {same}): kept once.",
+        )
+    ]
+    result = import_file(cast.project, (REPAIRS / "scopus.bib").read_bytes(), "scopus.bib")
+    assert (result.created, result.rejected, result.skipped) == (5, 0, 0)
+    byman = Source.objects.get(project=cast.project, citation_key="Byman2016")
+    assert byman.extra["bibtex"]["fields"]["funding_details"] == "Brookings Institution"
+
+
+def test_a_string_redefinition_wins_from_where_it_stands_as_in_bibtex():
+    before, after = read("string-redefinition.bib")
+    assert (before.error, after.error) == ("", "")
+    assert before.fields["container_title"] == "Journal of Terrorism"
+    assert after.fields["container_title"] == "Journal of Terrorism Research"
+    line = line_of("string-redefinition.bib", "Journal of Terrorism Research")
+    assert warnings(after) == [
+        (
+            line,
+            "@string{jt} is defined again (first on line 1): as in BibTeX, this definition is "
+            "used from here on.",
+        )
+    ]
+    assert warnings(before) == []
+
+
+def test_an_undefined_macro_is_kept_as_text_and_listed():
+    (entry,) = read("undefined-macro.bib")
+    assert not entry.error
+    assert entry.fields["container_title"] == "jcr"
+    assert warnings(entry) == [
+        (
+            line_of("undefined-macro.bib", "journal = jcr"),
+            "Its journal uses the macro “jcr”, which no @string defines: the word “jcr” is "
+            "kept as the text.",
+        )
+    ]
+
+
+def test_an_entry_without_title_is_marked_untitled_and_a_set_is_skipped_with_a_note():
+    untitled, titled = read("untitled-and-set.bib")
+    assert untitled.title == UNTITLED == "[Untitled]" and not untitled.error
+    assert untitled.fields["container_title"] == "Survival"
+    assert warnings(untitled) == [(1, "It has no title: it is imported as “[Untitled]”.")]
+    assert titled.key == "titled1" and titled.title == "Beyond Counterterrorism"
+    assert warnings(titled) == [
+        (
+            line_of("untitled-and-set.bib", "@set{bundle"),
+            "@set{bundle} is a BibLaTeX set of other entries, not a work: skipped.",
+        )
+    ]
+
+
+def test_tex_logos_become_their_text_and_unknown_commands_stay_as_words():
+    knuth, lamport, plain = read("tex-logos.bib")
+    assert knuth.title == "The TeXbook"
+    assert plain.title == "The TeXbook"
+    assert lamport.title == "LaTeX: A Document Preparation System, with BibTeX and Zotero"
+    assert warnings(knuth) == warnings(plain) == []
+    assert warnings(lamport) == [
+        (
+            line_of("tex-logos.bib", "\\Zotero"),
+            "Its title uses LaTeX command \\Zotero that we do not know: kept as words.",
+        )
+    ]
+    assert bibtex.text(r"a {\em b} \textsc{c} \foo{} d") == "a b c foo d"
+
+
+def test_a_month_without_a_year_is_left_out_with_a_warning_not_rejected():
+    (entry,) = bibtex.read("@article{m,\n  title = {T},\n  month = nov,\n}\n")
+    assert not entry.error and "issued_month" not in entry.fields
+    assert warnings(entry) == [(1, "It has a month (11) but no year: the month is left out.")]
+
+
+def test_the_preview_lists_each_repair_with_its_line_and_the_import_keeps_the_data(
+    cast, client_for
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(cast.analyst)
+    data = b"".join(
+        (REPAIRS / name).read_bytes()
+        for name in ("endnote-no-keys.bib", "repeated-fields.bib", "untitled-and-set.bib")
+    )
+    response = client.post("/p/review/import/", {"file": SimpleUploadedFile("mixed.bib", data)})
+    assert response.status_code == 302
+    page = client.get(response.url).text
+    assert "6 new" in page and "0 rejected" in page and "6 repaired on the way in" in page
+    assert "Repaired" in page
+    text = data.decode()
+    set_line = text[: text.index("@set{bundle")].count("\n") + 1
+    assert f"<td>Line {set_line}</td><td>@set{{bundle}} is a BibLaTeX set" in page
+    assert "It has no citation key: it gets “mironova2017bloody”." in page
+    assert "It has no title: it is imported as “[Untitled]”." in page
+    confirmed = client.post(response.url + "confirm/")
+    assert confirmed.status_code == 302
+    keys = set(Source.objects.for_project(cast.project).values_list("citation_key", flat=True))
+    assert keys == {
+        "mironova2017bloody",
+        "kepel2017terror",
+        "mironova2017bloodya",
+        "scopus1",
+        "untitled1",
+        "titled1",
+    }
+    assert Source.objects.get(project=cast.project, citation_key="untitled1").title == UNTITLED
+    assert ImportJob.objects.get().is_finished
+
+
+def test_the_import_command_prints_each_repair_with_its_line(cast):
+    out = StringIO()
+    call_command(
+        "import_bibliography",
+        str(REPAIRS / "duplicate-keys.bib"),
+        "--project",
+        "review",
+        stdout=out,
+        stderr=StringIO(),
+    )
+    printed = out.getvalue()
+    assert (
+        "Repaired line 8, entry 2 (line 8): Its key “zelin2014” is taken by entry 1 (line 2): "
+        "it becomes “zelin2014a”." in printed
+    )
+    assert "3 sources imported" in printed
