@@ -138,6 +138,10 @@ _DASHES = re.compile(r"\s*(?:-{1,3}|–|—)\s*")
 _UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
 _BRACES = str.maketrans("", "", "{}")
 _BRACE = re.compile(r"[{}]")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*|\\par\b\s*")
+_FIELD_NAME = re.compile(r"[^a-z0-9_\-:.+]+")
+# What no BibTeX parser takes in a key.
+_KEY_UNSAFE = re.compile(r"[\s\"#%'(),={}\\~]+")
 # The TeX family's logos are words in titles ("The \TeX book" is "The TeXbook").
 LOGOS = {
     name: name
@@ -147,6 +151,14 @@ LOGOS = {
         "MiKTeX", "METAFONT", "MetaPost", "MF", "MP", "BibTeXML", "TikZ", "PGF",
     )
 } | {"LaTeXe": "LaTeX2e", "AmS": "AMS", "AMS": "AMS", "XETEX": "XeTeX"}  # fmt: skip
+# Commands our own export writes, beyond those pylatexenc knows.
+WRITTEN = {
+    "textbraceleft": "{",
+    "textbraceright": "}",
+    "textasciicircum": "^",
+    "textasciitilde": "~",
+    "textbackslash": "\\",
+}
 # Declarations and spacing commands that print nothing of their own.
 SILENT = (
     "em it bf sc sl rm tt sf md up itshape bfseries scshape slshape upshape mdseries rmfamily "
@@ -159,7 +171,7 @@ _CONTEXT = get_default_latex_context_db()
 _CONTEXT.add_context_category(
     "bibliographies",
     prepend=True,
-    macros=[MacroTextSpec(name, LOGOS[name]) for name in LOGOS]
+    macros=[MacroTextSpec(name, text) for name, text in (LOGOS | WRITTEN).items()]
     + [MacroTextSpec(name, "") for name in SILENT if _CONTEXT.get_macro_spec(name) is None],
 )
 _LATEX = LatexNodes2Text(latex_context=_CONTEXT, math_mode="text", strict_latex_spaces=False)
@@ -319,7 +331,7 @@ def _fields(
     repeated: dict[str, list[tuple[int, str]]] = {}
     repairs: list[tuple[int, str]] = []
     for item in block.fields:
-        name = item.key.lower()
+        name = field_name(item.key)
         item_line = (item.start_line + 1) if item.start_line is not None else line
         undefined: list[str] = []
         value = resolve(
@@ -650,7 +662,8 @@ def _map(entry: Entry, entry_type: str, fields: dict[str, str]) -> None:
         elif name == "type":
             genre = text(value)
         elif name == "abstract":
-            set_["abstract"] = text(value)
+            paragraphs = (text(part) for part in _PARAGRAPH.split(value))
+            set_["abstract"] = "\n\n".join(part for part in paragraphs if part)
         elif name in {"language", "langid"} and _language(value) and "language" not in set_:
             set_["language"] = _language(value)
         elif name in {"year", "month"} and _iso_date(verbatim(fields.get("date", ""))):
@@ -767,7 +780,36 @@ _SPECIAL_CHARS = str.maketrans(_SPECIALS)
 
 
 def latex(value: str) -> str:
-    return value.translate(_SPECIAL_CHARS).replace("–", "--").replace("—", "---")
+    """Text as LaTeX. BibTeX counts braces even after a backslash, so braces that would not
+    balance are written as \\textbraceleft{} and \\textbraceright{}."""
+    written = value.translate(_SPECIAL_CHARS).replace("–", "--").replace("—", "---")
+    if ("{" in value or "}" in value) and not _balanced(value):
+        written = written.replace("\\{", r"\textbraceleft{}").replace("\\}", r"\textbraceright{}")
+    return written
+
+
+def _balanced(value: str) -> bool:
+    depth = 0
+    for match in _BRACE.finditer(value):
+        depth += 1 if match.group() == "{" else -1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def field_name(name: str) -> str:
+    """A field name every BibTeX parser reads ("funding_text 1" is "funding_text_1")."""
+    return _FIELD_NAME.sub("_", name.strip().lower()).strip("_") or "field"
+
+
+def _value(name: str, value: str) -> str:
+    """A field's value as written: our month as its macro, the rest in braces (with any
+    brace that would not balance in a URL or identifier percent-encoded)."""
+    if name == "month" and value in MONTH_MACROS:
+        return value
+    if name in VERBATIM and not _balanced(value):
+        value = value.replace("{", "%7B").replace("}", "%7D")
+    return f"{{{value}}}"
 
 
 def protected(value: str) -> str:
@@ -852,9 +894,7 @@ def _entry(source: Source) -> str:
     fields.extend(
         (name, value) for name, value in kept.get("fields", {}).items() if name not in written
     )
-    lines = [f"@{entry_type}{{{source.citation_key},"]
-    for name, value in fields:
-        value = value if name != "month" else value
-        lines.append(f"  {name} = {value}," if name == "month" else f"  {name} = {{{value}}},")
+    lines = [f"@{entry_type}{{{_KEY_UNSAFE.sub('', source.citation_key) or 'source'},"]
+    lines.extend(f"  {field_name(name)} = {_value(name, value)}," for name, value in fields)
     lines.append("}")
     return "\n".join(lines) + "\n"
