@@ -196,9 +196,7 @@ _KEYLESS = re.compile(
     r"(?=[ \t\r\n]*[A-Za-z][\w:.+-]*[ \t\r\n]*=)",
     re.I,
 )
-_BLOCK_START = re.compile(
-    r"@[ \t]*(?!string\b|preamble\b|comment\b)[A-Za-z][\w-]*[ \t\r\n]*[{(]", re.I
-)
+_BLOCK_START = re.compile(r"@[ \t]*([A-Za-z][\w-]*)[ \t\r\n]*[{(]")
 
 
 class _Expansion:
@@ -313,11 +311,18 @@ def read(text: str) -> list[Entry]:
 
 
 def _check_count(text: str) -> None:
-    """Refuse, before parsing, a file that starts more entries than one import takes."""
-    for count, _ in enumerate(_BLOCK_START.finditer(text), start=1):
-        if count > MAX_ENTRIES:
+    """Refuse, before parsing, a file that starts more entries than one import takes (or as
+    many other blocks: @string, @comment, @preamble)."""
+    entries = others = 0
+    for match in _BLOCK_START.finditer(text):
+        if match.group(1).lower() in {"string", "comment", "preamble"}:
+            others += 1
+        else:
+            entries += 1
+        if entries > MAX_ENTRIES or others > MAX_ENTRIES:
+            what = "entries" if entries > MAX_ENTRIES else "@string, @comment and @preamble blocks"
             raise FileError(
-                f"The file holds more than {MAX_ENTRIES:,} entries; one import takes at most "
+                f"The file holds more than {MAX_ENTRIES:,} {what}; one import takes at most "
                 f"{MAX_ENTRIES:,}. Split it and import the parts."
             )
 

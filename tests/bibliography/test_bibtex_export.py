@@ -52,7 +52,9 @@ def varied(cast):
         genre="Working paper",
         abstract="One line with a } and a {.",
     )
-    source.add_contributor(factories.make_person(project, "Idarat Institute", literal="Idarat Institute"))
+    source.add_contributor(
+        factories.make_person(project, "Idarat Institute", literal="Idarat Institute")
+    )
     source.add_contributor(
         factories.make_person(project, "Smith and Sons", literal="Smith and Sons")
     )
