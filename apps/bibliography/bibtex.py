@@ -8,6 +8,7 @@ braces, LaTeX accents and commands (pylatexenc), case-protecting braces.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from typing import Any
 import bibtexparser
 from bibtexparser import model
 from bibtexparser.middlewares.names import parse_single_name_into_parts
+from pylatexenc import latexwalker
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
 from apps.bibliography.records import (
@@ -138,6 +140,12 @@ _DASHES = re.compile(r"\s*(?:-{1,3}|–|—)\s*")
 _UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
 _BRACES = str.maketrans("", "", "{}")
 _BRACE = re.compile(r"[{}]")
+_ESCAPED = re.compile(r"\\([%&_#$])")
+_MARKUP = re.compile(r"[$`]|''")
+_FONT_COMMAND = re.compile(
+    r"\\(?:emph|textit|textbf|textsc|textsl|texttt|textup|textrm|textsf|textnormal|"
+    r"mkbibemph|mkbibitalic|mkbibbold|textmd)\s*\{"
+)
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*|\\par\b\s*")
 _FIELD_NAME = re.compile(r"[^a-z0-9_\-:.+]+")
 # What no BibTeX parser takes in a key.
@@ -175,6 +183,8 @@ _CONTEXT.add_context_category(
     + [MacroTextSpec(name, "") for name in SILENT if _CONTEXT.get_macro_spec(name) is None],
 )
 _LATEX = LatexNodes2Text(latex_context=_CONTEXT, math_mode="text", strict_latex_spaces=False)
+# The parser's own context, built once (pylatexenc builds it again for every value otherwise).
+_WALKER_CONTEXT = latexwalker.get_default_latex_context_db()
 # A command we do not know, not followed by an argument: kept as the word it names.
 _BARE_COMMAND = re.compile(r"\\([A-Za-z]+)(?![A-Za-z])(?!\s*\{(?!\}))")
 
@@ -533,12 +543,31 @@ def _inherit(
 def text(value: str) -> str:
     """LaTeX to Unicode text: accents and commands decoded, protecting braces dropped;
     commands we do not know are kept as words."""
-    if "\\" in value or "$" in value or "`" in value or "''" in value:
-        value = _BARE_COMMAND.sub(_known_or_word, value)
-        value = _LATEX.latex_to_text(_UNESCAPED_PERCENT.sub(r"\\%", value))
+    if "\\" in value:
+        # The escapes and font commands most files hold need no LaTeX parser (it is slow).
+        simple = _FONT_COMMAND.sub("{", _ESCAPED.sub(r"\1", value))
+        parse = "\\" in simple or bool(_MARKUP.search(_ESCAPED.sub("", value)))
+        value = value if parse else simple
+    else:
+        parse = bool(_MARKUP.search(value))
+    if parse:
+        if len(value) <= 200:
+            return _short_text(value)  # names and journals repeat: decoded once
+        value = _decoded(value)
     else:
         value = value.replace("---", "—").replace("--", "–").replace("~", " ").translate(_BRACES)
     return " ".join(value.replace("\xa0", " ").split())
+
+
+@functools.lru_cache(maxsize=20_000)
+def _short_text(value: str) -> str:
+    return " ".join(_decoded(value).replace("\xa0", " ").split())
+
+
+def _decoded(value: str) -> str:
+    value = _UNESCAPED_PERCENT.sub(r"\\%", _BARE_COMMAND.sub(_known_or_word, value))
+    walker = latexwalker.LatexWalker(value, latex_context=_WALKER_CONTEXT, tolerant_parsing=True)
+    return _LATEX.nodelist_to_text(walker.get_latex_nodes()[0])
 
 
 def _known(command: str) -> bool:

@@ -232,3 +232,14 @@ def test_the_import_command_prints_each_repair_with_its_line(cast):
         "it becomes “zelin2014a”." in printed
     )
     assert "3 sources imported" in printed
+
+
+def test_the_fast_path_for_common_escapes_reads_as_the_latex_parser_does():
+    for value in (
+        r"50\% of \emph{them} \& more",
+        r"a\_b \$5 and \#1",
+        r"x \textbf{Bold} -- y",
+        r"50\% and Caf\'e",
+        r"``quoted'' and $x$",
+    ):
+        assert bibtex.text(value) == " ".join(bibtex._decoded(value).split())
