@@ -243,3 +243,18 @@ def test_the_fast_path_for_common_escapes_reads_as_the_latex_parser_does():
         r"``quoted'' and $x$",
     ):
         assert bibtex.text(value) == " ".join(bibtex._decoded(value).split())
+
+
+def test_ris_and_csl_json_records_without_a_title_are_untitled_too():
+    from apps.bibliography.importing import read_file
+
+    ris_text = (
+        b"TY  - JOUR\nTI  - Titled\nER  - \n\nTY  - JOUR\nAU  - Byman, Daniel\nPY  - 2015\nER  - \n"
+    )
+    _, (titled, untitled) = read_file(ris_text, filename="x.ris")
+    assert titled.title == "Titled" and titled.warnings == []
+    assert (untitled.title, untitled.error) == (UNTITLED, "")
+    assert untitled.warning_rows() == [(5, "It has no title: it is imported as “[Untitled]”.")]
+    _, (item,) = read_file(b'[{"id": "a", "type": "book", "issued": 2001}]', filename="x.json")
+    assert (item.title, item.error) == (UNTITLED, "")
+    assert item.warning_rows() == [(None, "It has no title: it is imported as “[Untitled]”.")]
