@@ -240,6 +240,7 @@ def preview_import(*, project: Project, entries: list[Entry]) -> list[dict]:
     rule that matched) or rejected, with what was repaired, as plain data for the preview."""
     index = ProjectIndex.of(project)
     seen: dict[tuple, Entry] = {}
+    taken = set(index.keys)
     rows = []
     for entry in entries:
         row = {
@@ -266,8 +267,20 @@ def preview_import(*, project: Project, entries: list[Entry]) -> list[dict]:
         else:
             row.update(status="new")
             _remember(entry, seen)
+            key = unique_key(entry.key or make_citation_key(entry), taken)
+            taken.add(key)
+            if key != entry.key:
+                row["warnings"] = [*row["warnings"], (entry.line, _key_note(entry, key))]
+                row["key"] = key
         rows.append(row)
     return rows
+
+
+def _key_note(entry: Entry, key: str) -> str:
+    """What the import does to an entry's key (as _create_sources will)."""
+    if not entry.key:
+        return f"It has no citation key: it gets “{key}”."
+    return f"Its key “{entry.key}” is taken by a source of the project: it gets “{key}”."
 
 
 def _remember(entry: Entry, seen: dict[tuple, Entry]) -> None:

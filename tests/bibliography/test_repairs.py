@@ -258,3 +258,24 @@ def test_ris_and_csl_json_records_without_a_title_are_untitled_too():
     _, (item,) = read_file(b'[{"id": "a", "type": "book", "issued": 2001}]', filename="x.json")
     assert (item.title, item.error) == (UNTITLED, "")
     assert item.warning_rows() == [(None, "It has no title: it is imported as “[Untitled]”.")]
+
+
+def test_the_preview_says_which_keys_change_against_the_project(cast):
+    from apps.bibliography.importing import preview_import, read_file
+    from tests import factories
+
+    factories.make_source(cast.project, "Known", citation_key="zelin2014")
+    entries = read("duplicate-keys.bib")
+    rows = preview_import(project=cast.project, entries=entries)
+    assert [row["key"] for row in rows] == ["zelin2014-a", "zelin2014a", "Zelin2014b"]
+    assert rows[0]["warnings"] == [
+        (2, "Its key “zelin2014” is taken by a source of the project: it gets “zelin2014-a”.")
+    ]
+    _, ris_entries = read_file(
+        b"TY  - BOOK\nAU  - Kepel, Gilles\nTI  - Terror\nPY  - 2017\nER  - \n", filename="k.ris"
+    )
+    (row,) = preview_import(project=cast.project, entries=ris_entries)
+    assert row["warnings"] == [(1, "It has no citation key: it gets “kepel2017terror”.")]
+    import_file(cast.project, (REPAIRS / "duplicate-keys.bib").read_bytes(), "d.bib")
+    keys = set(Source.objects.for_project(cast.project).values_list("citation_key", flat=True))
+    assert keys == {"zelin2014", "zelin2014-a", "zelin2014a", "Zelin2014b"}
