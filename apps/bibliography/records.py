@@ -113,7 +113,21 @@ class Entry:
         if not (fields.get("title") or "").strip():
             fields["title"] = UNTITLED
             self.warn(f"It has no title: it is imported as “{UNTITLED}”.")
+        for name, limit in _LIMITS.items():
+            value = fields.get(name) or ""
+            if limit and len(value) > limit:
+                label = Source._meta.get_field(name).verbose_name
+                if name == "url":  # a cut URL leads nowhere: kept whole, beside the source
+                    self.extra.setdefault("long", {})["url"] = fields.pop("url")
+                    self.warn(f"Its URL is longer than {limit:,} characters: kept aside.")
+                else:
+                    fields[name] = value[: limit - 1] + "…"
+                    self.warn(f"Its {label} is longer than {limit:,} characters: cut there.")
         year, month, day = (fields.get(f"issued_{part}") for part in ("year", "month", "day"))
+        if year is not None and not -9999 <= year <= 9999:
+            fields.pop("issued_year")
+            self.warn(f"Its year {year} is out of range: left out.")
+            year = None
         if month is not None and (year is None or not 1 <= month <= 12):
             fields.pop("issued_month")
             fields.pop("issued_day", None)

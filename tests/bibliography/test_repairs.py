@@ -279,3 +279,33 @@ def test_the_preview_says_which_keys_change_against_the_project(cast):
     import_file(cast.project, (REPAIRS / "duplicate-keys.bib").read_bytes(), "d.bib")
     keys = set(Source.objects.for_project(cast.project).values_list("citation_key", flat=True))
     assert keys == {"zelin2014", "zelin2014-a", "zelin2014a", "Zelin2014b"}
+
+
+def test_overlong_fields_are_cut_and_impossible_years_left_out_with_warnings(cast):
+    journal = "J" * 600
+    url = "https://example.org/" + "x" * 2100
+    text = (
+        f"@article{{long,\n  title = {{Long}},\n  journal = {{{journal}}},\n"
+        f"  url = {{{url}}},\n  year = 99999,\n}}\n"
+    )
+    (entry,) = bibtex.read(text)
+    assert not entry.error
+    limit = Source._meta.get_field("container_title").max_length
+    assert entry.fields["container_title"] == "J" * (limit - 1) + "…"
+    # BibTeX keeps what it cannot store as it was, to be exported again.
+    assert "url" not in entry.fields and entry.extra["bibtex"]["fields"]["url"] == url
+    assert entry.extra["bibtex"]["fields"]["year"] == "99999"  # not a year: kept as it was
+    assert [message for _, message in entry.warning_rows()] == [
+        f"Its container title is longer than {limit:,} characters: cut there."
+    ]
+    result = import_file(cast.project, text.encode(), "long.bib")
+    assert (result.created, result.rejected) == (1, 0)
+    from apps.bibliography.importing import read_file
+
+    item = b'[{"id": "y", "type": "book", "title": "T", "issued": {"date-parts": [[99999, 2]]}}]'
+    _, (csl,) = read_file(item, filename="y.json")
+    assert not csl.error and "issued_year" not in csl.fields and "issued_month" not in csl.fields
+    assert [message for _, message in csl.warning_rows()] == [
+        "Its year 99999 is out of range: left out.",
+        "It has a month (2) but no year: the month is left out.",
+    ]
