@@ -8,6 +8,7 @@ says what each entry would become, `import_entries` writes them in one transacti
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -151,11 +152,25 @@ def identity_keys(
         if label is None and scheme in BOOK_IDENTIFIERS and csl_type in WHOLE_BOOKS:
             label = f"{BOOK_IDENTIFIERS[scheme]} (both whole books)"
         if label:
-            keys.append(((scheme, value), f"same {label} {value}"))
+            keys.append(((scheme, _match_form(scheme, value)), f"same {label} {value}"))
     title, year, author = work
     if title and title != title_key(UNTITLED) and (year is not None or author):
         keys.append((("work", *work), WORK_RULE))
     return keys
+
+
+_ARXIV = re.compile(
+    r"^(?:https?://arxiv\.org/(?:abs|pdf)/|arxiv:\s*)?(.+?)(?:v\d+)?(?:\.pdf)?$", re.I
+)
+_PMID = re.compile(r"^(?:https?://pubmed\.ncbi\.nlm\.nih\.gov/|pmid:?\s*)?0*(\d+)/?$", re.I)
+
+
+def _match_form(scheme: str, value: str) -> str:
+    """The identifier as compared: an arXiv id without prefix or version ("arXiv:2101.00001v2"
+    is 2101.00001), a PMID without prefix or leading zeros."""
+    pattern = {"arxiv": _ARXIV, "pmid": _PMID}.get(scheme)
+    match = pattern.match(value.strip()) if pattern else None
+    return match.group(1).lower() if match else value
 
 
 def entry_identity(entry: Entry) -> list[tuple[tuple, str]]:

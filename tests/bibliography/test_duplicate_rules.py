@@ -138,3 +138,18 @@ def test_the_preview_names_the_rule_that_matched(cast, client_for):
     assert page.count("same title, year and first author") == 2
     assert "entry 3 of this file (only one is imported)" in page
     assert "same DOI 10.1000/x" in page
+
+
+def test_arxiv_versions_and_prefixed_pmids_are_the_same_work(cast):
+    data = b"""
+@misc{v1, title = {First}, eprint = {2101.00001v1}, eprinttype = {arxiv}}
+@misc{v2, title = {Second}, eprint = {arXiv:2101.00001v2}, eprinttype = {arxiv}}
+@misc{p1, title = {Third}, pmid = {00012345}}
+@misc{p2, title = {Fourth}, pmid = {PMID: 12345}}
+"""
+    assert statuses(cast.project, data) == [
+        ("new", ""),
+        ("duplicate", "same arXiv id arXiv:2101.00001v2"),
+        ("new", ""),
+        ("duplicate", "same PMID PMID: 12345"),
+    ]
