@@ -19,6 +19,7 @@ from bibtexparser import model
 from bibtexparser.middlewares.names import parse_single_name_into_parts
 from pylatexenc import latexwalker
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+from pylatexenc.macrospec import MacroSpec
 
 from apps.bibliography.records import (
     MAX_ENTRIES,
@@ -167,6 +168,8 @@ WRITTEN = {
     "textasciitilde": "~",
     "textbackslash": "\\",
 }
+# The sorting tricks of BibTeX preambles: \noop{1999} and the like print nothing.
+SORTING = ("noop", "sortkey", "SortNoop", "NOOP")
 # Declarations and spacing commands that print nothing of their own.
 SILENT = (
     "em it bf sc sl rm tt sf md up itshape bfseries scshape slshape upshape mdseries rmfamily "
@@ -180,11 +183,16 @@ _CONTEXT.add_context_category(
     "bibliographies",
     prepend=True,
     macros=[MacroTextSpec(name, text) for name, text in (LOGOS | WRITTEN).items()]
+    + [MacroTextSpec(name, discard=True) for name in SORTING]
     + [MacroTextSpec(name, "") for name in SILENT if _CONTEXT.get_macro_spec(name) is None],
 )
 _LATEX = LatexNodes2Text(latex_context=_CONTEXT, math_mode="text", strict_latex_spaces=False)
-# The parser's own context, built once (pylatexenc builds it again for every value otherwise).
+# The parser's own context, built once (pylatexenc builds it again for every value otherwise),
+# knowing the sorting tricks of BibTeX preambles: \noop{1999} and \sortkey{…} print nothing.
 _WALKER_CONTEXT = latexwalker.get_default_latex_context_db()
+_WALKER_CONTEXT.add_context_category(
+    "bibliographies", prepend=True, macros=[MacroSpec(name, "{") for name in SORTING]
+)
 # A command we do not know, not followed by an argument: kept as the word it names.
 _BARE_COMMAND = re.compile(r"\\([A-Za-z]+)(?![A-Za-z])(?!\s*\{(?!\}))")
 

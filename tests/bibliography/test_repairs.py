@@ -173,6 +173,8 @@ def test_tex_logos_become_their_text_and_unknown_commands_stay_as_words():
         )
     ]
     assert bibtex.text(r"a {\em b} \textsc{c} \foo{} d") == "a b c foo d"
+    # BibTeX preambles' sorting tricks print nothing.
+    assert bibtex.text(r"{\noop{1999}}Milestones") == "Milestones"
 
 
 def test_a_month_without_a_year_is_left_out_with_a_warning_not_rejected():
