@@ -236,9 +236,7 @@ def set_scope(request: HttpRequest, membership: Membership) -> HttpResponse:
 def get_invitation_for_user(membership: Membership, pk: int) -> Invitation:
     """A pending invitation of the member's project (404 for any other id); the caller's
     project_view has checked the right to manage members."""
-    invitation = (
-        Invitation.objects.for_project(membership.project).pending().filter(pk=pk).first()
-    )
+    invitation = Invitation.objects.for_project(membership.project).pending().filter(pk=pk).first()
     if invitation is None:
         raise Http404("No such pending invitation in this project.")
     return invitation
@@ -344,9 +342,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         if request.method != "POST":
             return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
         return join(request, invitation, request.user)
-    form = SignUpForm(
-        request.POST if request.method == "POST" else None, email=invitation.email
-    )
+    form = SignUpForm(request.POST if request.method == "POST" else None, email=invitation.email)
     if form.is_valid():
         try:
             with transaction.atomic():

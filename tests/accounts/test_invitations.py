@@ -134,9 +134,7 @@ def test_bad_invitation_forms_are_shown_again_with_the_reason(cast, client_for, 
     assert not mail.outbox
 
 
-def test_only_supervisors_invite_and_outsiders_do_not_learn_the_project_exists(
-    cast, client_for
-):
+def test_only_supervisors_invite_and_outsiders_do_not_learn_the_project_exists(cast, client_for):
     for user in (cast.analyst, cast.student):
         assert invite(client_for(user)).status_code == 403
     # The outsider supervises another project, not this one.

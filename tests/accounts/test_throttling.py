@@ -148,7 +148,9 @@ def test_a_flood_of_attempts_gets_a_clear_answer_each_time(cast):
     client = Client()
     statuses = []
     for number in range(40):
-        response = attempt(client, "student" if number % 2 else f"x{number}" * 30, "w" * (number + 1))
+        response = attempt(
+            client, "student" if number % 2 else f"x{number}" * 30, "w" * (number + 1)
+        )
         assert LOCKED in response.text or "correct username and password" in response.text
         statuses.append(response.status_code)
     assert set(statuses) <= {200, 429}
