@@ -80,6 +80,11 @@ class InviteForm(forms.Form):
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.STUDENT)
 
+    def __init__(self, *args, **kwargs) -> None:
+        # The members page also has the add form, with fields of the same names.
+        kwargs.setdefault("auto_id", "invite_%s")
+        super().__init__(*args, **kwargs)
+
 
 class SignUpForm(UserCreationForm):
     """A new account from an invitation: the address is the invitation's, so not asked."""
