@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.defaultfilters import pluralize
 
 
 def client_address(request: HttpRequest) -> str | None:
@@ -44,8 +45,8 @@ def lockout_message() -> str:
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return (
         f"Too many failed sign-ins for this account or from this address: signing in is "
-        f"paused for {minutes} minutes, even with the right password. Try again later, reset "
-        "your password, or ask an administrator to unlock it."
+        f"paused for {minutes} minute{pluralize(minutes)}, even with the right password. "
+        "Try again later, reset your password, or ask an administrator to unlock it."
     )
 
 

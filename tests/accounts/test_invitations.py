@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.accounts.models import (
     INVITATION_SALT,
     Invitation,
+    InvitationError,
     InvitationStatus,
     Membership,
     Role,
@@ -366,3 +367,29 @@ def test_a_project_deleted_meanwhile_takes_its_invitations(cast, client_for):
     link = reverse("accounts:invitation_accept", args=[invitation.make_token()])
     cast.project.delete()
     assert client_for(None).get(link).status_code == 404
+
+
+def test_signing_in_from_the_invitation_comes_back_to_it(cast, client_for):
+    invitation = cast.project.invite("x@example.org", role="analyst", by=cast.supervisor)
+    link = reverse("accounts:invitation_accept", args=[invitation.make_token()])
+    client = client_for(None)
+    response = client.post(
+        "/accounts/login/",
+        {"username": "outsider", "password": factories.PASSWORD, "next": link},
+    )
+    assert response.status_code == 302
+    assert response.url == link
+    assert client.post(link).url == "/p/review/"
+    assert Membership.objects.get(project=cast.project, user=cast.outsider).role == Role.ANALYST
+
+
+def test_two_acceptances_of_one_link_make_one_member(cast, client_for):
+    invitation = cast.project.invite("x@example.org", role="analyst", by=cast.supervisor)
+    link = reverse("accounts:invitation_accept", args=[invitation.make_token()])
+    first = Invitation.from_token(invitation.make_token())
+    second = Invitation.from_token(invitation.make_token())
+    first.accept(cast.outsider)
+    with pytest.raises(InvitationError, match="already been used"):
+        second.accept(factories.make_user("late"))
+    assert not Membership.objects.filter(user__username="late").exists()
+    assert client_for(cast.outsider).get(link).status_code == 410
