@@ -179,3 +179,28 @@ def test_forged_and_tampered_reset_links_are_refused(cast, client):
         assert "This link cannot be used" in response.text, bad
     assert can_sign_in("student", factories.PASSWORD)
     assert User.objects.filter(username="student").count() == 1
+
+
+def test_account_pages_carry_the_security_headers_and_no_inline_code(cast, client_for):
+    from tests.accounts.test_security_headers import INLINE, assert_secure_headers
+
+    invitation = cast.project.invite("x@example.org", role="student", by=cast.supervisor)
+    invitation_url = f"/invitations/{invitation.make_token()}/"
+    pages = {
+        PROFILE: cast.student,
+        CHANGE: cast.student,
+        "/accounts/password_change/done/": cast.student,
+        RESET: None,
+        "/accounts/password_reset/done/": None,
+        "/accounts/reset/MQ/x/": None,
+        "/accounts/reset/done/": None,
+        invitation_url: None,
+        "/invitations/forged/": None,
+        "/p/review/members/": cast.supervisor,
+    }
+    for url, user in pages.items():
+        response = client_for(user).get(url)
+        assert response.status_code in (200, 404), url
+        assert_secure_headers(response)
+        assert not INLINE.search(response.text), url
+    assert_secure_headers(client_for(cast.outsider).get(invitation_url))
