@@ -202,6 +202,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "apps.accounts.throttling.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "apps.accounts.throttling.client_address"
+AXES_USERNAME_CALLABLE = "apps.accounts.throttling.attempted_username"
 # How many proxies that append to X-Forwarded-For stand between the clients and the app (nginx
 # in front of gunicorn: 1). 0 uses the connection's own address, which behind a proxy is the
 # proxy's: everyone would share one failure count.

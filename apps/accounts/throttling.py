@@ -41,6 +41,27 @@ def client_address(request: HttpRequest) -> str | None:
         return remote
 
 
+# No username is longer (User.username); axes' own column holds 255 characters.
+USERNAME_MAX_LENGTH = 150
+
+
+def attempted_username(request: HttpRequest, credentials: dict | None) -> str | None:
+    """The username a sign-in tried, as axes counts it: cut to the longest a username can be.
+
+    Django's sign-in forms (ours and the admin's) do not check the username's length before
+    authenticating, and axes would store a longer one as it came: PostgreSQL refuses it, and
+    the sign-in would fail with a server error. No account has a longer name, so the cut
+    counts nothing against anyone it should not.
+    """
+    if credentials:
+        username = credentials.get("username")
+    else:
+        username = getattr(request, "POST", {}).get("username")
+    if username is None:
+        return None
+    return str(username)[:USERNAME_MAX_LENGTH]
+
+
 def lockout_message() -> str:
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return (
