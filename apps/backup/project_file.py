@@ -38,7 +38,6 @@ from django.db import DataError, IntegrityError, connection, models, transaction
 
 from apps.accounts.models import Membership, Project, User
 from apps.annotations.anchoring import adopt_stored_texts
-from apps.annotations.tallies import recount as recount_tallies
 from apps.annotations.models import (
     Annotation,
     AnnotationRevision,
@@ -46,6 +45,7 @@ from apps.annotations.models import (
     Mention,
     ReviewEvent,
 )
+from apps.annotations.tallies import recount as recount_tallies
 from apps.claims.models import Claim, ClaimRelation, Concept
 from apps.library.models import Contributor, Source, SourceIdentifier, SourceText
 from apps.library.richtext import render_markdown
