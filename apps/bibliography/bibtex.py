@@ -18,7 +18,7 @@ from bibtexparser import model
 from bibtexparser.middlewares.names import parse_single_name_into_parts
 from pylatexenc.latex2text import LatexNodes2Text
 
-from apps.bibliography.records import Entry, FileError, clean_citation_key
+from apps.bibliography.records import Entry, FileError, clean_citation_key, name_parts
 from apps.library.models import ContributorRole, Source, SourceType
 
 # bibtexparser logs every block it skips; we report them as rejected entries instead.
@@ -263,14 +263,20 @@ def names(value: str) -> list[dict[str, str]]:
             found.append({"literal": "others"})
             continue
         parts = parse_single_name_into_parts(raw, strict=False)
-        family = text(" ".join(parts.von + parts.last))
-        given = text(" ".join(parts.first + parts.jr))
-        if not family:
-            found.append({"literal": given})
-        elif given:
-            found.append({"family": family, "given": given})
-        else:
-            found.append({"literal": family} if " " in family else {"family": family})
+        family = text(" ".join(parts.last))
+        if not parts.first and not parts.jr and not parts.von and " " in family:
+            found.append({"literal": family})
+            continue
+        # BibTeX's "von" part is CSL's non-dropping particle ("van Gennep, Arnold"), its "jr"
+        # part the suffix ("Smith, Jr., John").
+        name = name_parts(
+            family,
+            text(" ".join(parts.first)),
+            text(" ".join(parts.jr)),
+            non_dropping=text(" ".join(parts.von)),
+        )
+        if name:
+            found.append(name)
     return found
 
 
@@ -479,12 +485,19 @@ def protected(value: str) -> str:
 
 
 def _name(person) -> str:
+    """ "von Last, Jr, First" (BibTeX's full form), or the literal name in braces."""
     name = person.csl_name()
     if "literal" in name:
         return f"{{{latex(name['literal'])}}}"
-    if name.get("given"):
-        return f"{latex(name['family'])}, {latex(name['given'])}"
-    return latex(name["family"])
+    last = latex(name["family"])
+    if " " in name["family"] or name["family"][:1].islower():
+        last = f"{{{last}}}"  # one family name, never split into particles again
+    if name.get("non-dropping-particle"):
+        last = f"{latex(name['non-dropping-particle'])} {last}"
+    first = " ".join(latex(name[part]) for part in ("given", "dropping-particle") if name.get(part))
+    if name.get("suffix"):
+        return f"{last}, {latex(name['suffix'])}, {first}"
+    return f"{last}, {first}" if first else last
 
 
 def write(sources: Iterable[Source]) -> str:
