@@ -337,6 +337,12 @@ def _number(entries: list[Entry], filename: str, *, start: int) -> None:
 def _read_bibtex(texts: list[tuple[str, str, str, str]], reading: Reading) -> None:
     # Macro files first: @string definitions must come before the entries that use them.
     ordered = sorted(texts, key=lambda item: bool(_MACRO_ONLY.search(item[1])))
+    entries_in_none = not any(_MACRO_ONLY.search(text) for _, text, _, _ in ordered)
+    if entries_in_none and any(re.search(r"@\s*string\b", t, re.I) for _, t, _, _ in ordered):
+        raise FileError(
+            "This upload holds only @string macros: add the bibliography that uses them "
+            "(choose both files at once)."
+        )
     if len(ordered) == 1:
         name, text, encoding, _ = ordered[0]
         reading.entries = bibtex.read(text)
@@ -349,14 +355,7 @@ def _read_bibtex(texts: list[tuple[str, str, str, str]], reading: Reading) -> No
         piece = text if text.endswith("\n") else text + "\n"
         pieces.append(piece)
         line += piece.count("\n")
-    try:
-        entries = bibtex.read("".join(pieces))
-    except FileError:
-        if not any(_MACRO_ONLY.search(text) for _, text, _, _ in ordered):
-            raise FileError(
-                "These files hold only @string macros: add the bibliography that uses them."
-            ) from None
-        raise
+    entries = bibtex.read("".join(pieces))
     counts: dict[str, int] = {}
     for entry in entries:
         if entry.line:

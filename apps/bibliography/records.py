@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import html
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -438,8 +439,6 @@ _JATS_TAG = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
 def strip_markup(text: str) -> str:
     """An abstract without its JATS (or HTML) markup: paragraphs kept as blank lines, the
     "Abstract" heading Crossref puts first dropped, entities decoded."""
-    import html
-
     if "<" not in text:
         return text.strip()
     text = re.sub(
@@ -468,9 +467,11 @@ def entry_from_csl(item: dict[str, Any], *, number: int) -> Entry:
         elif variable == "abstract" and isinstance(value, str):
             entry.fields["abstract"] = strip_markup(value)
         elif variable in CSL_FIELD_FOR and isinstance(value, str | int | float):
-            entry.fields[CSL_FIELD_FOR[variable]] = (
-                " ".join(str(value).split()) if variable != "URL" else str(value).strip()
-            )
+            text = str(value).strip()
+            if variable != "URL":
+                # Crossref's titles come with their ampersands escaped ("&amp;").
+                text = " ".join((html.unescape(text) if "&" in text else text).split())
+            entry.fields[CSL_FIELD_FOR[variable]] = text
         elif variable == "issued":
             parts = csl_date_parts(value)
             if parts is None:

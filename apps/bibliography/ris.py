@@ -26,6 +26,7 @@ from apps.bibliography.records import (
 from apps.library.models import ContributorRole, Source, SourceType
 
 _TAG = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*))?$")
+_SEVERAL_URLS = re.compile(r";\s*(?=https?://)")
 # A record number line ("1.", "<1>", "12") or a number before a record's TY tag.
 _NUMBER = re.compile(r"^\s*<?\d{1,7}>?\.?\s*")
 
@@ -191,7 +192,11 @@ def _entry(number: int, line: int, lines: list[str], error: str) -> Entry:
     if error:
         return entry
     try:
-        (record,) = rispy.loads("\n".join(lines), skip_unknown_tags=False)
+        # URLs are not split at ";" (a query string has them); several URLs in one UR tag
+        # are split where the next one starts.
+        (record,) = rispy.loads(
+            "\n".join(lines), skip_unknown_tags=False, delimiter_tags_mapping={}
+        )
     except Exception as problem:
         entry.error = f"it is not valid RIS ({problem})"
         return entry
@@ -240,8 +245,9 @@ def _map(entry: Entry, record: dict[str, Any]) -> None:
             r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$", value.strip()
         ):
             set_["language"] = value.strip()
-        elif key == "abstract":
-            set_["abstract"] = value.strip()
+        elif key == "abstract" or (key == "notes_abstract" and "abstract" not in record):
+            # N2 is the abstract too (PsycINFO, Embase and EndNote write it there).
+            set_["abstract"] = " ".join(str(value).split())
         elif (
             key in {"year", "publication_year", "date"}
             and _date(value)
@@ -259,6 +265,7 @@ def _map(entry: Entry, record: dict[str, Any]) -> None:
             pass
         elif key == "urls" and isinstance(value, list):
             others = []
+            value = [part for url in value for part in _SEVERAL_URLS.split(url) if part.strip()]
             for url in value:
                 url = url.strip()
                 if "doi.org/" in url:

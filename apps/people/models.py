@@ -35,8 +35,10 @@ def person_sort_key(
     Gennep, Arnold" under G, as Chicago and most indexes sort), or by the literal name."""
     if family and not literal:
         particles = (parts.get("non_dropping_particle", ""), parts.get("dropping_particle", ""))
-        return name_key(" ".join(p for p in (family, given, *particles) if p))
-    return name_key(literal or display_name)
+        name = " ".join(p for p in (family, given, *particles) if p)
+    else:
+        name = literal or display_name
+    return normalise_name(name, single_letters=False)[:NAME_MAX]
 
 
 class PersonKind(models.TextChoices):

@@ -62,13 +62,15 @@ def fold_letters(name: str) -> str:
     return text.casefold().translate(_LATIN_FOLD)
 
 
-def normalise_name(name: str) -> str:
-    """A search key: lower case, no diacritics, articles or apostrophes, doubled letters single."""
+def normalise_name(name: str, *, single_letters: bool = True) -> str:
+    """A search key: lower case, no diacritics, articles or apostrophes, doubled letters single
+    (unless `single_letters` is False: sort keys keep "Hall" after "Hal")."""
     text = fold_letters(name.translate(_APOSTROPHES)).translate(_ARABIC_FOLD)
     text = _LATIN_ARTICLE.sub("", text)
     text = _NON_WORD.sub(" ", text)
     text = _ARABIC_ARTICLE.sub("", text)
-    text = _DOUBLED.sub(r"\1", text)
+    if single_letters:
+        text = _DOUBLED.sub(r"\1", text)
     return " ".join(text.split())
 
 
