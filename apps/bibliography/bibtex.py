@@ -8,6 +8,7 @@ braces, LaTeX accents and commands (pylatexenc), case-protecting braces.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -203,6 +204,8 @@ def resolve(raw: str, strings: dict[str, str]) -> str:
 
 
 def _split_concatenation(raw: str) -> list[str]:
+    if "#" not in raw:
+        return [raw]  # nothing concatenated (most values; abstracts are long)
     pieces, depth, quoted, start = [], 0, False, 0
     for index, char in enumerate(raw):
         if char == "{":
@@ -230,8 +233,12 @@ def _inherit(fields: dict[str, str], by_key: dict[str, dict[str, str]]) -> None:
         fields.setdefault(target, value)
 
 
+@functools.lru_cache(maxsize=100_000)
 def text(value: str) -> str:
-    """LaTeX to Unicode text: accents and commands decoded, protecting braces dropped."""
+    """LaTeX to Unicode text: accents and commands decoded, protecting braces dropped.
+
+    Cached: a library repeats its authors' names and its journals thousands of times, and
+    decoding LaTeX is the slowest step of reading a file."""
     if "\\" in value or "$" in value or "`" in value or "''" in value:
         value = _LATEX.latex_to_text(_UNESCAPED_PERCENT.sub(r"\\%", value))
     else:

@@ -14,6 +14,7 @@ punctuation and spacing. Names that differ by a letter ("Hall" and "Hal", "al-Su
 differ are tied to one person.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -62,6 +63,9 @@ def fold_letters(name: str) -> str:
     return text.casefold().translate(_LATIN_FOLD)
 
 
+# Both keys are cached: an import of 50,000 entries computes them for the same names again
+# and again (people, first authors, duplicates).
+@functools.lru_cache(maxsize=200_000)
 def normalise_name(name: str, *, single_letters: bool = True) -> str:
     """A search key: lower case, no diacritics, articles or apostrophes, doubled letters single
     (unless `single_letters` is False: sort keys keep "Hall" after "Hal")."""
@@ -74,6 +78,7 @@ def normalise_name(name: str, *, single_letters: bool = True) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=200_000)
 def match_key(name: str) -> str:
     """The key under which two spellings are the same name: only what is not a letter is
     ignored (case, diacritics, strokes, apostrophes, punctuation, spacing)."""
