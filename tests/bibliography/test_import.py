@@ -305,3 +305,17 @@ def test_import_bibliography_command_reports_rejected_lines_and_imports_nothing(
     words.write_bytes(b"hello")
     with pytest.raises(CommandError, match="none of the formats"):
         call_command("import_bibliography", str(words), "--project", "review")
+
+
+def test_the_preview_costs_the_same_queries_for_20_or_400_entries(cast, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(cast.analyst)
+    counts = []
+    for size in (20, 400):
+        response = upload(client, entries(size), f"refs{size}.bib")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(response.url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] and counts[0] <= 12, counts
