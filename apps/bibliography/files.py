@@ -281,10 +281,16 @@ def read_files(files: list[tuple[str, bytes]], *, format: str = "") -> Reading:
     if total > MAX_FILE_BYTES:
         raise FileError(_too_large(total))
     texts: list[tuple[str, str, str, str]] = []  # name, text, encoding, format
+    parsed: dict[int, object] = {}  # JSON read once, when the format is told from it
     for name, data in files:
         try:
             decoded = decode(data)
-            kind = format or detect(decoded.text, name)
+            start = decoded.text.lstrip("\ufeff \t\r\n")
+            if not format and start[:1] in "[{":
+                parsed[len(texts)] = _load_json(start)
+                kind = json_kind(parsed[len(texts)])
+            else:
+                kind = format or detect(decoded.text, name)
         except FileError as error:
             raise FileError(f"{name}: {error}" if len(files) > 1 else str(error)) from None
         texts.append((name, decoded.text, decoded.encoding, kind))
@@ -303,8 +309,8 @@ def read_files(files: list[tuple[str, bytes]], *, format: str = "") -> Reading:
     if chosen == ReadFormat.BIBTEX:
         _read_bibtex(texts, reading)
     else:
-        for name, text, encoding, kind in texts:
-            entries = read_text(text, kind)
+        for number, (name, text, encoding, kind) in enumerate(texts):
+            entries = read_text(text, kind, parsed.pop(number, None))
             _number(entries, name if len(texts) > 1 else "", start=len(reading.entries))
             reading.entries.extend(entries)
             reading.files.append(FileRead(name, encoding, kind, len(entries)))
@@ -313,9 +319,10 @@ def read_files(files: list[tuple[str, bytes]], *, format: str = "") -> Reading:
     return reading
 
 
-def read_text(text: str, format: str) -> list[Entry]:
+def read_text(text: str, format: str, data=None) -> list[Entry]:
     if format in ReadFormat.JSON:
-        data = _load_json(text.lstrip("\ufeff"))
+        if data is None:
+            data = _load_json(text.lstrip("\ufeff \t\r\n"))
         return {
             ReadFormat.CSLJSON: csljson.read_data,
             ReadFormat.CROSSREF: crossref.read_data,
