@@ -127,3 +127,25 @@ def test_people_sort_by_family_name_then_given_names_particles_aside(cast):
         "Vincent Hall",
         "Human Rights Watch",
     ]
+
+
+def test_the_data_migration_derives_every_key_again(cast):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("apps.people.migrations.0003_name_match_key")
+    person = factories.make_person(cast.project, "John Hall", family="Hall", given="John")
+    variant = person.add_variant("Jan Łopuszański")
+    # As the rows were before: keys that folded doubled letters and left ł alone.
+    Person.objects.filter(pk=person.pk).update(search_key="john hal", match_key="", sort_key="hal")
+    NameVariant.objects.filter(pk=variant.pk).update(search_key="jan łopuszanski", match_key="")
+    migration.derive_keys(apps, None)
+    person.refresh_from_db()
+    variant.refresh_from_db()
+    assert (person.search_key, person.match_key, person.sort_key) == (
+        "john hal",
+        "john hall",
+        "hall john",
+    )
+    assert (variant.search_key, variant.match_key) == ("jan lopuszanski", "jan lopuszanski")
