@@ -49,7 +49,7 @@ from apps.annotations.tallies import recount as recount_tallies
 from apps.claims.models import Claim, ClaimRelation, Concept
 from apps.library.models import Contributor, Source, SourceIdentifier, SourceText
 from apps.library.richtext import render_markdown
-from apps.people.models import NameVariant, Person, name_key
+from apps.people.models import NameVariant, Person, name_key, strict_key
 
 FORMAT = "citemap-project"
 VERSION = 3
@@ -288,9 +288,16 @@ VARIANTS = Table(
     NameVariant,
     [Column("name", "name")],
     parent="person",
-    derived={"search_key": lambda v: name_key(v.name)},
+    derived={"search_key": lambda v: name_key(v.name), "match_key": lambda v: strict_key(v.name)},
     excluded=NO_ID,
 )
+
+
+def _person_sort_key(person: Person) -> str:
+    person.set_keys()
+    return person.sort_key
+
+
 PEOPLE = Table(
     Person,
     [
@@ -313,7 +320,8 @@ PEOPLE = Table(
     # As Person.save() derives them.
     derived={
         "search_key": lambda p: name_key(p.display_name),
-        "sort_key": lambda p: name_key(p.family or p.literal or p.display_name),
+        "match_key": lambda p: strict_key(p.display_name),
+        "sort_key": lambda p: _person_sort_key(p),
     },
     excluded={"project": IN_PROJECT["project"]},
 )

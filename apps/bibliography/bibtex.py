@@ -27,6 +27,7 @@ from apps.bibliography.records import (
     FileError,
     clean_citation_key,
     make_citation_key,
+    name_parts,
 )
 from apps.library.models import ContributorRole, Source, SourceType
 
@@ -512,7 +513,7 @@ def resolve(
 
 def _split_concatenation(raw: str) -> list[str]:
     if "#" not in raw:
-        return [raw]
+        return [raw]  # nothing concatenated (most values; abstracts are long)
     pieces, depth, quoted, start = [], 0, False, 0
     for index, char in enumerate(raw):
         if char == "{":
@@ -548,9 +549,13 @@ def _inherit(
         fields.setdefault(target, value)
 
 
+@functools.lru_cache(maxsize=100_000)
 def text(value: str) -> str:
     """LaTeX to Unicode text: accents and commands decoded, protecting braces dropped;
-    commands we do not know are kept as words."""
+    commands we do not know are kept as words.
+
+    Cached: a library repeats its authors' names and its journals thousands of times, and
+    decoding LaTeX is the slowest step of reading a file."""
     if "\\" in value:
         # The escapes and font commands most files hold need no LaTeX parser (it is slow).
         simple = _FONT_COMMAND.sub("{", _ESCAPED.sub(r"\1", value))
@@ -618,14 +623,20 @@ def names(value: str) -> list[dict[str, str]]:
             found.append({"literal": "others"})
             continue
         parts = parse_single_name_into_parts(raw, strict=False)
-        family = text(" ".join(parts.von + parts.last))
-        given = text(" ".join(parts.first + parts.jr))
-        if not family:
-            found.append({"literal": given})
-        elif given:
-            found.append({"family": family, "given": given})
-        else:
-            found.append({"literal": family} if " " in family else {"family": family})
+        family = text(" ".join(parts.last))
+        if not parts.first and not parts.jr and not parts.von and " " in family:
+            found.append({"literal": family})
+            continue
+        # BibTeX's "von" part is CSL's non-dropping particle ("van Gennep, Arnold"), its "jr"
+        # part the suffix ("Smith, Jr., John").
+        name = name_parts(
+            family,
+            text(" ".join(parts.first)),
+            text(" ".join(parts.jr)),
+            non_dropping=text(" ".join(parts.von)),
+        )
+        if name:
+            found.append(name)
     return found
 
 
@@ -864,12 +875,19 @@ def protected(value: str) -> str:
 
 
 def _name(person) -> str:
+    """ "von Last, Jr, First" (BibTeX's full form), or the literal name in braces."""
     name = person.csl_name()
     if "literal" in name:
         return f"{{{latex(name['literal'])}}}"
-    if name.get("given"):
-        return f"{latex(name['family'])}, {latex(name['given'])}"
-    return latex(name["family"])
+    last = latex(name["family"])
+    if " " in name["family"] or name["family"][:1].islower():
+        last = f"{{{last}}}"  # one family name, never split into particles again
+    if name.get("non-dropping-particle"):
+        last = f"{latex(name['non-dropping-particle'])} {last}"
+    first = " ".join(latex(name[part]) for part in ("given", "dropping-particle") if name.get(part))
+    if name.get("suffix"):
+        return f"{last}, {latex(name['suffix'])}, {first}"
+    return f"{last}, {first}" if first else last
 
 
 def write(sources: Iterable[Source]) -> str:

@@ -1,11 +1,23 @@
-"""CSL-JSON in and out: an array of CSL items, the format Zotero and citeproc share."""
+"""CSL-JSON in and out: the format Zotero and citeproc share.
+
+Read as tools write it: an array of items, one item alone (DOI content negotiation returns
+one, without an `id`), or {"items": […]}; Crossref's types become CSL types and abstracts lose
+their JATS markup (records.entry_from_csl).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
-from apps.bibliography.records import Entry, FileError, csl_from_source, entry_from_csl
+from apps.bibliography.records import (
+    MAX_ENTRIES,
+    Entry,
+    FileError,
+    csl_from_source,
+    entry_from_csl,
+)
 from apps.library.models import Source
 
 
@@ -16,24 +28,43 @@ def read(text: str) -> list[Entry]:
         raise FileError(
             f"This is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
         ) from None
+    return read_data(data)
+
+
+def read_data(data: Any) -> list[Entry]:
     if isinstance(data, dict) and isinstance(data.get("items"), list):
         data = data["items"]
+    elif isinstance(data, dict) and ("title" in data or "type" in data):
+        data = [data]  # one item, as DOI content negotiation returns it
     if not isinstance(data, list):
-        kind = type(data).__name__.replace("dict", "an object").replace("str", "a string")
-        raise FileError(
-            f"CSL-JSON is an array of items ([{{…}}, {{…}}]); this file holds {kind} instead."
+        kind = {"dict": "an object without “type” or “title”", "str": "a string"}.get(
+            type(data).__name__, type(data).__name__
         )
-    if not data:
-        raise FileError("The CSL-JSON array is empty: there is nothing to import.")
+        raise FileError(
+            "CSL-JSON is an array of items ([{…}, {…}]) or one item ({“type”: …, “title”: …}); "
+            f"this file holds {kind} instead."
+        )
+    return items_to_entries(data, entry_from_csl, what="CSL item")
+
+
+def items_to_entries(items: list, mapper, *, what: str) -> list[Entry]:
+    """Each JSON item as an entry (an item that cannot be read is a rejected entry)."""
+    if not items:
+        raise FileError("The file's list of items is empty: there is nothing to import.")
+    if len(items) > MAX_ENTRIES:
+        raise FileError(
+            f"The file holds {len(items):,} items; one import takes at most {MAX_ENTRIES:,}. "
+            "Split it and import the parts."
+        )
     entries = []
-    for number, item in enumerate(data, start=1):
+    for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
-            entries.append(Entry(number=number, error="it is not a CSL item (a JSON object)"))
+            entries.append(Entry(number=number, error=f"it is not a {what} (a JSON object)"))
             continue
         try:
-            entry = entry_from_csl(item, number=number)
-        except (TypeError, ValueError, AttributeError) as error:
-            entry = Entry(number=number, error=f"a variable could not be read ({error})")
+            entry = mapper(item, number=number)
+        except (TypeError, ValueError, AttributeError, KeyError) as error:
+            entry = Entry(number=number, error=f"a value could not be read ({error})")
         entry.check()
         entries.append(entry)
     return entries

@@ -3,33 +3,55 @@ from __future__ import annotations
 from django import forms
 
 from apps.accounts.models import Project
-from apps.bibliography.importing import Format
-from apps.bibliography.records import MAX_FILE_BYTES
+from apps.bibliography.importing import Format, ImportFormat
+from apps.bibliography.records import MAX_ENTRIES, MAX_FILE_BYTES
 from apps.library.citations import Style
 from apps.library.models import Source, source_texts
 
 LIMIT_MB = MAX_FILE_BYTES // 1_048_576
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data] or single(None, initial)
+        return [single(data, initial)]
+
+
 class UploadForm(forms.Form):
-    file = forms.FileField(
-        label="Bibliography file",
-        help_text=f"BibTeX/BibLaTeX, RIS or CSL-JSON, as Zotero, JabRef, EndNote or Mendeley "
-        f"export them; UTF-8, at most {LIMIT_MB} MB.",
+    file = MultipleFileField(
+        label="Bibliography files",
+        help_text="BibTeX/BibLaTeX, RIS (EndNote, Zotero, Ovid, PsycINFO, Embase…), Web of "
+        "Science plain text, CSL-JSON, Crossref or Zotero JSON, recognised by their content, "
+        f"in any common encoding; at most {LIMIT_MB} MB and {MAX_ENTRIES:,} entries in all. "
+        "Choose several files to read them together, such as a file of @string macros and "
+        "the bibliography that uses them.",
     )
     format = forms.ChoiceField(
-        choices=[("", "Recognise it (by the file name and contents)"), *Format.choices],
+        choices=[("", "Recognise it (by the contents)"), *ImportFormat.choices],
         required=False,
     )
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_FILE_BYTES:
+        uploads = self.cleaned_data["file"]
+        size = sum(upload.size for upload in uploads)
+        if size > MAX_FILE_BYTES:
             raise forms.ValidationError(
-                f"The file is {upload.size / 1_048_576:.1f} MB; the limit is {LIMIT_MB} MB. "
+                f"The upload is {size / 1_048_576:.1f} MB; the limit is {LIMIT_MB} MB. "
                 "Split it and import the parts."
             )
-        return upload
+        return uploads
 
 
 class ConfirmForm(forms.Form):

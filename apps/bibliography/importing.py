@@ -11,21 +11,19 @@ import datetime
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePath
 
 from django.db import DataError, IntegrityError, models, transaction
 from django.db.models import Prefetch
 
 from apps.accounts.models import Project, User
-from apps.bibliography import bibtex, csljson, ris
+from apps.bibliography import bibtex, csljson, files, ris
+from apps.bibliography.files import ReadFormat
 from apps.bibliography.records import (
-    MAX_ENTRIES,
-    MAX_FILE_BYTES,
     UNTITLED,
     Entry,
-    FileError,
     make_citation_key,
     name_text,
+    person_fields,
     title_key,
     unique_key,
     work_key,
@@ -37,19 +35,29 @@ from apps.library.models import (
     SourceIdentifier,
     SourceType,
 )
-from apps.people.models import NameVariant, Person, name_key
-from apps.people.names import normalise_name
+from apps.people.models import NameVariant, Person, strict_key
+from apps.people.names import match_key
 
 BATCH = 500
 
 
 class Format(models.TextChoices):
+    """The formats written (and read); `ImportFormat` adds those only read."""
+
     BIBTEX = "bibtex", "BibTeX / BibLaTeX (.bib)"
     RIS = "ris", "RIS (.ris)"
     CSLJSON = "csljson", "CSL-JSON (.json)"
 
 
-READERS = {Format.BIBTEX: bibtex.read, Format.RIS: ris.read, Format.CSLJSON: csljson.read}
+class ImportFormat(models.TextChoices):
+    BIBTEX = ReadFormat.BIBTEX, "BibTeX / BibLaTeX"
+    RIS = ReadFormat.RIS, "RIS (EndNote, Zotero, Ovid, PsycINFO, Embase, PubMed…)"
+    WOS = ReadFormat.WOS, "Web of Science plain text"
+    CSLJSON = ReadFormat.CSLJSON, "CSL-JSON (one item or an array)"
+    CROSSREF = ReadFormat.CROSSREF, "Crossref REST API JSON"
+    ZOTERO = ReadFormat.ZOTERO, "Zotero Web API JSON"
+
+
 WRITERS = {Format.BIBTEX: bibtex.write, Format.RIS: ris.write, Format.CSLJSON: csljson.write}
 EXTENSIONS = {Format.BIBTEX: "bib", Format.RIS: "ris", Format.CSLJSON: "json"}
 CONTENT_TYPES = {
@@ -57,8 +65,6 @@ CONTENT_TYPES = {
     Format.RIS: "application/x-research-info-systems; charset=utf-8",
     Format.CSLJSON: "application/vnd.citationstyles.csl+json; charset=utf-8",
 }
-_BY_EXTENSION = {".bib": Format.BIBTEX, ".bibtex": Format.BIBTEX, ".ris": Format.RIS}
-_BY_EXTENSION |= {".json": Format.CSLJSON, ".csljson": Format.CSLJSON}
 
 
 class ImportRefused(Exception):
@@ -69,55 +75,19 @@ class ImportRefused(Exception):
 
 
 def decode(data: bytes) -> str:
-    """The file's text; refuses empty, binary and non-UTF-8 files with a reason."""
-    if len(data) > MAX_FILE_BYTES:
-        raise FileError(
-            f"The file is {len(data) / 1_048_576:.1f} MB; the limit is "
-            f"{MAX_FILE_BYTES // 1_048_576} MB. Split it and import the parts."
-        )
-    if not data.strip():
-        raise FileError("The file is empty.")
-    if b"\x00" in data[:8192]:
-        raise FileError(
-            "This is a binary file, not a bibliography: export BibTeX, RIS or CSL-JSON text."
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise FileError(
-            f"The file is not UTF-8 text (byte 0x{data[error.start]:02X} on line {line:,} is "
-            "not valid UTF-8; it may be Latin-1 or Windows-1252). Save or export it as UTF-8 "
-            "and upload it again."
-        ) from None
+    """The file's text in whatever encoding it came (files.decode); refuses empty and binary
+    files with a reason."""
+    return files.decode(data).text
 
 
-def guess_format(filename: str, text: str) -> Format:
-    by_name = _BY_EXTENSION.get(PurePath(filename or "").suffix.lower())
-    if by_name:
-        return by_name
-    start = text.lstrip()[:1]
-    if start in "[{":
-        return Format.CSLJSON
-    if start == "@" or "@" in text[:2000] and "{" in text[:2000]:
-        return Format.BIBTEX
-    if text.lstrip().startswith("TY  -"):
-        return Format.RIS
-    raise FileError(
-        "Cannot tell the file's format: name it .bib, .ris or .json, or choose the format."
-    )
+def read_upload(uploads: list[tuple[str, bytes]], *, format: str = "") -> files.Reading:
+    """The entries of one or more files uploaded together (files.read_files)."""
+    return files.read_files(uploads, format=format)
 
 
-def read_file(data: bytes, *, format: str = "", filename: str = "") -> tuple[Format, list[Entry]]:
-    text = decode(data)
-    chosen = Format(format) if format else guess_format(filename, text)
-    entries = READERS[chosen](text)
-    if len(entries) > MAX_ENTRIES:
-        raise FileError(
-            f"The file holds {len(entries):,} entries; one import takes at most "
-            f"{MAX_ENTRIES:,}. Split it and import the parts."
-        )
-    return chosen, entries
+def read_file(data: bytes, *, format: str = "", filename: str = "") -> tuple[str, list[Entry]]:
+    reading = files.read_files([(filename or "file", data)], format=format)
+    return reading.format, reading.entries
 
 
 # --- Duplicates -----------------------------------------------------------------------------
@@ -240,13 +210,20 @@ def _entry_work_key(entry: Entry) -> tuple:
 
 
 def first_author_keys(sources: models.QuerySet) -> dict[int, str]:
-    """{source id: normalised family name (or literal name) of its first author}."""
+    """{source id: strict key of its first author's family name (particle included) or
+    literal name}, as Entry.first_author_key gives it."""
     rows = Contributor.objects.filter(
         source__in=sources.values("pk"), role=ContributorRole.AUTHOR, position=1
-    ).values_list("source_id", "person__family", "person__literal", "person__display_name")
+    ).values_list(
+        "source_id",
+        "person__non_dropping_particle",
+        "person__family",
+        "person__literal",
+        "person__display_name",
+    )
     return {
-        source_id: normalise_name(family or literal or display)
-        for source_id, family, literal, display in rows
+        source_id: match_key(f"{particle} {family}" if family else literal or display)
+        for source_id, particle, family, literal, display in rows
     }
 
 
@@ -448,26 +425,32 @@ def _import(
 
 
 def _name_key(name: dict[str, str]) -> str:
-    return name_key(name_text(name))
+    return strict_key(name_text(name))
+
+
+def _family_first_key(name: dict[str, str]) -> str:
+    parts = ("non-dropping-particle", "family", "given", "dropping-particle", "suffix")
+    return strict_key(" ".join(name[part] for part in parts if name.get(part)))
 
 
 def _people_for(
     project: Project, entries: list[Entry], by: User | None, result: ImportResult
 ) -> dict[str, Person]:
     """{name key: person} for every name of the entries: existing people found by their name
-    or a variant (transliteration noise aside), the others created."""
+    or a variant (equal but for case, diacritics and punctuation: see names.match_key), the
+    others created with their CSL name parts."""
     wanted: dict[str, dict[str, str]] = {}
     for entry in entries:
         for _, name in entry.names:
             wanted.setdefault(_name_key(name), name)
     known: dict[str, int] = {}
     people = Person.objects.for_project(project)
-    for pk, key in people.order_by("-pk").values_list("pk", "search_key"):
+    for pk, key in people.order_by("-pk").values_list("pk", "match_key"):
         known[key] = pk
     for pk, key in (
         NameVariant.objects.filter(person__project=project)
         .order_by("-person_id")
-        .values_list("person_id", "search_key")
+        .values_list("person_id", "match_key")
     ):
         known.setdefault(key, pk)
     found: dict[str, Person] = {}
@@ -476,7 +459,7 @@ def _people_for(
     for key, name in wanted.items():
         alternatives = [key]
         if name.get("family") and name.get("given"):
-            alternatives.append(name_key(f"{name['family']} {name['given']}"))
+            alternatives.append(_family_first_key(name))
         pk = next((known[k] for k in alternatives if k in known), None)
         if pk is None:
             missing.append((key, name))
@@ -487,17 +470,13 @@ def _people_for(
         found[key] = by_pk[pk]
     new_people = []
     for key, name in missing:
-        display = name_text(name)[:300]
         person = Person(
             project=project,
-            display_name=display,
-            family=name.get("family", "")[:200],
-            given=name.get("given", "")[:200],
-            literal=name.get("literal", "")[:300],
+            display_name=name_text(name)[:300],
             updated_by=by,
-            search_key=key,
-            sort_key=name_key(name.get("family") or name.get("literal") or display),
+            **person_fields(name),
         )
+        person.set_keys()
         new_people.append(person)
         found[key] = person
     Person.objects.bulk_create(new_people, batch_size=BATCH)

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import functools
+import html
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from apps.library.citations import CSL_IDENTIFIERS, CSL_TEXT_FIELDS
 from apps.library.identifiers import normalise_identifier
 from apps.library.models import ContributorRole, IdentifierScheme, Source, SourceType
-from apps.people.names import normalise_name
+from apps.people.names import match_key
 
-# The largest upload or command input read, and the most entries one file may hold.
-MAX_FILE_BYTES = 10 * 1024 * 1024
+# The largest upload (all its files together) or command input read, and the most entries it
+# may hold: an 11.6 MB, 9,057-entry library is a real one, and fits several times over.
+MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ENTRIES = 50_000
 
 
@@ -36,8 +39,9 @@ class FileError(Exception):
 class Entry:
     """One bibliographic record read from a file, ready to become a source.
 
-    `names` are (role, {"family", "given"} or {"literal"}) in the file's order; `fields` are
-    Source field values; `extra` keeps, per format, what no field models.
+    `names` are (role, CSL name) in the file's order, a CSL name being {"family", "given",
+    "non-dropping-particle", "dropping-particle", "suffix"} (as far as known) or {"literal"};
+    `fields` are Source field values; `extra` keeps, per format, what no field models.
     """
 
     number: int
@@ -51,19 +55,28 @@ class Entry:
     # What was repaired on the way in: [offset from `line` (or None), message] pairs. Lines
     # are kept as offsets so they stay right when the entry's line is shifted.
     warnings: list[list] = field(default_factory=list)
+    # The file it was read from, when an upload has several.
+    file: str = ""
 
     @property
     def where(self) -> str:
         if self.line:
-            return f"entry {self.number} (line {self.line:,})"
-        return f"record {self.number}"
+            where = f"entry {self.number} (line {self.line:,})"
+        else:
+            where = f"record {self.number}"
+        return f"{where} of {self.file}" if self.file else where
 
     @property
     def title(self) -> str:
         return self.fields.get("title", "")
 
     def as_data(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow copies: dataclasses.asdict deep-copies every value, which costs seconds for
+        # 50,000 entries; the entry is not changed once read.
+        data = dict(self.__dict__)
+        data["names"] = [[role, dict(name)] for role, name in self.names]
+        data["identifiers"] = [list(pair) for pair in self.identifiers]
+        return data
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Entry:
@@ -87,7 +100,10 @@ class Entry:
     def first_author_key(self) -> str:
         for role, name in self.names:
             if role == ContributorRole.AUTHOR:
-                return normalise_name(name.get("family") or name.get("literal", ""))
+                family = " ".join(
+                    part for part in (name.get("non-dropping-particle"), name.get("family")) if part
+                )
+                return match_key(family or name.get("literal", ""))
         return ""
 
     def warn(self, message: str, line: int | None = None) -> None:
@@ -144,6 +160,9 @@ class Entry:
         self.error = entry_problem(self)
 
 
+# SourceType.values builds its list at each call: too slow for 50,000 entries.
+CSL_TYPES = frozenset(SourceType.values)
+
 # Source text fields and their lengths: longer values are refused, not silently cut.
 _LIMITS = {
     name: Source._meta.get_field(name).max_length
@@ -168,7 +187,7 @@ def entry_problem(entry: Entry) -> str:
     fields = entry.fields
     if not (fields.get("title") or "").strip():
         return "it has no title"
-    if fields.get("csl_type") not in SourceType.values:
+    if fields.get("csl_type") not in CSL_TYPES:
         return f"unknown type “{fields.get('csl_type')}”"
     for name, limit in _LIMITS.items():
         if limit and len(fields.get(name) or "") > limit:
@@ -184,18 +203,113 @@ def entry_problem(entry: Entry) -> str:
     for _, name in entry.names:
         if not any(name.values()):
             return "one of its names is empty"
-        if len(name.get("literal") or name.get("family") or "") > 200 or len(name_text(name)) > 300:
+        if any(len(name.get(part) or "") > limit for part, limit in NAME_LIMITS.items()) or (
+            len(name_text(name)) > 300
+        ):
             return "one of its names is too long"
     if len(entry.key) > 100:
         return "its citation key is longer than 100 characters"
     return ""
 
 
+# --- Names ----------------------------------------------------------------------------------
+
+# CSL name part -> Person field, and the longest value each holds.
+NAME_FIELDS = {
+    "family": "family",
+    "given": "given",
+    "non-dropping-particle": "non_dropping_particle",
+    "dropping-particle": "dropping_particle",
+    "suffix": "suffix",
+    "literal": "literal",
+}
+NAME_LIMITS = {"family": 200, "given": 200, "literal": 300} | dict.fromkeys(
+    ("non-dropping-particle", "dropping-particle", "suffix"), 50
+)
+# Generational and similar suffixes, as written after a comma ("Smith, John, Jr.").
+_SUFFIX = re.compile(r"^(?:jr|sr|jnr|snr|junior|senior|[ivx]{1,5}|\d(?:st|nd|rd|th))\.?$", re.I)
+
+
 def name_text(name: dict[str, str]) -> str:
-    """The display form of a CSL name: "Given Family", or the literal."""
+    """The display form of a CSL name: "Given particles Family Suffix", or the literal."""
     if name.get("literal"):
         return name["literal"]
-    return " ".join(part for part in (name.get("given"), name.get("family")) if part)
+    parts = ("given", "dropping-particle", "non-dropping-particle", "family", "suffix")
+    return " ".join(name[part] for part in parts if name.get(part))
+
+
+def is_suffix(text: str) -> bool:
+    return bool(_SUFFIX.match(text.strip()))
+
+
+def _particle_word(word: str) -> bool:
+    # BibTeX's rule for the "von" part: a word that starts in lower case ("van", "de", "d'",
+    # "ibn"); a hyphenated word such as "al-Suri" is a family name.
+    return bool(word) and word[0].islower() and "-" not in word
+
+
+def name_parts(
+    family: str,
+    given: str = "",
+    suffix: str = "",
+    *,
+    non_dropping: str = "",
+    dropping: str = "",
+) -> dict[str, str] | None:
+    """A CSL name from its parts as a file gives them: lower-case words that open the family
+    name are its non-dropping particle ("van" in "van Gennep"), those that close the given
+    names its dropping particle ("van" in "Beethoven, Ludwig van"). A name with a given name
+    but no family name, or no parts at all, is a literal (None when empty)."""
+    family, given, suffix = (" ".join(str(v or "").split()) for v in (family, given, suffix))
+    non_dropping, dropping = " ".join(non_dropping.split()), " ".join(dropping.split())
+    words = family.split(" ")
+    cut = 0
+    while cut < len(words) - 1 and _particle_word(words[cut]):
+        cut += 1
+    if cut:
+        non_dropping = " ".join(filter(None, (non_dropping, *words[:cut])))
+        family = " ".join(words[cut:])
+    words = given.split(" ") if given else []
+    cut = len(words)
+    while cut > 1 and _particle_word(words[cut - 1]) and not words[cut - 1].endswith("."):
+        cut -= 1
+    if cut < len(words):
+        dropping = " ".join(filter(None, (*words[cut:], dropping)))
+        given = " ".join(words[:cut])
+    if not family:
+        literal = " ".join(filter(None, (given, dropping, non_dropping, suffix)))
+        return {"literal": literal} if literal else None
+    name = {"family": family}
+    for part, value in (
+        ("given", given),
+        ("non-dropping-particle", non_dropping),
+        ("dropping-particle", dropping),
+        ("suffix", suffix),
+    ):
+        if value:
+            name[part] = value
+    return name
+
+
+def inverted_name(text: str) -> dict[str, str] | None:
+    """ "Family, Given", "Family, Given, Suffix" (RIS, EndNote) or "Family, Suffix, Given"
+    (BibTeX's order) as a CSL name; without a comma the name is kept as a literal."""
+    pieces = [piece.strip() for piece in text.split(",")]
+    if len(pieces) == 1 or not pieces[0]:
+        literal = " ".join(text.replace(",", " ").split())
+        return {"literal": literal} if literal else None
+    family, rest = pieces[0], [piece for piece in pieces[1:] if piece]
+    suffix = ""
+    if len(rest) >= 2 and is_suffix(rest[-1]):
+        suffix = rest.pop()
+    elif len(rest) >= 2 and is_suffix(rest[0]):
+        suffix = rest.pop(0)
+    return name_parts(family, " ".join(rest), suffix)
+
+
+def person_fields(name: dict[str, str]) -> dict[str, str]:
+    """A CSL name as Person field values."""
+    return {field: name.get(part, "") for part, field in NAME_FIELDS.items()}
 
 
 # --- Matching -------------------------------------------------------------------------------
@@ -203,6 +317,7 @@ def name_text(name: dict[str, str]) -> str:
 _NON_WORD = re.compile(r"[\W_]+")
 
 
+@functools.lru_cache(maxsize=100_000)
 def title_key(title: str) -> str:
     """A title with case, accents, punctuation and spacing ignored."""
     text = unicodedata.normalize("NFKD", title)
@@ -316,23 +431,92 @@ def set_accessed(entry: Entry, parts: list[int] | None) -> bool:
 
 
 def csl_name(value: Any) -> dict[str, str] | None:
+    """A CSL-JSON name with its parts kept; particles still inside the family or given name
+    are taken out as citeproc-js would (unless the item says "parse-names": false)."""
     if not isinstance(value, dict):
         return None
-    if value.get("literal"):
-        return {"literal": str(value["literal"]).strip()}
-    family = " ".join(
-        str(part).strip()
-        for part in (value.get("non-dropping-particle"), value.get("family"))
-        if part
+    if value.get("literal") or value.get("name"):
+        literal = " ".join(str(value.get("literal") or value.get("name")).split())
+        return {"literal": literal}
+    parts = {key: str(value.get(key) or "") for key in NAME_FIELDS}
+    if value.get("parse-names") in (False, "false"):
+        name = {key: " ".join(v.split()) for key, v in parts.items() if v.strip()}
+        if not name.get("family"):
+            literal = name_text(name)
+            return {"literal": literal} if literal else None
+        return name
+    return name_parts(
+        parts["family"],
+        parts["given"],
+        parts["suffix"],
+        non_dropping=parts["non-dropping-particle"],
+        dropping=parts["dropping-particle"],
     )
-    given = " ".join(
-        str(part).strip() for part in (value.get("given"), value.get("dropping-particle")) if part
+
+
+# Crossref's work types (DOI content negotiation and the REST API give them in CSL-JSON too),
+# and the spellings of CSL types older tools write, as CSL 1.0.2 types.
+CROSSREF_TYPES = {
+    "journal-article": SourceType.ARTICLE_JOURNAL,
+    "book-chapter": SourceType.CHAPTER,
+    "book-section": SourceType.CHAPTER,
+    "book-part": SourceType.CHAPTER,
+    "book-track": SourceType.CHAPTER,
+    "proceedings-article": SourceType.PAPER_CONFERENCE,
+    "monograph": SourceType.BOOK,
+    "edited-book": SourceType.BOOK,
+    "reference-book": SourceType.BOOK,
+    "book-set": SourceType.BOOK,
+    "book-series": SourceType.BOOK,
+    "proceedings": SourceType.BOOK,
+    "proceedings-series": SourceType.BOOK,
+    "reference-entry": SourceType.ENTRY_ENCYCLOPEDIA,
+    "dissertation": SourceType.THESIS,
+    "report-component": SourceType.REPORT,
+    "report-series": SourceType.REPORT,
+    "posted-content": SourceType.ARTICLE,
+    "peer-review": SourceType.REVIEW,
+    "journal-issue": SourceType.PERIODICAL,
+    "journal-volume": SourceType.PERIODICAL,
+    "journal": SourceType.PERIODICAL,
+    "database": SourceType.DATASET,
+    "component": SourceType.DOCUMENT,
+    "grant": SourceType.DOCUMENT,
+    "other": SourceType.DOCUMENT,
+    "article_journal": SourceType.ARTICLE_JOURNAL,
+    "article_magazine": SourceType.ARTICLE_MAGAZINE,
+    "article_newspaper": SourceType.ARTICLE_NEWSPAPER,
+    "paper_conference": SourceType.PAPER_CONFERENCE,
+    "entry_encyclopedia": SourceType.ENTRY_ENCYCLOPEDIA,
+    "entry_dictionary": SourceType.ENTRY_DICTIONARY,
+    "post_weblog": SourceType.POST_WEBLOG,
+    "legal-case": SourceType.LEGAL_CASE,
+    "motion-picture": SourceType.MOTION_PICTURE,
+    "musical-score": SourceType.MUSICAL_SCORE,
+    "personal-communication": SourceType.PERSONAL_COMMUNICATION,
+}
+
+_JATS_BLOCK = re.compile(r"</?(?:jats:)?(?:p|sec|title|list|list-item|break)\b[^>]*>", re.I)
+_JATS_TAG = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
+
+
+def strip_markup(text: str) -> str:
+    """An abstract without its JATS (or HTML) markup: paragraphs kept as blank lines, the
+    "Abstract" heading Crossref puts first dropped, entities decoded."""
+    if "<" not in text:
+        return text.strip()
+    text = re.sub(
+        r"^\s*<(jats:)?title>\s*abstract\s*</(jats:)?title>", "", text.strip(), flags=re.I
     )
-    if value.get("suffix"):
-        given = f"{given}, {value['suffix']}" if given else str(value["suffix"])
-    if not family:
-        return {"literal": given} if given else None
-    return {"family": family, "given": given} if given else {"family": family}
+    text = _JATS_BLOCK.sub("\n\n", text)
+    text = html.unescape(_JATS_TAG.sub("", text))
+    paragraphs = [" ".join(part.split()) for part in re.split(r"\n\s*\n", text)]
+    return "\n\n".join(part for part in paragraphs if part)
+
+
+def csl_type(value: Any) -> str:
+    text = str(value or "").strip()
+    return CROSSREF_TYPES.get(text, text)
 
 
 def entry_from_csl(item: dict[str, Any], *, number: int) -> Entry:
@@ -343,17 +527,15 @@ def entry_from_csl(item: dict[str, Any], *, number: int) -> Entry:
         if variable == "id" or variable == "citation-key":
             entry.key = clean_citation_key(str(value))
         elif variable == "type":
-            entry.fields["csl_type"] = str(value)
+            entry.fields["csl_type"] = csl_type(value)
+        elif variable == "abstract" and isinstance(value, str):
+            entry.fields["abstract"] = strip_markup(value)
         elif variable in CSL_FIELD_FOR and isinstance(value, str | int | float):
-            entry.fields[CSL_FIELD_FOR[variable]] = (
-                " ".join(str(value).split())
-                if variable
-                not in {
-                    "abstract",
-                    "URL",
-                }
-                else str(value).strip()
-            )
+            text = str(value).strip()
+            if variable != "URL":
+                # Crossref's titles come with their ampersands escaped ("&amp;").
+                text = " ".join((html.unescape(text) if "&" in text else text).split())
+            entry.fields[CSL_FIELD_FOR[variable]] = text
         elif variable == "issued":
             parts = csl_date_parts(value)
             if parts is None:
@@ -392,7 +574,7 @@ def entry_from_csl(item: dict[str, Any], *, number: int) -> Entry:
     if extra:
         entry.extra["csl"] = extra
     entry.fields.setdefault("csl_type", SourceType.DOCUMENT)
-    if entry.fields["csl_type"] not in SourceType.values:
+    if entry.fields["csl_type"] not in CSL_TYPES:
         extra.setdefault("type", entry.fields["csl_type"])
         entry.extra["csl"] = extra
         entry.fields["csl_type"] = SourceType.DOCUMENT

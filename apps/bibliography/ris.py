@@ -1,7 +1,11 @@
 """RIS in and out (EndNote, Zotero, Mendeley, databases).
 
 Records are found line by line here, so that each one knows its line and a record cut off
-before its ER line is reported; rispy reads each record's tags and writes them back.
+before its ER line is reported; rispy reads each record's tags and writes them back. What the
+exporters write around the tags is read as they write it: Ovid and PsycINFO number records
+("1.", "<1>") on a line of their own or before the TY tag, EndNote and Embase leave blank
+lines, some write "ER  -" without its trailing space or tags with one space ("TY - JOUR"),
+and files start with a byte order mark.
 """
 
 from __future__ import annotations
@@ -12,11 +16,19 @@ from typing import Any
 
 import rispy
 
-from apps.bibliography.records import Entry, FileError, clean_citation_key
+from apps.bibliography.records import (
+    MAX_ENTRIES,
+    Entry,
+    FileError,
+    clean_citation_key,
+    inverted_name,
+)
 from apps.library.models import ContributorRole, Source, SourceType
 
-_TAG = re.compile(r"^([A-Z][A-Z0-9])  - ?(.*)$")
+_TAG = re.compile(r"^([A-Z][A-Z0-9]) {1,2}-(?: (.*))?$")
 _SEVERAL_URLS = re.compile(r";\s*(?=https?://)")
+# A record number line ("1.", "<1>", "12") or a number before a record's TY tag.
+_NUMBER = re.compile(r"^\s*<?\d{1,7}>?\.?\s*")
 
 TYPES = {
     "JOUR": SourceType.ARTICLE_JOURNAL,
@@ -131,16 +143,29 @@ def _records(text: str) -> list[tuple[int, list[str], str]]:
     records: list[tuple[int, list[str], str]] = []
     current: list[str] | None = None
     start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.rstrip()
+    for number, raw in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        line = raw.rstrip().lstrip("\ufeff")
         match = _TAG.match(line)
+        if match is None and current is None and _NUMBER.match(line):
+            # "1." on its own line, or "1. TY  - JOUR": the number is the exporter's.
+            line = line[_NUMBER.match(line).end() :]
+            match = _TAG.match(line)
+            if not line:
+                continue
         tag = match.group(1) if match else None
+        if match:
+            line = f"{tag}  - {(match.group(2) or '').strip()}"
         if tag == "TY":
             if current is not None:
                 records.append(
                     (start, current, "it has no end: the next record starts before its ER line")
                 )
             current, start = [line], number
+            if len(records) >= MAX_ENTRIES:
+                raise FileError(
+                    f"The file holds more than {MAX_ENTRIES:,} records; one import takes at "
+                    f"most {MAX_ENTRIES:,}. Split it and import the parts."
+                )
         elif tag == "ER":
             if current is None:
                 records.append((number, [], "an ER line closes no record (its TY line is missing)"))
@@ -151,7 +176,7 @@ def _records(text: str) -> list[tuple[int, list[str], str]]:
         elif current is not None:
             if match:
                 current.append(line)
-            elif line:
+            elif line.strip():
                 # A continuation of the previous tag's value (long abstracts are wrapped).
                 current[-1] = f"{current[-1]} {line.strip()}"
         elif line.strip() and not records and number < 5 and tag is None:
@@ -195,7 +220,7 @@ def _map(entry: Entry, record: dict[str, Any]) -> None:
         set_["page"] = "-".join(part.strip() for part in (start, end) if part.strip())
     for key, value in record.items():
         if key in NAME_KEYS and isinstance(value, list):
-            entry.names.extend((NAME_KEYS[key], _name(v)) for v in value if v.strip())
+            entry.names.extend((NAME_KEYS[key], name) for name in map(inverted_name, value) if name)
         elif key in {"title", "primary_title"} and "title" not in set_:
             set_["title"] = _clean(value)
         elif key in {"secondary_title", "journal_name", "alternate_title3"} and (
@@ -222,8 +247,9 @@ def _map(entry: Entry, record: dict[str, Any]) -> None:
             r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$", value.strip()
         ):
             set_["language"] = value.strip()
-        elif key == "abstract":
-            set_["abstract"] = value.strip()
+        elif key == "abstract" or (key == "notes_abstract" and "abstract" not in record):
+            # N2 is the abstract too (PsycINFO, Embase and EndNote write it there).
+            set_["abstract"] = " ".join(str(value).split())
         elif (
             key in {"year", "publication_year", "date"}
             and _date(value)
@@ -266,13 +292,6 @@ def _clean(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-def _name(value: str) -> dict[str, str]:
-    family, comma, given = (part.strip() for part in value.partition(","))
-    if comma and family:
-        return {"family": family, "given": given} if given else {"family": family}
-    return {"literal": value.strip()}
-
-
 def _date(value: str) -> tuple[int, ...] | None:
     match = _RIS_DATE.match(str(value).strip())
     if not match:
@@ -304,10 +323,16 @@ def _serial(entry: Entry, value: str) -> bool:
 
 
 def _ris_name(person) -> str:
+    """ "particle Family, Given particle, Suffix", as the RIS specification orders them."""
     name = person.csl_name()
     if "literal" in name:
         return name["literal"]
-    return f"{name['family']}, {name['given']}" if name.get("given") else name["family"]
+    family = " ".join(name[p] for p in ("non-dropping-particle", "family") if name.get(p))
+    given = " ".join(name[p] for p in ("given", "dropping-particle") if name.get(p))
+    parts = [family, given, name.get("suffix", "")]
+    while parts and not parts[-1]:
+        parts.pop()
+    return ", ".join(parts)
 
 
 def _record(source: Source) -> dict[str, Any]:

@@ -3,15 +3,12 @@ duplicates of the bibliography."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -26,15 +23,16 @@ from apps.bibliography.importing import (
     CONTENT_TYPES,
     EXTENSIONS,
     Format,
+    ImportFormat,
     ImportRefused,
     duplicate_groups,
     import_entries,
-    importing,
     preview_import,
-    read_file,
+    read_upload,
     refusal_for_rejected,
     write_sources,
 )
+from apps.bibliography.jobs import IMPORT_JOB
 from apps.bibliography.records import Entry, FileError
 from apps.claims.models import Claim
 from apps.jobs.models import ImportJob, ImportKind, get_job_for_user
@@ -43,8 +41,9 @@ from apps.library.citations import Style
 from apps.library.models import Source
 from apps.xref.filters import SourceFilter
 
-# Files with more entries than this are imported with a progress bar (a streamed page).
-STREAM_ABOVE = 1000
+# Uploads with more entries than this are imported by a background job (a progress bar on the
+# job's page); smaller ones within the request.
+JOB_ABOVE = 1000
 # How many rows of each kind the preview lists; the counts always cover the whole file.
 PREVIEW_ROWS = 200
 EXPORT_SAMPLE = 20
@@ -63,10 +62,11 @@ def _context(membership: Membership, **extra) -> dict:
 def import_upload(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
+        uploads = form.cleaned_data["file"]
         try:
-            chosen, entries = read_file(
-                upload.read(), format=form.cleaned_data["format"], filename=upload.name
+            reading = read_upload(
+                [(upload.name, upload.read()) for upload in uploads],
+                format=form.cleaned_data["format"],
             )
         except FileError as error:
             form.add_error("file", str(error))
@@ -76,9 +76,15 @@ def import_upload(request: HttpRequest, membership: Membership) -> HttpResponse:
                 project=membership.project,
                 user=request.user,
                 kind=ImportKind.BIBLIOGRAPHY,
-                format=chosen,
-                filename=upload.name[:255],
-                payload=[entry.as_data() for entry in entries],
+                format=reading.format,
+                filename=", ".join(upload.name for upload in uploads)[:255],
+                payload={
+                    "entries": [entry.as_data() for entry in reading.entries],
+                    "files": [
+                        {"name": f.name, "encoding": f.encoding, "entries": f.entries}
+                        for f in reading.files
+                    ],
+                },
             )
             return redirect("bibliography:import_preview", membership.project.slug, job.token)
     return render(
@@ -87,6 +93,18 @@ def import_upload(request: HttpRequest, membership: Membership) -> HttpResponse:
         _context(membership, form=form),
         status=400 if form.errors else 200,
     )
+
+
+def job_entries(job: ImportJob) -> list[Entry]:
+    """The entries an upload holds (uploads made before several files were read together
+    kept a plain list)."""
+    payload = job.payload
+    data = payload.get("entries", []) if isinstance(payload, dict) else payload
+    return [Entry.from_data(item) for item in data]
+
+
+def job_files(job: ImportJob) -> list[dict]:
+    return job.payload.get("files", []) if isinstance(job.payload, dict) else []
 
 
 @require_safe
@@ -106,7 +124,7 @@ def _preview(
     form: ConfirmForm | None = None,
     refusal: str = "",
 ) -> HttpResponse:
-    entries = [Entry.from_data(data) for data in job.payload]
+    entries = job_entries(job)
     rows = preview_import(project=membership.project, entries=entries)
     by_status: dict[str, list[dict]] = {"new": [], "duplicate": [], "rejected": []}
     repaired = []
@@ -137,6 +155,10 @@ def _preview(
             repaired_count=len(repaired),
             shown=PREVIEW_ROWS,
             total=len(rows),
+            format_label=ImportFormat(job.format).label
+            if job.format in ImportFormat.values
+            else job.format,
+            files=job_files(job),
         ),
         status=400 if refusal else 200,
     )
@@ -149,7 +171,7 @@ def import_confirm(request: HttpRequest, membership: Membership, token: str) -> 
     if job.is_finished:
         messages.info(request, f"This file was imported already: {job.result}")
         return redirect("xref:source_list", membership.project.slug)
-    entries = [Entry.from_data(data) for data in job.payload]
+    entries = job_entries(job)
     duplicate_rows = [
         row["number"]
         for row in preview_import(project=membership.project, entries=entries)
@@ -162,11 +184,21 @@ def import_confirm(request: HttpRequest, membership: Membership, token: str) -> 
     if any(entry.error for entry in entries) and not skip_rejected:
         return _preview(request, membership, job, form=form, refusal=refusal_for_rejected(entries))
     options = {"merge": form.merge(), "skip_rejected": skip_rejected}
-    if len(entries) > STREAM_ABOVE:
-        return StreamingHttpResponse(
-            _streamed_import(request, membership, job, entries, options),
-            content_type="text/html; charset=utf-8",
+    if len(entries) > JOB_ABOVE:
+        # Written by a background job, with a progress bar on its page: a request would run
+        # past any proxy's timeout for tens of thousands of entries.
+        background = start_job(
+            kind=IMPORT_JOB,
+            project=membership.project,
+            user=request.user,
+            title=f"Import of {job.filename or 'a bibliography'} ({len(entries):,} entries)",
+            params={
+                "token": job.token,
+                "merge": sorted(options["merge"]),
+                "skip_rejected": skip_rejected,
+            },
         )
+        return redirect(job_url(background))
     try:
         with transaction.atomic():
             job = ImportJob.objects.select_for_update().get(pk=job.pk)
@@ -180,55 +212,6 @@ def import_confirm(request: HttpRequest, membership: Membership, token: str) -> 
         return _preview(request, membership, job, form=form, refusal=str(error))
     messages.success(request, result.summary())
     return redirect("xref:source_list", membership.project.slug)
-
-
-def _streamed_import(
-    request: HttpRequest,
-    membership: Membership,
-    job: ImportJob,
-    entries: list[Entry],
-    options: dict,
-) -> Iterator[str]:
-    """The progress page, written while the import runs: a <progress> per batch (CSS shows
-    the latest), then the result. Works without JavaScript; the browser renders as it comes."""
-    page = render_to_string(
-        "bibliography/import_progress.html", _context(membership, job=job), request=request
-    )
-    head, _, tail = page.partition("<!-- progress -->")
-    # Browsers wait for the first kilobyte or so before they render anything.
-    yield head + "<!--" + " " * 1024 + "-->"
-    try:
-        with transaction.atomic():
-            locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-            if locked.is_finished:
-                raise ImportRefused(f"This file was imported already: {locked.result}")
-            steps = importing(
-                project=membership.project, entries=entries, by=request.user, **options
-            )
-            while True:
-                try:
-                    done, total = next(steps)
-                except StopIteration as finished:
-                    result = finished.value
-                    break
-                percent = round(100 * done / total) if total else 100
-                yield (
-                    f'<p class="import-progress__step"><progress value="{done}" max="{total}">'
-                    f"{percent}%</progress> {done:,} of {total:,} entries written…</p>\n"
-                )
-            locked.finish(result.summary())
-    except ImportRefused as error:
-        yield render_to_string("bibliography/_import_outcome.html", {"refusal": str(error)})
-    else:
-        yield render_to_string(
-            "bibliography/_import_outcome.html",
-            {"summary": result.summary(), "sources_url": _sources_url(membership)},
-        )
-    yield tail
-
-
-def _sources_url(membership: Membership) -> str:
-    return reverse("xref:source_list", args=[membership.project.slug])
 
 
 # --- Export ---------------------------------------------------------------------------------

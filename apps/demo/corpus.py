@@ -30,7 +30,7 @@ from apps.annotations.tallies import recount as recount_tallies
 from apps.claims.models import Claim, ClaimKind, ClaimRelation, Concept, RelationKind
 from apps.library.models import Contributor, ContributorRole, Source, SourceIdentifier, SourceType
 from apps.library.richtext import render_markdown
-from apps.people.models import NameVariant, Person, PersonKind, name_key
+from apps.people.models import NameVariant, Person, PersonKind
 
 WORDS = (
     "isolation withdrawal society takfir excommunication caliphate territory insurgency jihad "
@@ -175,17 +175,17 @@ def generate_corpus(
                 family=family,
                 given=given,
                 description=_sentence(rng, 5, 12) if rng.random() < 0.4 else "",
-                search_key=name_key(display),
-                sort_key=name_key(family),
             )
         )
+        persons[-1].set_keys()
     for batch in _batched(persons, batch_size):
         Person.objects.bulk_create(batch)
     variants = []
     for person in persons:
         for number in range(rng.randint(0, 2)):
             name = f"{person.given[0]}. {person.family}" if number == 0 else person.family
-            variants.append(NameVariant(person=person, name=name, search_key=name_key(name)))
+            variants.append(NameVariant(person=person, name=name))
+            variants[-1].set_keys()
     NameVariant.objects.bulk_create(variants, batch_size=batch_size, ignore_conflicts=True)
     stats.add("people", len(persons))
     stats.add("name variants", len(variants))

@@ -49,6 +49,9 @@ class PersonForm(VersionedForm):
             "display_name",
             "family",
             "given",
+            "non_dropping_particle",
+            "dropping_particle",
+            "suffix",
             "literal",
             "description",
             "orcid",
@@ -59,10 +62,16 @@ class PersonForm(VersionedForm):
             "family": "Family name",
             "given": "Given names",
             "literal": "Literal name",
+            "non_dropping_particle": "Particle kept with the family name",
+            "dropping_particle": "Particle after the given names",
+            "suffix": "Suffix",
         }
         help_texts = {
             "display_name": "As the team refers to them, e.g. Sayyid Qutb.",
-            "family": "For citations: Crenshaw in “Crenshaw, Martha”.",
+            "family": "For citations: Crenshaw in “Crenshaw, Martha”; Gennep in “van Gennep”.",
+            "non_dropping_particle": "“van” in Vincent van Gogh (“van Gogh, V.”).",
+            "dropping_particle": "“van” in Ludwig van Beethoven (“Beethoven, L. van”).",
+            "suffix": "Jr., III.",
             "literal": "Instead of family and given: organisations, mononyms and kunyas "
             "(Abu Bakr Naji) that must never be inverted.",
         }

@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from apps.accounts.editing import Versioned
 from apps.accounts.models import Project
 from apps.accounts.references import MAX_CANDIDATES, Resolution, referenced_id
-from apps.people.names import normalise_name, search_tokens
+from apps.people.names import match_key, normalise_name, search_tokens
 
 # Longest name a person record or variant holds; search keys are cut to the same length (NFKD
 # can make a normalised key longer than the name it comes from).
@@ -19,7 +19,26 @@ NAME_MAX = 300
 
 
 def name_key(name: str) -> str:
+    """The lenient key people are searched by (names.normalise_name)."""
     return normalise_name(name)[:NAME_MAX]
+
+
+def strict_key(name: str) -> str:
+    """The strict key people are matched by, with nobody asked (names.match_key)."""
+    return match_key(name)[:NAME_MAX]
+
+
+def person_sort_key(
+    *, family: str = "", given: str = "", literal: str = "", display_name: str = "", **parts
+) -> str:
+    """Alphabetical order: by family name, then given names, particles set aside ("van
+    Gennep, Arnold" under G, as Chicago and most indexes sort), or by the literal name."""
+    if family and not literal:
+        particles = (parts.get("non_dropping_particle", ""), parts.get("dropping_particle", ""))
+        name = " ".join(p for p in (family, given, *particles) if p)
+    else:
+        name = literal or display_name
+    return normalise_name(name, single_letters=False)[:NAME_MAX]
 
 
 class PersonKind(models.TextChoices):
@@ -112,6 +131,9 @@ class Person(Versioned):
         validators=[RegexValidator(r"^Q\d+$", "Use the form Q42.")],
     )
     search_key = models.CharField(max_length=NAME_MAX, editable=False)
+    # The display name's strict key: imports reuse a person only when it (or a variant's)
+    # equals the name read.
+    match_key = models.CharField(max_length=NAME_MAX, editable=False, default="")
     sort_key = models.CharField(max_length=NAME_MAX, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -146,9 +168,21 @@ class Person(Versioned):
         return self.display_name
 
     def save(self, *args, **kwargs) -> None:
-        self.search_key = name_key(self.display_name)
-        self.sort_key = name_key(self.family or self.literal or self.display_name)
+        self.set_keys()
         super().save(*args, **kwargs)
+
+    def set_keys(self) -> None:
+        """The derived keys, as save() sets them (bulk_create callers call this)."""
+        self.search_key = name_key(self.display_name)
+        self.match_key = strict_key(self.display_name)
+        self.sort_key = person_sort_key(
+            family=self.family,
+            given=self.given,
+            literal=self.literal,
+            display_name=self.display_name,
+            non_dropping_particle=self.non_dropping_particle,
+            dropping_particle=self.dropping_particle,
+        )
 
     def get_absolute_url(self) -> str:
         return reverse("xref:person_detail", args=[self.project.slug, self.pk])
@@ -210,6 +244,7 @@ class NameVariant(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="variants")
     name = models.CharField(max_length=300)
     search_key = models.CharField(max_length=300, editable=False)
+    match_key = models.CharField(max_length=300, editable=False, default="")
 
     class Meta:
         ordering = ["name"]
@@ -224,5 +259,9 @@ class NameVariant(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        self.search_key = name_key(self.name)
+        self.set_keys()
         super().save(*args, **kwargs)
+
+    def set_keys(self) -> None:
+        self.search_key = name_key(self.name)
+        self.match_key = strict_key(self.name)

@@ -1,10 +1,20 @@
-"""Name normalisation for matching people across transliterations.
+"""Name normalisation: a lenient key to search people by, a strict one to match them by.
 
 "al-Suri", "as-Suri", "Suri", "Sūrī" and "السوري" differ in articles, diacritics, apostrophes
 for ʿayn/hamza and doubled letters; `normalise_name` maps all of them to the same key ("suri"),
-so a plain substring search over keys ignores that noise.
+so a plain substring search over keys ignores that noise. It is for finding people (search,
+the list's filter, "someone already has this name" questions), where a false hit costs a
+glance.
+
+`match_key` decides, without asking anyone, that a name read from a file is a person already
+recorded (bibliography imports). It ignores only what is not a letter: case, diacritics and
+strokes (é, ł, ø: the same letter as e, l, o), ligatures and ß written out, apostrophes,
+punctuation and spacing. Names that differ by a letter ("Hall" and "Hal", "al-Suri" and
+"as-Suri") never share it; variants of a person's name (NameVariant) are how spellings that
+differ are tied to one person.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -34,17 +44,46 @@ _ARABIC_ARTICLE = re.compile(r"(?<!\S)ال(?=\S{2,})")
 _NON_WORD = re.compile(r"[\W_]+")
 _DOUBLED = re.compile(r"(\w)\1+")
 
+# Latin letters that Unicode does not decompose into a base letter and a mark (so removing
+# marks leaves them as they are), written as the letters ASCII transliterations use: people
+# type "Lopuszanski" for "Łopuszański", "Sorensen" for "Sørensen", "Strasse" for "Straße".
+_LATIN_FOLD = str.maketrans(
+    {
+        "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ı": "i", "ŧ": "t", "ŀ": "l",
+        "ƚ": "l", "ɨ": "i", "ƀ": "b", "ƶ": "z", "ȥ": "z", "ɍ": "r", "ɏ": "y", "ĸ": "k",
+        "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th", "ĳ": "ij", "ŉ": "n", "ſ": "s",
+    }
+)  # fmt: skip
 
-def normalise_name(name: str) -> str:
-    """A search key: lower case, no diacritics, articles or apostrophes, doubled letters single."""
-    text = unicodedata.normalize("NFKD", name).translate(_APOSTROPHES)
+
+def fold_letters(name: str) -> str:
+    """Lower case, without diacritics, Latin letters without a decomposition written out."""
+    text = unicodedata.normalize("NFKD", name)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold().translate(_ARABIC_FOLD)
+    return text.casefold().translate(_LATIN_FOLD)
+
+
+# Both keys are cached: an import of 50,000 entries computes them for the same names again
+# and again (people, first authors, duplicates).
+@functools.lru_cache(maxsize=200_000)
+def normalise_name(name: str, *, single_letters: bool = True) -> str:
+    """A search key: lower case, no diacritics, articles or apostrophes, doubled letters single
+    (unless `single_letters` is False: sort keys keep "Hall" after "Hal")."""
+    text = fold_letters(name.translate(_APOSTROPHES)).translate(_ARABIC_FOLD)
     text = _LATIN_ARTICLE.sub("", text)
     text = _NON_WORD.sub(" ", text)
     text = _ARABIC_ARTICLE.sub("", text)
-    text = _DOUBLED.sub(r"\1", text)
+    if single_letters:
+        text = _DOUBLED.sub(r"\1", text)
     return " ".join(text.split())
+
+
+@functools.lru_cache(maxsize=200_000)
+def match_key(name: str) -> str:
+    """The key under which two spellings are the same name: only what is not a letter is
+    ignored (case, diacritics, strokes, apostrophes, punctuation, spacing)."""
+    text = fold_letters(name.translate(_APOSTROPHES)).translate(_ARABIC_FOLD)
+    return " ".join(_NON_WORD.sub(" ", text).split())
 
 
 MAX_TOKENS = 12

@@ -174,4 +174,8 @@ def test_csl_json_keeps_unknown_variables_and_types(cast):
     }
     book = next(i for i in exported if i["id"] == "icg2016exploiting")
     assert book["note"] == "Translated from the French"
-    assert book["editor"][1] == {"family": "van der Berg", "given": "Jan"}
+    assert book["editor"][1] == {
+        "family": "Berg",
+        "given": "Jan",
+        "non-dropping-particle": "van der",
+    }

@@ -1,7 +1,5 @@
 """The import pages: upload → preview → confirm, all or nothing, duplicates, bad input."""
 
-import re
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -101,19 +99,41 @@ def test_a_failure_while_writing_rolls_the_whole_import_back(cast, monkeypatch):
     assert state(cast.project) == (0, 0)
 
 
-def test_large_files_stream_their_progress(cast, client_for, monkeypatch):
-    monkeypatch.setattr(views, "STREAM_ABOVE", 10)
+def test_large_imports_run_as_a_background_job(cast, client_for, monkeypatch):
+    from apps.jobs.models import Job, JobState
+
+    monkeypatch.setattr(views, "JOB_ABOVE", 10)
     client = client_for(cast.analyst)
     response = upload(client, entries(1200))
-    streamed = client.post(response.url + "confirm/")
-    assert streamed.status_code == 200 and streamed.streaming
-    page = b"".join(streamed.streaming_content).decode()
-    steps = re.findall(r'<progress value="(\d+)" max="1200">', page)
-    assert steps[0] == "0" and steps[-1] == "1200" and len(steps) >= 4
+    confirmed = client.post(response.url + "confirm/")
+    job = Job.objects.get()
+    assert confirmed.status_code == 302 and confirmed.url == f"/p/review/jobs/{job.token}/"
+    assert (job.kind, job.state, job.done, job.total) == (
+        "bibliography.import",
+        JobState.SUCCEEDED,
+        1200,
+        1200,
+    )
+    page = client.get(confirmed.url).text
     assert "1,200 sources imported" in page
     assert 'href="/p/review/sources/"' in page
     assert state(cast.project)[0] == 1200
     assert ImportJob.objects.get().is_finished
+    # Confirming the same upload again starts nothing and imports nothing twice.
+    client.post(response.url + "confirm/")
+    assert state(cast.project)[0] == 1200 and Job.objects.count() == 1
+
+
+def test_a_background_import_that_is_refused_keeps_nothing(cast, client_for, monkeypatch):
+    from apps.jobs.models import Job, JobState
+
+    monkeypatch.setattr(views, "JOB_ABOVE", 10)
+    client = client_for(cast.analyst)
+    response = upload(client, entries(30, broken=7))
+    done = client.post(response.url + "confirm/", {"skip_rejected": "on"})
+    assert done.status_code == 302
+    assert Job.objects.get().state == JobState.SUCCEEDED
+    assert state(cast.project)[0] == 29
 
 
 def duplicate_rows(cast):
@@ -162,14 +182,17 @@ def test_duplicates_are_found_by_doi_isbn_and_normalised_title_year_and_author(c
         (b"", "empty.bib", "file is empty"),
         (b"   \n\n", "blank.bib", "file is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR" * 10, "picture.bib", "binary file"),
-        ("@book{a, title = {Caf\u00e9}}".encode("latin-1"), "latin1.bib", "not UTF-8"),
         (b"@article{x, title = {Open {brace}, year = 2001\n", "open.bib", "not closed"),
         (b"TY  - JOUR\nTI  - Cut off\nAU  - Someone\n", "cut.ris", "no end"),
-        (b'{"title": "not an array"}', "item.json", "CSL-JSON is an array"),
+        (b'{"count": 3}', "item.json", "CSL-JSON is an array of items"),
+        (b'{"status": "ok", "message": "x"}', "crossref.json", "Crossref response has no"),
         (b"[1, 2", "broken.json", "not valid JSON"),
-        (b"just some words", "notes.txt", "Cannot tell the file"),
-        (b"hello", "words.bib", "No BibTeX entries"),
-        (b"hello\n", "words.ris", "not RIS"),
+        (b"just some words", "notes.txt", "none of the formats Citemap reads"),
+        # The content decides, not the name.
+        (b"hello", "words.bib", "Its name ends in .bib, but its first line is “hello”"),
+        (b"hello\n", "words.ris", "none of the formats Citemap reads"),
+        (b"PT J\nTI Cut off\n", "cut.txt", "no end"),
+        (b"1.\nTY  - JOUR\nTI  - Cut\n", "ovid.ris", "no end"),
     ],
 )
 def test_bad_files_get_a_message_naming_the_problem_and_change_nothing(
@@ -188,13 +211,49 @@ def test_bad_files_get_a_message_naming_the_problem_and_change_nothing(
     assert state(cast.project) == (0, 0)
 
 
-def test_files_over_the_size_limit_are_refused(cast, client_for, settings):
+def test_uploads_over_the_size_limit_are_refused(cast, client_for):
     client = client_for(cast.analyst)
-    big = b"%" + b" " * (10 * 1024 * 1024 + 10)
+    big = b"%" + b" " * (50 * 1024 * 1024 + 10)
     response = upload(client, big)
     assert response.status_code == 400
-    assert "the limit is 10 MB" in response.text
+    assert "the limit is 50 MB" in response.text
+    # Several files count together.
+    half = b"%" + b" " * (26 * 1024 * 1024)
+    response = client.post(
+        UPLOAD,
+        {"file": [SimpleUploadedFile("a.bib", half), SimpleUploadedFile("b.bib", half)]},
+    )
+    assert response.status_code == 400 and "the limit is 50 MB" in response.text
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("record", "name"),
+    [
+        ("@misc{k, title={t}}\n", "many.bib"),
+        ("TY  - GEN\nTI  - t\nER  - \n", "many.ris"),
+        ("PT J\nTI t\nER\n", "many.txt"),
+    ],
+)
+def test_more_entries_than_the_limit_are_refused_before_they_are_parsed(
+    cast, client_for, monkeypatch, record, name
+):
+    from apps.bibliography import bibtex, records
+
+    monkeypatch.setattr(records, "MAX_ENTRIES", 50_000)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the file was parsed")
+
+    monkeypatch.setattr(bibtex, "read", never)
+    monkeypatch.setattr(bibtex.bibtexparser, "parse_string", never)
+    data = (record * 50_001).encode()
+    response = upload(client_for(cast.analyst), data, name)
+    assert response.status_code == 400
+    assert "more than 50,000 entries" in response.text or "more than 50,000 records" in (
+        response.text
+    )
+    assert not ImportJob.objects.exists() and state(cast.project) == (0, 0)
 
 
 def test_students_export_but_may_not_import(cast, client_for):
@@ -238,5 +297,25 @@ def test_import_bibliography_command_reports_rejected_lines_and_imports_nothing(
     assert "19 sources imported" in out.getvalue()
     latin = tmp_path / "latin.bib"
     latin.write_bytes("@book{a, title = {Caf\u00e9}}".encode("latin-1"))
-    with pytest.raises(CommandError, match="not UTF-8"):
-        call_command("import_bibliography", str(latin), "--project", "review")
+    out = StringIO()
+    call_command("import_bibliography", str(latin), "--project", "review", stdout=out)
+    assert "Windows-1252" in out.getvalue()
+    assert Source.objects.get(project=cast.project, citation_key="a").title == "Caf\u00e9"
+    words = tmp_path / "words.bib"
+    words.write_bytes(b"hello")
+    with pytest.raises(CommandError, match="none of the formats"):
+        call_command("import_bibliography", str(words), "--project", "review")
+
+
+def test_the_preview_costs_the_same_queries_for_20_or_400_entries(cast, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(cast.analyst)
+    counts = []
+    for size in (20, 400):
+        response = upload(client, entries(size), f"refs{size}.bib")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(response.url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] and counts[0] <= 12, counts

@@ -221,3 +221,25 @@ def test_editors_find_the_forms_from_the_list_and_the_person_page(cast, client_f
         page = client.get(f"/p/review/people/{suri.pk}/").text
         assert (edit_url(suri) in page) is shown
         assert (f"/p/review/people/{suri.pk}/delete/" in page) is shown
+
+
+def test_name_particles_and_suffix_are_edited_and_sort_the_person(cast, client_for):
+    response = client_for(cast.analyst).post(
+        "/p/review/people/new/",
+        person_data(
+            display_name="Arnold van Gennep",
+            family="Gennep",
+            given="Arnold",
+            non_dropping_particle="van",
+            suffix="Jr.",
+        ),
+    )
+    assert response.status_code == 302
+    person = Person.objects.get(project=cast.project)
+    assert person.csl_name() == {
+        "family": "Gennep",
+        "given": "Arnold",
+        "non-dropping-particle": "van",
+        "suffix": "Jr.",
+    }
+    assert person.sort_key == "gennep arnold van"

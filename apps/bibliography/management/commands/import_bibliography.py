@@ -4,25 +4,29 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounts.models import Project, User
 from apps.bibliography.importing import (
-    Format,
+    ImportFormat,
     ImportRefused,
     import_entries,
     preview_import,
-    read_file,
+    read_upload,
 )
 from apps.bibliography.records import FileError
 
 
 class Command(BaseCommand):
     help = (
-        "Import a BibTeX, RIS or CSL-JSON file into a project's sources, all or nothing. "
-        "Duplicates of existing sources are skipped (or merged with --merge-duplicates)."
+        "Import a bibliography (BibTeX, RIS, Web of Science, CSL-JSON, Crossref or Zotero "
+        "JSON; several files are read together, e.g. a @string file and the .bib using it) "
+        "into a project's sources, all or nothing. Duplicates of existing sources are skipped "
+        "(or merged with --merge-duplicates)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", type=Path)
+        parser.add_argument("file", type=Path, nargs="+")
         parser.add_argument("--project", required=True, help="Project slug.")
-        parser.add_argument("--format", choices=Format.values, help="Default: from the file.")
+        parser.add_argument(
+            "--format", choices=ImportFormat.values, help="Default: recognised from the content."
+        )
         parser.add_argument(
             "--skip-rejected",
             action="store_true",
@@ -35,7 +39,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--by", help="Username recorded as the importer.")
 
-    def handle(self, *args, file: Path, project: str, format: str | None, **options):
+    def handle(self, *args, file: list[Path], project: str, format: str | None, **options):
         target = Project.objects.filter(slug=project).first()
         if target is None:
             raise CommandError(f"No project “{project}”.")
@@ -44,14 +48,18 @@ class Command(BaseCommand):
             by = User.objects.filter(username=options["by"]).first()
             if by is None:
                 raise CommandError(f"No user “{options['by']}”.")
+        uploads = []
+        for path in file:
+            try:
+                uploads.append((path.name, path.read_bytes()))
+            except OSError as error:
+                raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
+        names = ", ".join(str(path) for path in file)
         try:
-            data = file.read_bytes()
-        except OSError as error:
-            raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
-        try:
-            chosen, entries = read_file(data, format=format or "", filename=file.name)
+            reading = read_upload(uploads, format=format or "")
         except FileError as error:
-            raise CommandError(f"{file}: {error} Nothing was imported.") from None
+            raise CommandError(f"{names}: {error} Nothing was imported.") from None
+        entries = reading.entries
         rows = preview_import(project=target, entries=entries)
         for row in rows:
             for line, message in row["warnings"]:
@@ -74,5 +82,8 @@ class Command(BaseCommand):
             message = str(error).replace("choose to skip", "pass --skip-rejected to skip")
             raise CommandError(message) from None
         self.stdout.write(
-            self.style.SUCCESS(f"{file.name} ({Format(chosen).label}): {result.summary()}")
+            self.style.SUCCESS(
+                f"{', '.join(path.name for path in file)} "
+                f"({ImportFormat(reading.format).label}, {reading.encodings}): {result.summary()}"
+            )
         )
