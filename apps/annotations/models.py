@@ -611,25 +611,14 @@ class Annotation(Versioned):
         claim = row["claim"]
         if isinstance(claim, Claim):
             return claim
-        return Claim.objects.create(
-            project_id=self.project_id,
-            statement=claim.text,
-            kind=row.get("claim_kind") or "thesis",
-            created_by=by,
-            updated_by=by,
+        return Claim.objects.typed_new(
+            claim.text, project_id=self.project_id, kind=row.get("claim_kind") or "thesis", by=by
         )
 
     def _person_for(self, person: Person | object, *, by: User) -> Person:
         if isinstance(person, Person):
             return person
-        # Typed as one string, a new name is kept whole (never inverted); its CSL parts can
-        # be refined on the person's page.
-        return Person.objects.create(
-            project_id=self.project_id,
-            display_name=person.text,
-            literal=person.text,
-            updated_by=by,
-        )
+        return Person.objects.typed_new(person.text, project_id=self.project_id, by=by)
 
     def snapshot(self) -> dict:
         """The annotation's content and links as plain data, for its revision history."""
