@@ -456,6 +456,11 @@ class Annotation(Versioned):
             now_withdrawn = {ReviewAction.WITHDRAW: True, ReviewAction.RESTORE: False}.get(
                 action, withdrawn
             )
+            if Status.APPROVED in (current.status, target):
+                # What students may see of its claims changed with it. Before the tallies, as
+                # in save_content: claims' rows are locked before tally rows, so two changes
+                # racing over one claim never wait for each other in a circle.
+                Claim.objects.filter(evidence__annotation_id=self.pk).refresh_approved_evidence()
             if (current.status, withdrawn) != (target, now_withdrawn):
                 from apps.annotations.tallies import Counted, flags, retally
 
@@ -463,9 +468,6 @@ class Annotation(Versioned):
                     before = Counted.of(self.pk)
                     before = before.with_state(current.status, withdrawn)
                     retally(before, before.with_state(target, now_withdrawn))
-            if Status.APPROVED in (current.status, target):
-                # What students may see of its claims changed with it.
-                Claim.objects.filter(evidence__annotation_id=self.pk).refresh_approved_evidence()
         for field, value in changes.items():
             setattr(self, field, value)
         self.version = current.version
