@@ -16,6 +16,10 @@ def read(text: str) -> list[Entry]:
         raise FileError(
             f"This is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
         ) from None
+    except RecursionError:
+        raise FileError("This file's brackets are nested too deeply to be CSL-JSON.") from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise FileError(f"This is not valid CSL-JSON: {error}.") from None
     if isinstance(data, dict) and isinstance(data.get("items"), list):
         data = data["items"]
     if not isinstance(data, list):
