@@ -93,3 +93,7 @@ class ProjectSettingsForm(forms.ModelForm):
         model = Project
         fields = ["name", "description", "students_see_history"]
         labels = {"students_see_history": "Students may see the review history"}
+        help_texts = {
+            "students_see_history": "Of approved annotations, from their approval on: never "
+            "the wording or the reviewers' comments before it."
+        }
