@@ -11,7 +11,12 @@ from django.urls import reverse
 
 from apps.accounts.editing import VersionedForm
 from apps.accounts.models import Membership
-from apps.accounts.references import NewReference, ReferenceField, bind_reference
+from apps.accounts.references import (
+    BoundedModelMultipleChoiceField,
+    NewReference,
+    ReferenceField,
+    bind_reference,
+)
 from apps.annotations.anchoring import Haystack, Place, same_words
 from apps.annotations.models import (
     DECISIONS,
@@ -197,7 +202,7 @@ class AnnotationForm(QuotePlacement, VersionedForm):
         widget=forms.Textarea(attrs={"rows": 5, "dir": "auto"}),
         help_text="Your reading of the passage. Markdown: *emphasis*, **strong**, [links](https://…).",
     )
-    concepts = forms.ModelMultipleChoiceField(
+    concepts = BoundedModelMultipleChoiceField(
         queryset=Concept.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
