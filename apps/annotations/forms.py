@@ -366,10 +366,20 @@ class MentionFormSet(LinkFormSet):
 
 MAX_LINKS = 50
 EvidenceRows = forms.formset_factory(
-    EvidenceForm, formset=EvidenceFormSet, extra=2, max_num=MAX_LINKS, validate_max=True
+    EvidenceForm,
+    formset=EvidenceFormSet,
+    extra=2,
+    max_num=MAX_LINKS,
+    absolute_max=MAX_LINKS,
+    validate_max=True,
 )
 MentionRows = forms.formset_factory(
-    MentionForm, formset=MentionFormSet, extra=2, max_num=MAX_LINKS, validate_max=True
+    MentionForm,
+    formset=MentionFormSet,
+    extra=2,
+    max_num=MAX_LINKS,
+    absolute_max=MAX_LINKS,
+    validate_max=True,
 )
 
 
