@@ -6,6 +6,7 @@ DATABASE_URL (PostgreSQL), SECRET_KEY, ALLOWED_HOSTS and leaves DEBUG off.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "csp",
+    "axes",
     "apps.accounts",
     "apps.people",
     "apps.library",
@@ -99,6 +101,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a sign-in refused for too many failures into the sign-in
+    # page with its message (apps.accounts.throttling.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -169,6 +174,66 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "accounts:project_list"
 LOGOUT_REDIRECT_URL = "login"
+
+# django-axes checks every sign-in before the password is (it refuses a locked-out user or
+# address even with the right password); the model backend then signs in. axes needs the
+# request: Django's sign-in views pass it, and so must tests that call client.login().
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling (django-axes). After SIGNIN_FAILURE_LIMIT failed sign-ins for one username,
+# or from one client address, further attempts are refused for SIGNIN_LOCKOUT_MINUTES after the
+# last counted failure, even with the right password. `manage.py axes_reset` (everything),
+# `axes_reset_username NAME` or `axes_reset_ip ADDRESS` lift a lock at once. Failures are
+# counted in the database (axes' default handler), which every app process shares. Not in
+# Redis even when there is one: its least-recently-used eviction could forget a count, and
+# sign-ins are too rare for the database's cost to matter.
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Attempts while locked out are refused but not counted, so the lock ends when the page said.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful sign-in does not wipe the counts: axes would forget every failure from that
+# address, whichever account they targeted, so someone with an account of their own could
+# sign in to it between guesses at another's password and never be locked out. Failures are
+# forgotten SIGNIN_LOCKOUT_MINUTES after the last one instead.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "apps.accounts.throttling.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.throttling.client_address"
+AXES_USERNAME_CALLABLE = "apps.accounts.throttling.attempted_username"
+# How many proxies that append to X-Forwarded-For stand between the clients and the app (nginx
+# in front of gunicorn: 1). 0 uses the connection's own address, which behind a proxy is the
+# proxy's: everyone would share one failure count.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Successful sign-ins are not logged a second time (the server's access log has them).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# Invitations to a project (apps.accounts.models.Invitation) are valid this many days after
+# they were (last) sent.
+INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 7)
+# Password reset links are valid this long (Django's setting, in seconds).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_HOURS", 24) * 3600
+
+# Email (invitations, password resets). Without EMAIL_HOST, messages are written to the
+# console (the app's standard output), which is right for `make run`; with it, they are sent
+# through that SMTP server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    # STARTTLS unless implicit TLS (usually port 465) is asked for; Django refuses both at once.
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Citemap <citemap@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

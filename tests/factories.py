@@ -115,13 +115,16 @@ def revise(annotation: Annotation, by: User, **fields) -> Annotation:
 
 def close_response(response) -> None:
     """Close a response as a server does once it is sent, or when its client went away: a
-    streamed download gives back what it held. Django's signal that would then close the
-    database connection is held off, as the test client itself does."""
-    from django.core.signals import request_finished
-    from django.db import close_old_connections
+    streamed download gives back what it held. The database connection, which a server would
+    then close or recycle, is kept: here it holds the test's transaction. (Holding off Django's
+    signal is not enough: the test client's wrapper around streamed content connects it again
+    while the response closes.)"""
+    from contextlib import ExitStack
+    from unittest import mock
 
-    request_finished.disconnect(close_old_connections)
-    try:
+    from django.db import connections
+
+    with ExitStack() as stack:
+        for connection in connections.all(initialized_only=True):
+            stack.enter_context(mock.patch.object(connection, "close_if_unusable_or_obsolete"))
         response.close()
-    finally:
-        request_finished.connect(close_old_connections)

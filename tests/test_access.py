@@ -111,6 +111,10 @@ FORM_PAGES |= set(CURATION_PAGES)
 # An allowed member is redirected back with a message (or shown the form's errors).
 POST_ENDPOINTS = {
     "accounts:member_add": (None, SUPERVISORS),
+    # an empty invitation form is shown again with its errors
+    "accounts:member_invite": (None, SUPERVISORS),
+    "accounts:invitation_resend": ("invitation", {**SUPERVISORS, "supervisor": 302}),
+    "accounts:invitation_revoke": ("invitation", {**SUPERVISORS, "supervisor": 302}),
     "accounts:member_role": ("membership", {**SUPERVISORS, "supervisor": 302}),
     "accounts:member_remove": ("membership", {**SUPERVISORS, "supervisor": 302}),
     # Anyone may leave; the only supervisor is refused with a message.
@@ -185,7 +189,9 @@ def world(cast):
     )
     draft = factories.make_annotation(source, cast.analyst, claims=[unsupported])
     membership = factories.add_member(project, factories.make_user("extra"), "student")
+    invitation = project.invite("invited@example.org", role="student", by=cast.supervisor)
     return {
+        "invitation": invitation,
         "source": source,
         "person": person,
         "claim": claim,
@@ -427,3 +433,66 @@ def test_sign_in_and_sign_out(cast, client):
     assert client.get("/accounts/logout/").status_code == 405
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/").status_code == 302
+
+
+# Pages outside any project: the member's own account and the sign-in machinery. url name ->
+# (status signed out, status signed in). Signed out, a page that needs an account sends to
+# sign-in (302); a page for signed-out people also answers signed-in ones.
+ACCOUNT_PAGES = {
+    "login": (200, 302),  # signed in: sent on to their projects
+    "password_reset": (200, 200),
+    "password_reset_done": (200, 200),
+    "password_reset_complete": (200, 200),
+    "password_change": (302, 200),
+    "password_change_done": (302, 200),
+    "accounts:profile": (302, 200),
+}
+ACCOUNT_FORM_PAGES = {"login", "password_reset", "password_change", "accounts:profile"}
+
+
+@pytest.mark.parametrize("name", sorted(ACCOUNT_PAGES))
+def test_account_pages_answer_signed_out_and_signed_in_people(cast, client_for, name):
+    signed_out, signed_in = ACCOUNT_PAGES[name]
+    url = reverse(name)
+    response = client_for(None).get(url)
+    assert response.status_code == signed_out
+    if signed_out == 302:
+        assert response.url.startswith("/accounts/login/")
+    assert client_for(cast.student).get(url).status_code == signed_in
+    methods = ("put", "patch", "delete") if name in ACCOUNT_FORM_PAGES else ("post", "put")
+    # Wrong methods are refused by whoever the page is for (sign-in sends signed-in people on).
+    client = client_for(cast.student if signed_in == 200 else None)
+    for method in methods:
+        assert getattr(client, method)(url).status_code == 405, method
+
+
+def test_invitation_links_answer_everyone_and_refuse_other_methods(cast, world, client_for):
+    url = reverse("accounts:invitation_accept", args=[world["invitation"].make_token()])
+    for user in (None, cast.student, cast.outsider):
+        assert client_for(user).get(url).status_code == 200
+        for method in ("put", "patch", "delete"):
+            assert getattr(client_for(user), method)(url).status_code == 405
+    forged = reverse("accounts:invitation_accept", args=["x" * 40])
+    assert client_for(None).get(forged).status_code == 404
+    assert client_for(cast.student).post(forged).status_code == 404
+
+
+def test_a_password_reset_link_answers_signed_out_people(cast, client_for):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(cast.student.pk))
+    client = client_for(None)
+    link = reverse(
+        "password_reset_confirm", args=[uid, default_token_generator.make_token(cast.student)]
+    )
+    # Django moves the token into the session and the address to …/set-password/.
+    response = client.get(link)
+    assert response.status_code == 302
+    assert client.get(response.url).status_code == 200
+    for method in ("put", "patch", "delete"):
+        assert getattr(client, method)(response.url).status_code == 405, method
+    # A link that is not valid says so (whatever the method), and changes nothing.
+    bad = reverse("password_reset_confirm", args=[uid, "set-password"])
+    assert "cannot be used" in client_for(None).get(bad).text

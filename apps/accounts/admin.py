@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from apps.accounts.models import Membership, Project, User
+from apps.accounts.models import Invitation, Membership, Project, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -31,3 +31,14 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "project__name"]
     autocomplete_fields = ["user", "project"]
     list_select_related = ["user", "project"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "project", "role", "status", "sent_at", "invited_by"]
+    list_filter = ["status", "role", "project"]
+    search_fields = ["email", "project__name"]
+    list_select_related = ["project", "invited_by"]
+    # The key is the secret half of the link: never shown, never edited here.
+    exclude = ["key"]
+    readonly_fields = ["accepted_by", "decided_at", "created_at"]

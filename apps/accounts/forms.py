@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
 
 from apps.accounts.models import Project, Role, User
 
@@ -97,3 +98,73 @@ class ProjectSettingsForm(forms.ModelForm):
             "students_see_history": "Of approved annotations, from their approval on: never "
             "the wording or the reviewers' comments before it."
         }
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        help_text="They get a link to join; with it they create an account or sign in to theirs.",
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.STUDENT)
+
+    def __init__(self, *args, **kwargs) -> None:
+        # The members page also has the add form, with fields of the same names.
+        kwargs.setdefault("auto_id", "invite_%s")
+        super().__init__(*args, **kwargs)
+
+
+class SignUpForm(UserCreationForm):
+    """A new account from an invitation: the address is the invitation's, so not asked."""
+
+    class Meta:
+        model = User
+        fields = ["username", "first_name", "last_name"]
+        labels = {"first_name": "Given name", "last_name": "Family name"}
+        help_texts = {
+            "username": "What you sign in with: letters, digits and @ . + - _ only.",
+        }
+
+    def __init__(self, *args, email: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The similarity validator compares the password with the address too.
+        self.instance.email = email
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        # Usernames are case-sensitive, but two that differ only in case would confuse people.
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("That username is taken; choose another.")
+        return username
+
+
+class ProfileForm(forms.ModelForm):
+    """The member's own name and address. Changing the address asks for the password: whoever
+    controls the address can reset the password."""
+
+    current_password = forms.CharField(
+        label="Current password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Needed only to change your email address.",
+    )
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "email"]
+        labels = {"first_name": "Given name", "last_name": "Family name", "email": "Email"}
+        help_texts = {
+            "first_name": "Your name as the other members see it: given name and family name.",
+            "email": "Invitations and password resets are sent here.",
+        }
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "email" in self.changed_data and self.instance.has_usable_password():
+            password = cleaned.get("current_password") or ""
+            if not self.instance.check_password(password):
+                self.add_error(
+                    "current_password", "Give your current password to change your email address."
+                )
+        return cleaned

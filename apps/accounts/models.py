@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core import signing
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 
 class ProjectError(Exception):
@@ -77,6 +84,25 @@ class Project(models.Model):
                 return Membership.objects.create(project=self, user=user, role=role)
         except IntegrityError:
             raise ProjectError(f"{user.username} is already a member of this project.") from None
+
+    def invite(self, email: str, *, role: str, by: User) -> Invitation:
+        """A pending invitation for `email`; the caller sends its link. Refused when a member
+        already uses the address (supervisors see members' addresses anyway) or when one is
+        pending for it. Whether anyone else has an account with it is never revealed."""
+        if role not in Role.values:
+            raise ProjectError("Choose a role: supervisor, analyst or student.")
+        email = User.objects.normalize_email(email.strip())
+        if self.memberships.filter(user__email__iexact=email).exists():
+            raise ProjectError(f"A member of this project already uses {email}.")
+        try:
+            with transaction.atomic():
+                return Invitation.objects.create(
+                    project=self, email=email, role=role, invited_by=by, key=new_invitation_key()
+                )
+        except IntegrityError:
+            raise ProjectError(
+                f"{email} is already invited; send the invitation again from the list below."
+            ) from None
 
 
 class Role(models.TextChoices):
@@ -197,3 +223,177 @@ class Membership(models.Model):
         from apps.accounts.policy import Permissions
 
         return Permissions(self)
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REVOKED = "revoked", "Revoked"
+
+
+class InvitationError(Exception):
+    """An invitation link that cannot be used; the message is for the person who followed it,
+    `status` the HTTP status of the page that says so (410 Gone for a link that worked once,
+    404 for one that never did)."""
+
+    def __init__(self, message: str, *, status: int = 410) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class InvitationQuerySet(models.QuerySet):
+    def for_project(self, project: Project) -> InvitationQuerySet:
+        return self.filter(project=project)
+
+    def pending(self) -> InvitationQuerySet:
+        return self.filter(status=InvitationStatus.PENDING)
+
+    def with_list_data(self) -> InvitationQuerySet:
+        return self.select_related("invited_by").order_by("-sent_at", "pk")
+
+
+class Invitation(models.Model):
+    """A supervisor's invitation for an email address to join a project with a role.
+
+    The link sent is signed (salt INVITATION_SALT) and carries the invitation's id, its current
+    `key` and the time it was signed: it expires INVITATION_MAX_AGE_DAYS later, sending it again
+    makes a new key (so the earlier link stops working), and once accepted or revoked no link
+    of it works. The key is never shown anywhere but in the link.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    status = models.CharField(
+        max_length=20, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    key = models.CharField(max_length=64, editable=False)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="invitations_sent"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # One open invitation per address and project: inviting again means sending again.
+            models.UniqueConstraint(
+                "project",
+                Lower("email"),
+                condition=models.Q(status="pending"),
+                name="invitation_one_pending_per_email",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="invitation_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=InvitationStatus.values),
+                name="invitation_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.get_role_display()} in {self.project}"
+
+    @property
+    def expires_at(self):
+        return self.sent_at + timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+    def make_token(self) -> str:
+        return signing.dumps({"i": self.pk, "k": self.key}, salt=INVITATION_SALT, compress=True)
+
+    def send_again(self) -> None:
+        """A new key and a fresh expiry: the link sent before stops working."""
+        with transaction.atomic():
+            current = Invitation.objects.select_for_update().get(pk=self.pk)
+            if current.status != InvitationStatus.PENDING:
+                raise ProjectError(f"The invitation for {self.email} is no longer pending.")
+            self.key, self.sent_at = new_invitation_key(), timezone.now()
+            Invitation.objects.filter(pk=self.pk).update(key=self.key, sent_at=self.sent_at)
+
+    def revoke(self) -> None:
+        updated = Invitation.objects.filter(pk=self.pk, status=InvitationStatus.PENDING).update(
+            status=InvitationStatus.REVOKED, decided_at=timezone.now()
+        )
+        if not updated:
+            raise ProjectError(f"The invitation for {self.email} is no longer pending.")
+        self.status = InvitationStatus.REVOKED
+
+    def accept(self, user: User) -> Membership | None:
+        """Make `user` a member with the invited role and use the invitation up, or raise
+        InvitationError when it can no longer be used. A user who already is a member keeps
+        their role (None is returned)."""
+        with transaction.atomic():
+            current = Invitation.objects.select_for_update().get(pk=self.pk)
+            current.check_usable(self.key)
+            membership = None
+            if not Membership.objects.filter(project_id=self.project_id, user=user).exists():
+                membership = Membership.objects.create(
+                    project_id=self.project_id, user=user, role=self.role
+                )
+            Invitation.objects.filter(pk=self.pk).update(
+                status=InvitationStatus.ACCEPTED, accepted_by=user, decided_at=timezone.now()
+            )
+        self.status, self.accepted_by = InvitationStatus.ACCEPTED, user
+        return membership
+
+    def check_usable(self, key: str) -> None:
+        """Raise InvitationError unless a link with `key` may still be accepted."""
+        if self.status == InvitationStatus.ACCEPTED:
+            raise InvitationError(
+                "This invitation has already been used. Sign in to reach the project."
+            )
+        if self.status == InvitationStatus.REVOKED:
+            raise InvitationError("This invitation was withdrawn by the project's supervisors.")
+        if not constant_time_compare(key, self.key):
+            raise InvitationError(
+                "This link was replaced by a newer invitation: use the link in the latest email."
+            )
+        if self.is_expired:
+            raise InvitationError(
+                "This invitation has expired. Ask the project's supervisor to send it again."
+            )
+
+    @classmethod
+    def from_token(cls, token: str) -> Invitation:
+        """The pending invitation a link names, or InvitationError saying why it cannot be
+        used. Forged and tampered links fail the signature; expired ones its timestamp."""
+        max_age = timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+        try:
+            data = signing.loads(token, salt=INVITATION_SALT, max_age=max_age)
+        except signing.SignatureExpired:
+            raise InvitationError(
+                "This invitation has expired. Ask the project's supervisor to send it again."
+            ) from None
+        except signing.BadSignature:
+            raise InvitationError(
+                "This invitation link is not valid: it may have been cut short or changed. "
+                "Open it again from the email, or ask for a new invitation.",
+                status=404,
+            ) from None
+        try:
+            pk, key = int(data["i"]), str(data["k"])
+        except (KeyError, TypeError, ValueError):
+            raise InvitationError("This invitation link is not valid.", status=404) from None
+        invitation = cls.objects.select_related("project", "invited_by").filter(pk=pk).first()
+        if invitation is None:
+            raise InvitationError("This invitation no longer exists.", status=404)
+        invitation.check_usable(key)
+        return invitation
+
+
+INVITATION_SALT = "citemap.accounts.invitation"
+
+
+def new_invitation_key() -> str:
+    return secrets.token_urlsafe(24)

@@ -1,19 +1,45 @@
 import copy
+import logging
 
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
 from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.accounts.forms import AddMemberForm, ProjectCreateForm, ProjectSettingsForm, RoleForm
-from apps.accounts.models import Membership, Project, ProjectError, Role
+from apps.accounts.forms import (
+    AddMemberForm,
+    InviteForm,
+    ProfileForm,
+    ProjectCreateForm,
+    ProjectSettingsForm,
+    RoleForm,
+    SignUpForm,
+)
+from apps.accounts.models import (
+    Invitation,
+    InvitationError,
+    Membership,
+    Project,
+    ProjectError,
+    Role,
+)
 from apps.accounts.navigation import redirect_back
 from apps.accounts.policy import SCOPE_SESSION_KEY, Action, Scope, project_view
 
 MEMBERS_PAGE_SIZE = 100
+# Pending invitations shown on the members page (the oldest beyond this are counted, not listed).
+INVITATIONS_SHOWN = 100
+
+log = logging.getLogger(__name__)
 
 
 @require_safe
@@ -92,10 +118,20 @@ def member_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 def render_member_list(
-    request: HttpRequest, membership: Membership, add_form: AddMemberForm
+    request: HttpRequest,
+    membership: Membership,
+    add_form: AddMemberForm,
+    invite_form: InviteForm | None = None,
 ) -> HttpResponse:
     members = Membership.objects.for_project(membership.project).with_list_data()
     page = Paginator(members, MEMBERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    invitations = None
+    if membership.is_supervisor:
+        invitations = list(
+            Invitation.objects.for_project(membership.project)
+            .pending()
+            .with_list_data()[:INVITATIONS_SHOWN]
+        )
     return render(
         request,
         "accounts/member_list.html",
@@ -104,6 +140,9 @@ def render_member_list(
             "project": membership.project,
             "page": page,
             "add_form": add_form,
+            "invite_form": invite_form or InviteForm(),
+            "invitations": invitations,
+            "invitations_shown": INVITATIONS_SHOWN,
             "roles": Role.choices,
         },
     )
@@ -189,3 +228,181 @@ def set_scope(request: HttpRequest, membership: Membership) -> HttpResponse:
         chosen[membership.project.slug] = scope.value
         request.session[SCOPE_SESSION_KEY] = chosen
     return redirect_back(request, membership.project.get_absolute_url())
+
+
+# --- Invitations ------------------------------------------------------------------------------
+
+
+def get_invitation_for_user(membership: Membership, pk: int) -> Invitation:
+    """A pending invitation of the member's project (404 for any other id); the caller's
+    project_view has checked the right to manage members."""
+    invitation = Invitation.objects.for_project(membership.project).pending().filter(pk=pk).first()
+    if invitation is None:
+        raise Http404("No such pending invitation in this project.")
+    return invitation
+
+
+def send_invitation(request: HttpRequest, invitation: Invitation) -> bool:
+    """Email the invitation's current link; False when the mail server refused it."""
+    link = request.build_absolute_uri(
+        reverse("accounts:invitation_accept", args=[invitation.make_token()])
+    )
+    context = {
+        "invitation": invitation,
+        "project": invitation.project,
+        "inviter": request.user,
+        "link": link,
+        "days": settings.INVITATION_MAX_AGE_DAYS,
+    }
+    subject = render_to_string("accounts/invitation_email_subject.txt", context)
+    body = render_to_string("accounts/invitation_email.txt", context)
+    try:
+        send_mail(" ".join(subject.split()), body, None, [invitation.email])
+    except Exception:
+        # A mail server that is down or refuses the address must not lose the invitation
+        # (it is saved) nor answer 500: the supervisor is told and can send it again.
+        log.exception("Could not send the invitation %s", invitation.pk)
+        return False
+    return True
+
+
+def report_sending(request: HttpRequest, invitation: Invitation, sent: bool, verb: str) -> None:
+    if sent:
+        messages.success(
+            request,
+            f"Invitation {verb} to {invitation.email} as {invitation.get_role_display()}; "
+            f"the link works for {settings.INVITATION_MAX_AGE_DAYS} days.",
+        )
+    else:
+        messages.error(
+            request,
+            f"The invitation for {invitation.email} is saved, but the email could not be sent. "
+            "Try “Send again” later, or tell the site's administrator.",
+        )
+
+
+@require_POST
+@project_view(Action.MANAGE)
+def member_invite(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return render_member_list(request, membership, AddMemberForm(), form)
+    try:
+        invitation = membership.project.invite(
+            form.cleaned_data["email"], role=form.cleaned_data["role"], by=request.user
+        )
+    except ProjectError as error:
+        form.add_error("email", str(error))
+        return render_member_list(request, membership, AddMemberForm(), form)
+    report_sending(request, invitation, send_invitation(request, invitation), "sent")
+    return redirect("accounts:member_list", membership.project.slug)
+
+
+@require_POST
+@project_view(Action.MANAGE)
+def invitation_resend(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    invitation = get_invitation_for_user(membership, pk)
+    try:
+        invitation.send_again()
+    except ProjectError as error:
+        messages.error(request, str(error))
+    else:
+        report_sending(request, invitation, send_invitation(request, invitation), "sent again")
+    return redirect("accounts:member_list", membership.project.slug)
+
+
+@require_POST
+@project_view(Action.MANAGE)
+def invitation_revoke(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    invitation = get_invitation_for_user(membership, pk)
+    try:
+        invitation.revoke()
+    except ProjectError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"The invitation for {invitation.email} is withdrawn.")
+    return redirect("accounts:member_list", membership.project.slug)
+
+
+# Longer than any link we sign; longer ones are refused before the signature is checked.
+MAX_TOKEN_LENGTH = 400
+
+
+@login_not_required  # the invited person may have no account yet
+@require_http_methods(["GET", "HEAD", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Follow an invitation: sign up (or, signed in, confirm) and join the project."""
+    try:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvitationError("This invitation link is not valid.", status=404)
+        invitation = Invitation.from_token(token)
+    except InvitationError as error:
+        return invitation_refused(request, error)
+    if request.user.is_authenticated:
+        if request.method != "POST":
+            return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
+        return join(request, invitation, request.user)
+    form = SignUpForm(request.POST if request.method == "POST" else None, email=invitation.email)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                user = form.save(commit=False)
+                user.email = invitation.email
+                user.save()
+                invitation.accept(user)
+        except IntegrityError:
+            # Someone took the username between the form's check and this insert.
+            form.add_error("username", "That username is taken; choose another.")
+        except InvitationError as error:
+            return invitation_refused(request, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request,
+                f"Welcome, {user}: you joined “{invitation.project.name}” as "
+                f"{invitation.get_role_display()}.",
+            )
+            return redirect(invitation.project.get_absolute_url())
+    return render(
+        request, "accounts/invitation_accept.html", {"invitation": invitation, "form": form}
+    )
+
+
+def join(request: HttpRequest, invitation: Invitation, user) -> HttpResponse:
+    try:
+        joined = invitation.accept(user)
+    except InvitationError as error:
+        return invitation_refused(request, error)
+    project = invitation.project
+    if joined is None:
+        messages.info(
+            request, f"You already are a member of “{project.name}”; your role is unchanged."
+        )
+    else:
+        messages.success(
+            request, f"You joined “{project.name}” as {invitation.get_role_display()}."
+        )
+    return redirect(project.get_absolute_url())
+
+
+def invitation_refused(request: HttpRequest, error: InvitationError) -> HttpResponse:
+    return render(
+        request, "accounts/invitation_refused.html", {"reason": str(error)}, status=error.status
+    )
+
+
+# --- The member's own account -----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    # The form edits a copy: a refused change must not show in the page header.
+    form = ProfileForm(
+        request.POST if request.method == "POST" else None, instance=copy.copy(request.user)
+    )
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Your profile is saved.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})

@@ -525,6 +525,16 @@ NOT_IN_THE_FILE = {
     "auth.Group": "the site's groups",
     "contenttypes.ContentType": "Django's table of models",
     "sessions.Session": "who is signed in",
+    "accounts.Invitation": "links mailed to people, signed with this site's key: useless elsewhere",
+    **dict.fromkeys(
+        [
+            "axes.AccessAttempt",
+            "axes.AccessAttemptExpiration",
+            "axes.AccessFailureLog",
+            "axes.AccessLog",
+        ],
+        "the site's record of sign-in attempts (throttling), not the project's",
+    ),
     **dict.fromkeys(
         [
             "annotations.SourceTally",

@@ -8,6 +8,7 @@ braces, LaTeX accents and commands (pylatexenc), case-protecting braces.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -16,9 +17,17 @@ from typing import Any
 import bibtexparser
 from bibtexparser import model
 from bibtexparser.middlewares.names import parse_single_name_into_parts
-from pylatexenc.latex2text import LatexNodes2Text
+from pylatexenc import latexwalker
+from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
+from pylatexenc.macrospec import MacroSpec
 
-from apps.bibliography.records import Entry, FileError, clean_citation_key
+from apps.bibliography.records import (
+    MAX_ENTRIES,
+    Entry,
+    FileError,
+    clean_citation_key,
+    make_citation_key,
+)
 from apps.library.models import ContributorRole, Source, SourceType
 
 # bibtexparser logs every block it skips; we report them as rejected entries instead.
@@ -131,54 +140,338 @@ _URL_COMMAND = re.compile(r"^\\url\{(.*)\}$")
 _DASHES = re.compile(r"\s*(?:-{1,3}|–|—)\s*")
 _UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
 _BRACES = str.maketrans("", "", "{}")
-_LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
+_BRACE = re.compile(r"[{}]")
+_ESCAPED = re.compile(r"\\([%&_#$])")
+_MARKUP = re.compile(r"[$`]|''")
+_FONT_COMMAND = re.compile(
+    r"\\(?:emph|textit|textbf|textsc|textsl|texttt|textup|textrm|textsf|textnormal|"
+    r"mkbibemph|mkbibitalic|mkbibbold|textmd)\s*\{"
+)
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*|\\par\b\s*")
+_FIELD_NAME = re.compile(r"[^a-z0-9_\-:.+]+")
+# What no BibTeX parser takes in a key.
+_KEY_UNSAFE = re.compile(r"[\s\"#%'(),={}\\~]+")
+# The TeX family's logos are words in titles ("The \TeX book" is "The TeXbook").
+LOGOS = {
+    name: name
+    for name in (
+        "TeX", "LaTeX", "BibTeX", "BibLaTeX", "XeTeX", "XeLaTeX", "LuaTeX", "LuaLaTeX",
+        "pdfTeX", "pdfLaTeX", "ConTeXt", "AmSTeX", "AMSTeX", "SliTeX", "eTeX", "LyX",
+        "MiKTeX", "METAFONT", "MetaPost", "MF", "MP", "BibTeXML", "TikZ", "PGF",
+    )
+} | {"LaTeXe": "LaTeX2e", "AmS": "AMS", "AMS": "AMS", "XETEX": "XeTeX"}  # fmt: skip
+# Commands our own export writes, beyond those pylatexenc knows.
+WRITTEN = {
+    "textbraceleft": "{",
+    "textbraceright": "}",
+    "textasciicircum": "^",
+    "textasciitilde": "~",
+    "textbackslash": "\\",
+}
+# The sorting tricks of BibTeX preambles: \noop{1999} and the like print nothing.
+SORTING = ("noop", "sortkey", "SortNoop", "NOOP")
+# Declarations and spacing commands that print nothing of their own.
+SILENT = (
+    "em it bf sc sl rm tt sf md up itshape bfseries scshape slshape upshape mdseries rmfamily "
+    "sffamily ttfamily normalfont tiny scriptsize footnotesize small normalsize large Large "
+    "LARGE huge Huge relax protect noindent par newblock ignorespaces unskip xspace nobreak "
+    "allowbreak break linebreak newline hfill vfill smallskip medskip bigskip null nocorr "
+    "frenchspacing nonfrenchspacing sloppy fussy"
+).split()
+_CONTEXT = get_default_latex_context_db()
+_CONTEXT.add_context_category(
+    "bibliographies",
+    prepend=True,
+    macros=[MacroTextSpec(name, text) for name, text in (LOGOS | WRITTEN).items()]
+    + [MacroTextSpec(name, discard=True) for name in SORTING]
+    + [MacroTextSpec(name, "") for name in SILENT if _CONTEXT.get_macro_spec(name) is None],
+)
+_LATEX = LatexNodes2Text(latex_context=_CONTEXT, math_mode="text", strict_latex_spaces=False)
+# The parser's own context, built once (pylatexenc builds it again for every value otherwise),
+# knowing the sorting tricks of BibTeX preambles: \noop{1999} and \sortkey{…} print nothing.
+_WALKER_CONTEXT = latexwalker.get_default_latex_context_db()
+_WALKER_CONTEXT.add_context_category(
+    "bibliographies", prepend=True, macros=[MacroSpec(name, "{") for name in SORTING]
+)
+# A command we do not know, not followed by an argument: kept as the word it names.
+_BARE_COMMAND = re.compile(r"\\([A-Za-z]+)(?![A-Za-z])(?!\s*\{(?!\}))")
+
+
+# Limits that keep a hostile or broken file from taking the server's memory and time: a
+# value may expand (through @string macros) to at most MAX_VALUE characters, the whole file
+# grow by at most MAX_GROWTH characters through them, and braces nest at most MAX_DEPTH deep.
+MAX_VALUE = 1_000_000
+MAX_GROWTH = 20_000_000
+MAX_DEPTH = 64
+# Entry types that are not works: BibLaTeX sets (a group of other entries) and data holders.
+NOT_WORKS = {
+    "set": "a BibLaTeX set of other entries, not a work",
+    "xdata": "a BibLaTeX data container that other entries draw fields from, not a work",
+}
+# An entry's opening with no key before its first field, as EndNote writes: "@article{ author =".
+_KEYLESS = re.compile(
+    r"(@[ \t]*(?!string\b|preamble\b|comment\b)[A-Za-z][\w-]*[ \t\r\n]*[{(])"
+    r"(?=[ \t\r\n]*[A-Za-z][\w:.+-]*[ \t\r\n]*=)",
+    re.I,
+)
+_BLOCK_START = re.compile(r"@[ \t]*([A-Za-z][\w-]*)[ \t\r\n]*[{(]")
+
+
+class _Expansion:
+    """What @string macros have added to the file so far, to stop a chain that doubles."""
+
+    def __init__(self) -> None:
+        self.grown = 0
+
+    def check(self, raw: str, value: str, line: int) -> None:
+        if len(value) > MAX_VALUE:
+            raise FileError(
+                f"The value on line {line:,} expands, through @string macros, to more than "
+                f"{MAX_VALUE:,} characters (a chain of @string definitions that double each "
+                "other?). Nothing was read; correct the macros and upload the file again."
+            )
+        self.grown += max(0, len(value) - len(raw))
+        if self.grown > MAX_GROWTH:
+            raise FileError(
+                f"The file's @string macros expand to more than {MAX_GROWTH:,} characters in "
+                f"all (line {line:,} is where the limit was reached). Nothing was read; correct "
+                "the macros and upload the file again."
+            )
 
 
 def read(text: str) -> list[Entry]:
-    """The entries of a BibTeX/BibLaTeX file, in order; unreadable ones carry their error."""
+    """The entries of a BibTeX/BibLaTeX file, in order; unreadable ones carry their error,
+    repaired ones their warnings (with the line of each repair).
+
+    The repairs are those Zotero and JabRef make: a missing key is generated, a key used
+    twice gets a suffix, a repeated field keeps its first value, an @string redefinition wins
+    from where it stands (as in BibTeX), an undefined macro is kept as its name."""
+    _check_count(text)
+    text = _KEYLESS.sub(r"\1,", text)  # a key of its own comes later (bibtexparser needs one)
     library = bibtexparser.parse_string(text, parse_stack=[])
     strings: dict[str, str] = dict(MONTH_MACROS)
+    defined_on: dict[str, int] = {}
+    expansion = _Expansion()
+    notes: list[tuple[int, str]] = []  # file-level notes, given to the next entry
     raw_entries: list[tuple[Entry, str, dict[str, str]]] = []
+    data_blocks: dict[str, dict[str, str]] = {}
     number = 0
     for block in library.blocks:
         line = (block.start_line or 0) + 1
+        if isinstance(block, model.DuplicateBlockKeyBlock | model.DuplicateFieldKeyBlock) and (
+            isinstance(block.ignore_error_block, model.String | model.Entry)
+        ):
+            block = block.ignore_error_block  # repeated keys and fields are repaired below
         if isinstance(block, model.String):
-            strings[block.key.lower()] = resolve(block.value, strings)
+            name = block.key.lower()
+            value = resolve(block.value, strings, line=line, expansion=expansion)
+            if name in defined_on:
+                notes.append(
+                    (
+                        line,
+                        f"@string{{{block.key}}} is defined again (first on line "
+                        f"{defined_on[name]:,}): as in BibTeX, this definition is used from "
+                        "here on.",
+                    )
+                )
+            strings[name] = value
+            defined_on[name] = line
         elif isinstance(block, model.Entry):
+            entry_type = block.entry_type.lower()
+            fields, repairs = _fields(block, strings, line, expansion)
+            if entry_type in NOT_WORKS:
+                data_blocks.setdefault(block.key.lower(), fields)
+                notes.append(
+                    (line, f"@{entry_type}{{{block.key}}} is {NOT_WORKS[entry_type]}: skipped.")
+                )
+                continue
             number += 1
             entry = Entry(number=number, line=line, key=clean_citation_key(block.key))
-            fields: dict[str, str] = {}
-            for item in block.fields:
-                fields.setdefault(item.key.lower(), resolve(item.value, strings))
-            raw_entries.append((entry, block.entry_type.lower(), fields))
+            for repair_line, message in repairs:
+                entry.warn(message, repair_line)
+            raw_entries.append((entry, entry_type, fields))
         elif isinstance(block, model.ParsingFailedBlock):
             number += 1
             entry = Entry(number=number, line=line, error=_failure(block))
             raw_entries.append((entry, "", {}))
+        else:
+            continue
+        if isinstance(block, model.Entry | model.ParsingFailedBlock):
+            for note_line, message in notes:
+                raw_entries[-1][0].warn(message, note_line)
+            notes = []
     if not raw_entries:
         raise FileError(
             "No BibTeX entries were found: a BibTeX file holds entries such as "
             "@article{key, title = {…}}."
+            + (" This one holds only entries that are not works (@set, @xdata)." if notes else "")
         )
-    by_key = {entry.key.lower(): fields for entry, _, fields in raw_entries if entry.key}
+    for note_line, message in notes:  # after the last entry
+        raw_entries[-1][0].warn(message, note_line)
+    by_key: dict[str, dict[str, str]] = {}
+    for entry, _, fields in raw_entries:
+        if entry.key:
+            by_key.setdefault(entry.key.lower(), fields)  # BibTeX takes the first
     entries = []
     for entry, entry_type, fields in raw_entries:
         if not entry.error:
-            _inherit(fields, by_key)
+            _inherit(fields, by_key, data_blocks)
+            entry.error = _too_deep(fields)
+        if not entry.error:
             try:
                 _map(entry, entry_type, fields)
             except Exception as error:  # a value our mapping cannot read: reject the entry
                 entry.error = f"a field could not be read ({error})"
             entry.check()
         entries.append(entry)
+    _unique_keys(entries)
     return entries
 
 
+def _check_count(text: str) -> None:
+    """Refuse, before parsing, a file that starts more entries than one import takes (or as
+    many other blocks: @string, @comment, @preamble)."""
+    entries = others = 0
+    for match in _BLOCK_START.finditer(text):
+        if match.group(1).lower() in {"string", "comment", "preamble"}:
+            others += 1
+        else:
+            entries += 1
+        if entries > MAX_ENTRIES or others > MAX_ENTRIES:
+            what = "entries" if entries > MAX_ENTRIES else "@string, @comment and @preamble blocks"
+            raise FileError(
+                f"The file holds more than {MAX_ENTRIES:,} {what}; one import takes at most "
+                f"{MAX_ENTRIES:,}. Split it and import the parts."
+            )
+
+
+def _fields(
+    block: model.Entry, strings: dict[str, str], line: int, expansion: _Expansion
+) -> tuple[dict[str, str], list[tuple[int, str]]]:
+    """The entry's fields (lower-case names, macros resolved, the first of repeated fields)
+    and the repairs made, with their lines."""
+    fields: dict[str, str] = {}
+    repeated: dict[str, list[tuple[int, str]]] = {}
+    repairs: list[tuple[int, str]] = []
+    for item in block.fields:
+        name = field_name(item.key)
+        item_line = (item.start_line + 1) if item.start_line is not None else line
+        undefined: list[str] = []
+        value = resolve(
+            item.value, strings, line=item_line, expansion=expansion, undefined=undefined
+        )
+        if name in fields:
+            repeated.setdefault(name, []).append((item_line, value))
+            continue
+        fields[name] = value
+        for macro in undefined:
+            repairs.append(
+                (
+                    item_line,
+                    f"Its {name} uses the macro “{macro}”, which no @string defines: the word "
+                    f"“{macro}” is kept as the text.",
+                )
+            )
+        unknown = _unknown_commands(value) if name not in VERBATIM else []
+        if unknown:
+            listed = ", ".join(f"\\{command}" for command in unknown)
+            repairs.append(
+                (
+                    item_line,
+                    f"Its {name} uses LaTeX command{'s' if len(unknown) > 1 else ''} {listed} "
+                    "that we do not know: kept as words.",
+                )
+            )
+    for name, others in repeated.items():
+        lines = ", ".join(f"{other_line:,}" for other_line, _ in others)
+        if all(value == fields[name] for _, value in others):
+            repairs.append(
+                (
+                    others[0][0],
+                    f"The field {name} is repeated with the same value (line"
+                    f"{'s' if len(others) > 1 else ''} {lines}): kept once.",
+                )
+            )
+            continue
+        dropped = "; ".join(f"“{_shortened(value)}”" for _, value in others)
+        repairs.append(
+            (
+                others[0][0],
+                f"The field {name} is repeated (line{'s' if len(others) > 1 else ''} {lines}): "
+                f"the first value is kept, the other{'s' if len(others) > 1 else ''} left "
+                f"out: {dropped}.",
+            )
+        )
+    return fields, repairs
+
+
+def _shortened(value: str, limit: int = 80) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _too_deep(fields: dict[str, str]) -> str:
+    for name, value in fields.items():
+        if value.count("{") <= MAX_DEPTH:
+            continue
+        depth = 0
+        for match in _BRACE.finditer(value):
+            depth += 1 if match.group() == "{" else -1
+            if depth > MAX_DEPTH:
+                return (
+                    f"its {name} nests braces more than {MAX_DEPTH} deep, which no bibliography "
+                    "needs"
+                )
+    return ""
+
+
+def _unique_keys(entries: list[Entry]) -> None:
+    """A key for every readable entry: generated when it has none, with a letter added when
+    an earlier entry has it (BibTeX keys ignore case)."""
+    taken = {entry.key.lower() for entry in entries if entry.key}
+    used: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.error:
+            continue
+        if not entry.key:
+            wanted = make_citation_key(entry)
+            key = _with_suffix(wanted, taken)
+            entry.warn(f"It has no citation key: it gets “{key}”.")
+        elif entry.key.lower() in used:
+            earlier = used[entry.key.lower()]
+            key = _with_suffix(entry.key, taken)
+            entry.warn(f"Its key “{entry.key}” is taken by {earlier.where}: it becomes “{key}”.")
+        else:
+            used[entry.key.lower()] = entry
+            continue
+        taken.add(key.lower())
+        used[key.lower()] = entry
+        entry.key = key
+
+
+def _with_suffix(key: str, taken: set[str]) -> str:
+    if key.lower() not in taken:
+        return key
+    for suffix in _letters():
+        candidate = f"{key[:95]}{suffix}"
+        if candidate.lower() not in taken:
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def _letters():
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    yield from letters
+    for first in letters:
+        for second in letters:
+            yield first + second
+    number = 1
+    while True:
+        yield str(number)
+        number += 1
+
+
 def _failure(block: model.ParsingFailedBlock) -> str:
-    if isinstance(block, model.DuplicateBlockKeyBlock):
-        return f"its key “{block.key}” is used by an earlier entry"
-    if isinstance(block, model.DuplicateFieldKeyBlock):
-        return "it has the same field twice"
     reason = getattr(block.error, "abort_reason", None) or str(block.error or "")
     message = " ".join(reason.replace("`", "").split())
     if "end of file" in message:
@@ -188,8 +481,16 @@ def _failure(block: model.ParsingFailedBlock) -> str:
     return f"it is not valid BibTeX ({message.rstrip('.') or 'syntax error'})"
 
 
-def resolve(raw: str, strings: dict[str, str]) -> str:
-    """A raw field value with its outer delimiters gone, macros expanded and # parts joined."""
+def resolve(
+    raw: str,
+    strings: dict[str, str],
+    *,
+    line: int = 0,
+    expansion: _Expansion | None = None,
+    undefined: list[str] | None = None,
+) -> str:
+    """A raw field value with its outer delimiters gone, macros expanded and # parts joined;
+    macros no @string defines are kept as their name (and listed in `undefined`)."""
     parts = []
     for piece in _split_concatenation(raw):
         piece = piece.strip()
@@ -197,12 +498,21 @@ def resolve(raw: str, strings: dict[str, str]) -> str:
             parts.append(piece[1:-1])
         elif piece.isdigit():
             parts.append(piece)
+        elif piece.lower() in strings:
+            parts.append(strings[piece.lower()])
         else:
-            parts.append(strings.get(piece.lower(), piece))
-    return "".join(parts)
+            parts.append(piece)
+            if undefined is not None and piece:
+                undefined.append(piece)
+    value = "".join(parts)
+    if expansion is not None:
+        expansion.check(raw, value, line)
+    return value
 
 
 def _split_concatenation(raw: str) -> list[str]:
+    if "#" not in raw:
+        return [raw]
     pieces, depth, quoted, start = [], 0, False, 0
     for index, char in enumerate(raw):
         if char == "{":
@@ -218,8 +528,16 @@ def _split_concatenation(raw: str) -> list[str]:
     return pieces
 
 
-def _inherit(fields: dict[str, str], by_key: dict[str, dict[str, str]]) -> None:
-    """BibTeX's crossref: missing fields come from the parent; its title is our book title."""
+def _inherit(
+    fields: dict[str, str],
+    by_key: dict[str, dict[str, str]],
+    data_blocks: dict[str, dict[str, str]],
+) -> None:
+    """BibTeX's crossref: missing fields come from the parent; its title is our book title.
+    BibLaTeX's xdata: missing fields come from the @xdata entries named."""
+    for key in re.split(r"\s*,\s*", fields.pop("xdata", "").strip().lower()):
+        for name, value in data_blocks.get(key, {}).items():
+            fields.setdefault(name, value)
     parent = by_key.get(fields.get("crossref", "").strip().lower())
     if not parent or parent is fields:
         return
@@ -231,12 +549,49 @@ def _inherit(fields: dict[str, str], by_key: dict[str, dict[str, str]]) -> None:
 
 
 def text(value: str) -> str:
-    """LaTeX to Unicode text: accents and commands decoded, protecting braces dropped."""
-    if "\\" in value or "$" in value or "`" in value or "''" in value:
-        value = _LATEX.latex_to_text(_UNESCAPED_PERCENT.sub(r"\\%", value))
+    """LaTeX to Unicode text: accents and commands decoded, protecting braces dropped;
+    commands we do not know are kept as words."""
+    if "\\" in value:
+        # The escapes and font commands most files hold need no LaTeX parser (it is slow).
+        simple = _FONT_COMMAND.sub("{", _ESCAPED.sub(r"\1", value))
+        parse = "\\" in simple or bool(_MARKUP.search(_ESCAPED.sub("", value)))
+        value = value if parse else simple
+    else:
+        parse = bool(_MARKUP.search(value))
+    if parse:
+        if len(value) <= 200:
+            return _short_text(value)  # names and journals repeat: decoded once
+        value = _decoded(value)
     else:
         value = value.replace("---", "—").replace("--", "–").replace("~", " ").translate(_BRACES)
     return " ".join(value.replace("\xa0", " ").split())
+
+
+@functools.lru_cache(maxsize=20_000)
+def _short_text(value: str) -> str:
+    return " ".join(_decoded(value).replace("\xa0", " ").split())
+
+
+def _decoded(value: str) -> str:
+    value = _UNESCAPED_PERCENT.sub(r"\\%", _BARE_COMMAND.sub(_known_or_word, value))
+    walker = latexwalker.LatexWalker(value, latex_context=_WALKER_CONTEXT, tolerant_parsing=True)
+    return _LATEX.nodelist_to_text(walker.get_latex_nodes()[0])
+
+
+def _known(command: str) -> bool:
+    return _CONTEXT.get_macro_spec(command) is not None
+
+
+def _known_or_word(match: re.Match) -> str:
+    return match.group() if _known(match.group(1)) else match.group(1)
+
+
+def _unknown_commands(value: str) -> list[str]:
+    """The commands of a value that `text` keeps as words."""
+    if "\\" not in value:
+        return []
+    found = (match.group(1) for match in _BARE_COMMAND.finditer(value))
+    return list(dict.fromkeys(command for command in found if not _known(command)))
 
 
 def verbatim(value: str) -> str:
@@ -349,7 +704,8 @@ def _map(entry: Entry, entry_type: str, fields: dict[str, str]) -> None:
         elif name == "type":
             genre = text(value)
         elif name == "abstract":
-            set_["abstract"] = text(value)
+            paragraphs = (text(part) for part in _PARAGRAPH.split(value))
+            set_["abstract"] = "\n\n".join(part for part in paragraphs if part)
         elif name in {"language", "langid"} and _language(value) and "language" not in set_:
             set_["language"] = _language(value)
         elif name in {"year", "month"} and _iso_date(verbatim(fields.get("date", ""))):
@@ -466,7 +822,36 @@ _SPECIAL_CHARS = str.maketrans(_SPECIALS)
 
 
 def latex(value: str) -> str:
-    return value.translate(_SPECIAL_CHARS).replace("–", "--").replace("—", "---")
+    """Text as LaTeX. BibTeX counts braces even after a backslash, so braces that would not
+    balance are written as \\textbraceleft{} and \\textbraceright{}."""
+    written = value.translate(_SPECIAL_CHARS).replace("–", "--").replace("—", "---")
+    if ("{" in value or "}" in value) and not _balanced(value):
+        written = written.replace("\\{", r"\textbraceleft{}").replace("\\}", r"\textbraceright{}")
+    return written
+
+
+def _balanced(value: str) -> bool:
+    depth = 0
+    for match in _BRACE.finditer(value):
+        depth += 1 if match.group() == "{" else -1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def field_name(name: str) -> str:
+    """A field name every BibTeX parser reads ("funding_text 1" is "funding_text_1")."""
+    return _FIELD_NAME.sub("_", name.strip().lower()).strip("_") or "field"
+
+
+def _value(name: str, value: str) -> str:
+    """A field's value as written: our month as its macro, the rest in braces (with any
+    brace that would not balance in a URL or identifier percent-encoded)."""
+    if name == "month" and value in MONTH_MACROS:
+        return value
+    if name in VERBATIM and not _balanced(value):
+        value = value.replace("{", "%7B").replace("}", "%7D")
+    return f"{{{value}}}"
 
 
 def protected(value: str) -> str:
@@ -551,9 +936,7 @@ def _entry(source: Source) -> str:
     fields.extend(
         (name, value) for name, value in kept.get("fields", {}).items() if name not in written
     )
-    lines = [f"@{entry_type}{{{source.citation_key},"]
-    for name, value in fields:
-        value = value if name != "month" else value
-        lines.append(f"  {name} = {value}," if name == "month" else f"  {name} = {{{value}}},")
+    lines = [f"@{entry_type}{{{_KEY_UNSAFE.sub('', source.citation_key) or 'source'},"]
+    lines.extend(f"  {field_name(name)} = {_value(name, value)}," for name, value in fields)
     lines.append("}")
     return "\n".join(lines) + "\n"

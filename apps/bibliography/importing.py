@@ -8,6 +8,7 @@ says what each entry would become, `import_entries` writes them in one transacti
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -20,14 +21,22 @@ from apps.bibliography import bibtex, csljson, ris
 from apps.bibliography.records import (
     MAX_ENTRIES,
     MAX_FILE_BYTES,
+    UNTITLED,
     Entry,
     FileError,
     make_citation_key,
     name_text,
+    title_key,
     unique_key,
     work_key,
 )
-from apps.library.models import Contributor, ContributorRole, Source, SourceIdentifier
+from apps.library.models import (
+    Contributor,
+    ContributorRole,
+    Source,
+    SourceIdentifier,
+    SourceType,
+)
 from apps.people.models import NameVariant, Person, name_key
 from apps.people.names import normalise_name
 
@@ -122,42 +131,108 @@ class Duplicate:
     entry_number: int | None = None
 
 
+# Identifiers that name one work wherever they appear. ISSNs name a journal (shared by all its
+# articles) and never make a duplicate; an ISBN names a book, so it makes a duplicate only of
+# two whole books (a book's chapters all carry its ISBN).
+WORK_IDENTIFIERS = {"doi": "DOI", "pmid": "PMID", "arxiv": "arXiv id"}
+BOOK_IDENTIFIERS = {"isbn": "ISBN"}
+WHOLE_BOOKS = {SourceType.BOOK}
+WORK_RULE = "same title, year and first author"
+
+
+def identity_keys(
+    csl_type: str, identifiers: Iterable[tuple[str, str]], work: tuple
+) -> list[tuple[tuple, str]]:
+    """(key, the rule it stands for) of each way a record can be the same work as another:
+    its DOI, PMID or arXiv id, its ISBN when it is a whole book, its title + year + first
+    author (when the title says something and the year or the author is known)."""
+    keys = []
+    for scheme, value in identifiers:
+        label = WORK_IDENTIFIERS.get(scheme)
+        if label is None and scheme in BOOK_IDENTIFIERS and csl_type in WHOLE_BOOKS:
+            label = f"{BOOK_IDENTIFIERS[scheme]} (both whole books)"
+        if label:
+            keys.append(((scheme, _match_form(scheme, value)), f"same {label} {value}"))
+    title, year, author = work
+    if title and title != title_key(UNTITLED) and (year is not None or author):
+        keys.append((("work", *work), WORK_RULE))
+    return keys
+
+
+_ARXIV = re.compile(
+    r"^(?:https?://arxiv\.org/(?:abs|pdf)/|arxiv:\s*)?(.+?)(?:v\d+)?(?:\.pdf)?$", re.I
+)
+_PMID = re.compile(r"^(?:https?://pubmed\.ncbi\.nlm\.nih\.gov/|pmid:?\s*)?0*(\d+)/?$", re.I)
+
+
+def _match_form(scheme: str, value: str) -> str:
+    """The identifier as compared: an arXiv id without prefix or version ("arXiv:2101.00001v2"
+    is 2101.00001), a PMID without prefix or leading zeros."""
+    pattern = {"arxiv": _ARXIV, "pmid": _PMID}.get(scheme)
+    match = pattern.match(value.strip()) if pattern else None
+    return match.group(1).lower() if match else value
+
+
+def entry_identity(entry: Entry) -> list[tuple[tuple, str]]:
+    return identity_keys(
+        entry.fields.get("csl_type", ""), entry.identifiers, _entry_work_key(entry)
+    )
+
+
 @dataclass
 class ProjectIndex:
     """What the project already has, to find duplicates and free citation keys."""
 
-    by_identifier: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
-    by_work: dict[tuple, tuple[int, str]] = field(default_factory=dict)
+    by_identity: dict[tuple, tuple[int, str]] = field(default_factory=dict)
     keys: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, project: Project) -> ProjectIndex:
         index = cls()
         sources = Source.objects.for_project(project)
-        titles = {}
-        for pk, key, title, year in sources.values_list(
-            "pk", "citation_key", "title", "issued_year"
-        ):
-            index.keys.add(key)
-            titles[pk] = (title, year)
-        first_authors = first_author_keys(sources)
-        for pk, (title, year) in titles.items():
-            index.by_work.setdefault(work_key(title, year, first_authors.get(pk, "")), (pk, title))
-        for source_id, scheme, value in SourceIdentifier.objects.filter(
-            source__project=project, scheme__in=["doi", "isbn"]
-        ).values_list("source_id", "scheme", "value"):
-            index.by_identifier.setdefault((scheme, value), (source_id, titles[source_id][0]))
+        for pk, title, citation_key, keys in _source_identities(project, sources):
+            index.keys.add(citation_key)
+            for key, _ in keys:
+                index.by_identity.setdefault(key, (pk, title))
         return index
 
     def match(self, entry: Entry) -> Duplicate | None:
-        for scheme, value in entry.identifiers:
-            found = self.by_identifier.get((scheme, value))
+        for key, rule in entry_identity(entry):
+            found = self.by_identity.get(key)
             if found:
-                return Duplicate(found[0], found[1], f"same {scheme.upper()} {value}")
-        found = self.by_work.get(_entry_work_key(entry))
-        if found:
-            return Duplicate(found[0], found[1], "same title, year and first author")
+                return Duplicate(found[0], found[1], rule)
         return None
+
+
+def _source_identities(
+    project: Project, sources: models.QuerySet
+) -> list[tuple[int, str, str, list[tuple[tuple, str]]]]:
+    """(id, title, citation key, identity keys) of each source, in title order (3 queries)."""
+    rows = list(
+        sources.order_by("title", "pk").values_list(
+            "pk", "title", "citation_key", "issued_year", "csl_type"
+        )
+    )
+    first_authors = first_author_keys(sources)
+    identifiers: dict[int, list[tuple[str, str]]] = {}
+    schemes = [*WORK_IDENTIFIERS, *BOOK_IDENTIFIERS]
+    for source_id, scheme, value in SourceIdentifier.objects.filter(
+        source__project=project, scheme__in=schemes
+    ).values_list("source_id", "scheme", "value"):
+        identifiers.setdefault(source_id, []).append((scheme, value))
+    return [
+        (
+            pk,
+            title,
+            citation_key,
+            identity_keys(
+                csl_type,
+                identifiers.get(pk, []),
+                work_key(title, year, first_authors.get(pk, "")),
+            ),
+        )
+        for pk, title, citation_key, year, csl_type in rows
+    ]
 
 
 def _entry_work_key(entry: Entry) -> tuple:
@@ -176,11 +251,11 @@ def first_author_keys(sources: models.QuerySet) -> dict[int, str]:
 
 
 def preview_import(*, project: Project, entries: list[Entry]) -> list[dict]:
-    """What each entry would become: new, duplicate (of a source or an earlier entry) or
-    rejected, as plain data for the preview page."""
+    """What each entry would become: new, duplicate (of a source or an earlier entry, with the
+    rule that matched) or rejected, with what was repaired, as plain data for the preview."""
     index = ProjectIndex.of(project)
-    seen_identifiers: dict[tuple[str, str], Entry] = {}
-    seen_works: dict[tuple, Entry] = {}
+    seen: dict[tuple, Entry] = {}
+    taken = set(index.keys)
     rows = []
     for entry in entries:
         row = {
@@ -192,10 +267,11 @@ def preview_import(*, project: Project, entries: list[Entry]) -> list[dict]:
             "year": entry.fields.get("issued_year"),
             "authors": [name_text(name) for role, name in entry.names if role == "author"][:3],
             "type": entry.fields.get("csl_type", ""),
+            "warnings": entry.warning_rows(),
         }
         if entry.error:
             row.update(status="rejected", reason=entry.error)
-        elif duplicate := index.match(entry) or _earlier(entry, seen_identifiers, seen_works):
+        elif duplicate := index.match(entry) or _earlier(entry, seen):
             row.update(
                 status="duplicate",
                 reason=duplicate.reason,
@@ -205,31 +281,34 @@ def preview_import(*, project: Project, entries: list[Entry]) -> list[dict]:
             )
         else:
             row.update(status="new")
-            for identifier in entry.identifiers:
-                seen_identifiers.setdefault(identifier, entry)
-            seen_works.setdefault(_entry_work_key(entry), entry)
+            _remember(entry, seen)
+            key = unique_key(entry.key or make_citation_key(entry), taken)
+            taken.add(key)
+            if key != entry.key:
+                row["warnings"] = [*row["warnings"], (entry.line, _key_note(entry, key))]
+                row["key"] = key
         rows.append(row)
     return rows
 
 
-def _earlier(entry: Entry, identifiers: dict, works: dict) -> Duplicate | None:
-    for identifier in entry.identifiers:
-        if identifier in identifiers:
-            earlier = identifiers[identifier]
-            return Duplicate(
-                None,
-                earlier.title,
-                f"same {identifier[0].upper()}",
-                earlier.number,
-            )
-    earlier = works.get(_entry_work_key(entry))
-    if earlier:
-        return Duplicate(
-            None,
-            earlier.title,
-            "same title, year and first author",
-            earlier.number,
-        )
+def _key_note(entry: Entry, key: str) -> str:
+    """What the import does to an entry's key (as _create_sources will)."""
+    if not entry.key:
+        return f"It has no citation key: it gets “{key}”."
+    return f"Its key “{entry.key}” is taken by a source of the project: it gets “{key}”."
+
+
+def _remember(entry: Entry, seen: dict[tuple, Entry]) -> None:
+    for key, _ in entry_identity(entry):
+        seen.setdefault(key, entry)
+
+
+def _earlier(entry: Entry, seen: dict[tuple, Entry]) -> Duplicate | None:
+    """The earlier entry of the file that records the same work, by the same rules."""
+    for key, rule in entry_identity(entry):
+        earlier = seen.get(key)
+        if earlier is not None:
+            return Duplicate(None, earlier.title, rule, earlier.number)
     return None
 
 
@@ -329,19 +408,16 @@ def _import(
     result: ImportResult,
 ) -> Iterator[tuple[int, int]]:
     index = ProjectIndex.of(project)
-    seen_identifiers: dict = {}
-    seen_works: dict = {}
+    seen: dict[tuple, Entry] = {}
     to_create: list[Entry] = []
     to_merge: list[tuple[Entry, int]] = []
     for entry in entries:
         if entry.error:
             continue
-        duplicate = index.match(entry) or _earlier(entry, seen_identifiers, seen_works)
+        duplicate = index.match(entry) or _earlier(entry, seen)
         if duplicate is None:
             to_create.append(entry)
-            for identifier in entry.identifiers:
-                seen_identifiers.setdefault(identifier, entry)
-            seen_works.setdefault(_entry_work_key(entry), entry)
+            _remember(entry, seen)
         elif duplicate.source_id and entry.number in merge:
             to_merge.append((entry, duplicate.source_id))
         else:
@@ -506,12 +582,11 @@ def write_sources(sources: models.QuerySet, format: str) -> str:
 
 
 def duplicate_groups(project: Project) -> list[list[int]]:
-    """Groups of source ids that record the same work (same DOI or ISBN, or the same title,
-    year and first author), each group oldest first, groups in title order."""
-    sources = Source.objects.for_project(project)
-    rows = list(sources.order_by("title", "pk").values_list("pk", "title", "issued_year"))
-    first_authors = first_author_keys(sources)
-    parent: dict[int, int] = {pk: pk for pk, _, _ in rows}
+    """Groups of source ids that record the same work, by the import's rules (same DOI, PMID
+    or arXiv id, same ISBN of two whole books, or the same title, year and first author),
+    each group oldest first, groups in title order."""
+    rows = _source_identities(project, Source.objects.for_project(project))
+    parent: dict[int, int] = {pk: pk for pk, *_ in rows}
 
     def root(pk: int) -> int:
         while parent[pk] != pk:
@@ -525,22 +600,13 @@ def duplicate_groups(project: Project) -> list[list[int]]:
             parent[max(a, b)] = min(a, b)
 
     seen: dict[tuple, int] = {}
-    for pk, title, year in rows:
-        key = ("work", *work_key(title, year, first_authors.get(pk, "")))
-        if key in seen:
-            join(seen[key], pk)
-        else:
-            seen[key] = pk
-    identifiers = SourceIdentifier.objects.filter(
-        source__project=project, scheme__in=["doi", "isbn"]
-    ).values_list("source_id", "scheme", "value")
-    for pk, scheme, value in identifiers:
-        key = (scheme, value)
-        if key in seen:
-            join(seen[key], pk)
-        else:
-            seen[key] = pk
+    for pk, _, _, keys in rows:
+        for key, _ in keys:
+            if key in seen:
+                join(seen[key], pk)
+            else:
+                seen[key] = pk
     groups: dict[int, list[int]] = {}
-    for pk, _, _ in rows:
+    for pk, *_ in rows:
         groups.setdefault(root(pk), []).append(pk)
     return [sorted(members) for members in groups.values() if len(members) > 1]

@@ -24,6 +24,10 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ENTRIES = 50_000
 
 
+# The title of a work whose file gave none: visible in lists, citations and exports.
+UNTITLED = "[Untitled]"
+
+
 class FileError(Exception):
     """The file as a whole cannot be read; the message names the problem, for the user."""
 
@@ -44,6 +48,9 @@ class Entry:
     identifiers: list[tuple[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    # What was repaired on the way in: [offset from `line` (or None), message] pairs. Lines
+    # are kept as offsets so they stay right when the entry's line is shifted.
+    warnings: list[list] = field(default_factory=list)
 
     @property
     def where(self) -> str:
@@ -83,10 +90,57 @@ class Entry:
                 return normalise_name(name.get("family") or name.get("literal", ""))
         return ""
 
+    def warn(self, message: str, line: int | None = None) -> None:
+        """Note a repair, on `line` of the file (the entry's own line by default)."""
+        line = line or self.line
+        offset = line - self.line if line and self.line else None
+        self.warnings.append([offset, message])
+
+    def warning_rows(self) -> list[tuple[int | None, str]]:
+        """(line, message) of each repair, in the file's order."""
+        rows = [
+            (self.line + offset if offset is not None and self.line else None, message)
+            for offset, message in self.warnings
+        ]
+        return sorted(rows, key=lambda row: row[0] or 0)
+
     def check(self) -> None:
-        """Set `error` when the entry cannot become a valid source."""
+        """Set `error` when the entry cannot become a valid source; an entry without a title
+        is imported with UNTITLED as its title, and a warning."""
         if self.error:
             return
+        fields = self.fields
+        if not (fields.get("title") or "").strip():
+            fields["title"] = UNTITLED
+            self.warn(f"It has no title: it is imported as “{UNTITLED}”.")
+        for name, limit in _LIMITS.items():
+            value = fields.get(name) or ""
+            if limit and len(value) > limit:
+                label = Source._meta.get_field(name).verbose_name
+                if name == "url":  # a cut URL leads nowhere: kept whole, beside the source
+                    self.extra.setdefault("long", {})["url"] = fields.pop("url")
+                    self.warn(f"Its URL is longer than {limit:,} characters: kept aside.")
+                else:
+                    fields[name] = value[: limit - 1] + "…"
+                    self.warn(f"Its {label} is longer than {limit:,} characters: cut there.")
+        year, month, day = (fields.get(f"issued_{part}") for part in ("year", "month", "day"))
+        if year is not None and not -9999 <= year <= 9999:
+            fields.pop("issued_year")
+            self.warn(f"Its year {year} is out of range: left out.")
+            year = None
+        if month is not None and (year is None or not 1 <= month <= 12):
+            fields.pop("issued_month")
+            fields.pop("issued_day", None)
+            self.warn(
+                f"It has a month ({month}) but no year: the month is left out."
+                if year is None
+                else f"Its month ({month}) is not a month: left out."
+            )
+        elif day is not None and (
+            month is None or not 1 <= day <= calendar.monthrange(year, month)[1]
+        ):
+            fields.pop("issued_day")
+            self.warn(f"Its day ({day}) does not exist in that month: left out.")
         self.error = entry_problem(self)
 
 
@@ -188,7 +242,7 @@ def _ascii(text: str) -> str:
 
 
 def clean_citation_key(key: str) -> str:
-    return re.sub(r"[\s,{}()\"'#%~\\]+", "", key)[:100]
+    return re.sub(r"[\s,{}()\"'#%~\\=]+", "", key)[:100]
 
 
 def unique_key(wanted: str, taken: set[str]) -> str:

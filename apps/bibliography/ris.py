@@ -16,6 +16,7 @@ from apps.bibliography.records import Entry, FileError, clean_citation_key
 from apps.library.models import ContributorRole, Source, SourceType
 
 _TAG = re.compile(r"^([A-Z][A-Z0-9])  - ?(.*)$")
+_SEVERAL_URLS = re.compile(r";\s*(?=https?://)")
 
 TYPES = {
     "JOUR": SourceType.ARTICLE_JOURNAL,
@@ -108,6 +109,8 @@ ROLE_KEYS = {
     ContributorRole.COLLECTION_EDITOR: "tertiary_authors",
     ContributorRole.TRANSLATOR: "subsidiary_authors",
 }
+# Identifiers RIS has no tag for, written as accession numbers ("AN  - pmid:12345678").
+ACCESSION_SCHEMES = {"pmid", "arxiv", "openalex", "wikidata"}
 _RIS_DATE = re.compile(r"^(-?\d{1,4})(?:[/-](\d{1,2})?)?(?:[/-](\d{1,2})?)?")
 
 
@@ -166,7 +169,11 @@ def _entry(number: int, line: int, lines: list[str], error: str) -> Entry:
     if error:
         return entry
     try:
-        (record,) = rispy.loads("\n".join(lines), skip_unknown_tags=False)
+        # URLs are not split at ";" (a query string has them); several URLs in one UR tag
+        # are split where the next one starts.
+        (record,) = rispy.loads(
+            "\n".join(lines), skip_unknown_tags=False, delimiter_tags_mapping={}
+        )
     except Exception as problem:
         entry.error = f"it is not valid RIS ({problem})"
         return entry
@@ -234,6 +241,7 @@ def _map(entry: Entry, record: dict[str, Any]) -> None:
             pass
         elif key == "urls" and isinstance(value, list):
             others = []
+            value = [part for url in value for part in _SEVERAL_URLS.split(url) if part.strip()]
             for url in value:
                 url = url.strip()
                 if "doi.org/" in url:
@@ -246,6 +254,8 @@ def _map(entry: Entry, record: dict[str, Any]) -> None:
                 rest["urls"] = others
         elif key == "id":
             entry.key = clean_citation_key(value)
+        elif key == "accession_number" and _accession(entry, value):
+            pass
         else:
             rest[key] = value
     if rest:
@@ -275,6 +285,14 @@ def _identifier(entry: Entry, key: str, value: str) -> bool:
         return entry.add_identifier("doi", value)
     values = [v for v in re.split(r"[\s,;]+", value) if v]
     return bool(values) and all([_serial(entry, v) for v in values])
+
+
+def _accession(entry: Entry, value: Any) -> bool:
+    """An AN line as we write it, "pmid:12345678; arxiv:2101.00001", holds identifiers."""
+    pairs = [part.partition(":") for part in re.split(r"\s*;\s*", str(value).strip())]
+    if not all(sep and scheme.lower() in ACCESSION_SCHEMES for scheme, sep, _ in pairs):
+        return False
+    return all([entry.add_identifier(scheme.lower(), rest) for scheme, _, rest in pairs])
 
 
 def _serial(entry: Entry, value: str) -> bool:
@@ -339,6 +357,13 @@ def _record(source: Source) -> dict[str, Any]:
             serials.append(identifier.value)
     if serials:
         record["issn"] = " ".join(serials)
+    accessions = [
+        f"{identifier.scheme}:{identifier.value}"
+        for identifier in source.identifiers.all()
+        if identifier.scheme in ACCESSION_SCHEMES
+    ]
+    if accessions:
+        record["accession_number"] = "; ".join(accessions)
     urls = [source.url] if source.url else []
     record["urls"] = urls + list(kept.pop("urls", []))
     if not record["urls"]:

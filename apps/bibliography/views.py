@@ -109,8 +109,11 @@ def _preview(
     entries = [Entry.from_data(data) for data in job.payload]
     rows = preview_import(project=membership.project, entries=entries)
     by_status: dict[str, list[dict]] = {"new": [], "duplicate": [], "rejected": []}
+    repaired = []
     for row in rows:
         by_status[row["status"]].append(row)
+        if row["warnings"]:
+            repaired.append(row)
     duplicates = [row["number"] for row in by_status["duplicate"][:PREVIEW_ROWS]]
     if form is None:
         form = ConfirmForm(duplicates=duplicates)
@@ -130,6 +133,8 @@ def _preview(
             duplicates=by_status["duplicate"][:PREVIEW_ROWS],
             mergeable=any(row.get("duplicate_of") for row in by_status["duplicate"]),
             rejected=by_status["rejected"][:PREVIEW_ROWS],
+            repaired=repaired[:PREVIEW_ROWS],
+            repaired_count=len(repaired),
             shown=PREVIEW_ROWS,
             total=len(rows),
         ),

@@ -43,9 +43,11 @@ def twins(cast):
     Mention.objects.create(annotation=citing, person=author, work=kept)
     other = factories.make_person(project, "Someone Else")
     Mention.objects.create(annotation=citing, person=other, work=gone)
-    book1 = factories.make_source(project, "A book", citation_key="book1")
+    book1 = factories.make_source(project, "A book", citation_key="book1", csl_type="book")
     book1.add_identifier("isbn", "0-306-40615-2")
-    book2 = factories.make_source(project, "The same book, other title", citation_key="book2")
+    book2 = factories.make_source(
+        project, "The same book, other title", citation_key="book2", csl_type="book"
+    )
     book2.add_identifier("isbn", "9780306406157")
     return {"kept": kept, "gone": gone, "approved": approved, "claim": claim, "citing": citing}
 

@@ -120,7 +120,7 @@ def duplicate_rows(cast):
     project = cast.project
     doi = factories.make_source(project, "Known by DOI", citation_key="old1")
     doi.add_identifier("doi", "10.1000/abc")
-    isbn = factories.make_source(project, "Known by ISBN", citation_key="old2")
+    isbn = factories.make_source(project, "Known by ISBN", citation_key="old2", csl_type="book")
     isbn.add_identifier("isbn", "0-306-40615-2")
     work = factories.make_source(
         project, "Les Enfants du Djihad", citation_key="old3", issued_year=2015, volume=""
@@ -144,7 +144,7 @@ def test_duplicates_are_found_by_doi_isbn_and_normalised_title_year_and_author(c
     preview = client.get(response.url).text
     assert "1 new" in preview and "3 duplicates" in preview
     assert "same DOI 10.1000/abc" in preview
-    assert "same ISBN 9780306406157" in preview
+    assert "same ISBN (both whole books) 9780306406157" in preview
     assert "same title, year and first author" in preview
     # Skip the first two, merge the third: it fills in the volume the source lacked.
     job = ImportJob.objects.get()

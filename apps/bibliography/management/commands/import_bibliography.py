@@ -54,8 +54,13 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: {error} Nothing was imported.") from None
         rows = preview_import(project=target, entries=entries)
         for row in rows:
+            for line, message in row["warnings"]:
+                at = f"line {line:,}, " if line else ""
+                self.stdout.write(f"Repaired {at}{row['where']}: {message}")
             if row["status"] == "rejected":
                 self.stderr.write(f"Rejected {row['where']}: {row['reason']}.")
+            elif row["status"] == "duplicate":
+                self.stdout.write(f"Duplicate {row['where']}: {row['reason']}.")
         merge = {row["number"] for row in rows if row["status"] == "duplicate"}
         try:
             result = import_entries(
