@@ -7,18 +7,42 @@ from apps.accounts.models import Project, Role, User
 
 
 class AddMemberForm(forms.Form):
+    """Add someone the supervisor already works with, by username or email.
+
+    Only accounts that share a project with the supervisor can be named here: anyone else is
+    invited by email. So the form never tells whether an account exists — a stranger's
+    username, an unknown one and a deactivated one get the same answer — and a supervisor
+    cannot probe the site's list of users. Naming a colleague tells nothing new.
+    """
+
     who = forms.CharField(
         label="Username or email",
         max_length=254,
-        help_text="Someone who already has an account. If several accounts share an email "
-        "address, give the username.",
+        help_text="Someone you already work with in another project. If several of them share "
+        "an email address, give the username. Anyone else: invite them by email.",
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.ANALYST)
 
+    def __init__(self, *args, by: User | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.by = by
+
+    def colleagues(self):
+        """Active accounts that are members of a project the supervisor is a member of."""
+        if self.by is None:
+            return User.objects.none()
+        return User.objects.filter(
+            is_active=True, memberships__project__memberships__user=self.by
+        ).distinct()
+
     def clean_who(self) -> User:
-        """The one active user the text names, by username or else by email address."""
+        """The one colleague the text names, by username or else by email address."""
         text = self.cleaned_data["who"].strip()
-        active = User.objects.filter(is_active=True)
+        unknown = forms.ValidationError(
+            f"None of the people you work with in your projects is “{text}”. To bring in "
+            "someone else, invite them by email."
+        )
+        active = self.colleagues()
         user = active.filter(username=text).first()
         if user is None:
             # Usernames are case-sensitive, but nobody remembers how a colleague capitalised
@@ -28,10 +52,10 @@ class AddMemberForm(forms.Form):
         if user is not None:
             return user
         if "@" not in text:
-            raise forms.ValidationError(f"Nobody has the username “{text}”.")
+            raise unknown
         by_email = list(active.filter(email__iexact=text)[:2])
         if not by_email:
-            raise forms.ValidationError(f"Nobody has the username or email “{text}”.")
+            raise unknown
         if len(by_email) > 1:
             raise forms.ValidationError(
                 f"Several accounts use the email “{text}”; give the username of the one you mean."
@@ -70,6 +94,10 @@ class ProjectSettingsForm(forms.ModelForm):
         model = Project
         fields = ["name", "description", "students_see_history"]
         labels = {"students_see_history": "Students may see the review history"}
+        help_texts = {
+            "students_see_history": "Of approved annotations, from their approval on: never "
+            "the wording or the reviewers' comments before it."
+        }
 
 
 class InviteForm(forms.Form):

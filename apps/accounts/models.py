@@ -64,6 +64,18 @@ class Project(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("xref:project_home", args=[self.slug])
 
+    @staticmethod
+    def lock_for_typed_rows(project_id: int) -> None:
+        """Take the project's row lock (inside a transaction) before looking for a claim or
+        person typed as "new" and creating it: two requests typing the same new name at once
+        are served one after the other, and the second finds the first's row instead of
+        making a twin. FOR NO KEY UPDATE, so rows pointing at the project are not held up."""
+        list(
+            Project.objects.filter(pk=project_id)
+            .select_for_update(no_key=True)
+            .values_list("pk", flat=True)
+        )
+
     def add_member(self, user: User, *, role: str) -> Membership:
         if role not in Role.values:
             raise ProjectError("Choose a role: supervisor, analyst or student.")

@@ -108,3 +108,28 @@ def lookup_response(text: str, search: Callable[[str], Any]) -> JsonResponse:
     return JsonResponse(
         {"results": [{"value": reference_label(row), "label": str(row)} for row in rows]}
     )
+
+
+# The widest integer a primary key may hold on any of our databases (a signed 64-bit integer).
+MAX_PK = 2**63 - 1
+
+
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """A multiple choice of rows whose posted ids beyond the database's integer range are
+    refused as invalid, as any other bad id: `pk__in` with such a number fails in the
+    database driver (an OverflowError on SQLite), where `pk=` is already answered as "no row"."""
+
+    def _check_values(self, value):
+        for pk in value if isinstance(value, list | tuple) else []:
+            try:
+                number = int(str(pk).strip())
+            except ValueError:
+                continue  # not a number: Django refuses it as an invalid choice
+            if not -MAX_PK <= number <= MAX_PK:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": str(pk)[:30]},
+                )
+        return super()._check_values(value)
+

@@ -151,7 +151,7 @@ def render_member_list(
 @require_POST
 @project_view(Action.MANAGE)
 def member_add(request: HttpRequest, membership: Membership) -> HttpResponse:
-    form = AddMemberForm(request.POST)
+    form = AddMemberForm(request.POST, by=request.user)
     if not form.is_valid():
         return render_member_list(request, membership, form)
     user, role = form.cleaned_data["who"], form.cleaned_data["role"]

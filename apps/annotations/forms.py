@@ -11,7 +11,12 @@ from django.urls import reverse
 
 from apps.accounts.editing import VersionedForm
 from apps.accounts.models import Membership
-from apps.accounts.references import NewReference, ReferenceField, bind_reference
+from apps.accounts.references import (
+    BoundedModelMultipleChoiceField,
+    NewReference,
+    ReferenceField,
+    bind_reference,
+)
 from apps.annotations.anchoring import Haystack, Place, same_words
 from apps.annotations.models import (
     DECISIONS,
@@ -197,7 +202,7 @@ class AnnotationForm(QuotePlacement, VersionedForm):
         widget=forms.Textarea(attrs={"rows": 5, "dir": "auto"}),
         help_text="Your reading of the passage. Markdown: *emphasis*, **strong**, [links](https://…).",
     )
-    concepts = forms.ModelMultipleChoiceField(
+    concepts = BoundedModelMultipleChoiceField(
         queryset=Concept.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -361,10 +366,20 @@ class MentionFormSet(LinkFormSet):
 
 MAX_LINKS = 50
 EvidenceRows = forms.formset_factory(
-    EvidenceForm, formset=EvidenceFormSet, extra=2, max_num=MAX_LINKS, validate_max=True
+    EvidenceForm,
+    formset=EvidenceFormSet,
+    extra=2,
+    max_num=MAX_LINKS,
+    absolute_max=MAX_LINKS,
+    validate_max=True,
 )
 MentionRows = forms.formset_factory(
-    MentionForm, formset=MentionFormSet, extra=2, max_num=MAX_LINKS, validate_max=True
+    MentionForm,
+    formset=MentionFormSet,
+    extra=2,
+    max_num=MAX_LINKS,
+    absolute_max=MAX_LINKS,
+    validate_max=True,
 )
 
 

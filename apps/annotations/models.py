@@ -456,6 +456,11 @@ class Annotation(Versioned):
             now_withdrawn = {ReviewAction.WITHDRAW: True, ReviewAction.RESTORE: False}.get(
                 action, withdrawn
             )
+            if Status.APPROVED in (current.status, target):
+                # What students may see of its claims changed with it. Before the tallies, as
+                # in save_content: claims' rows are locked before tally rows, so two changes
+                # racing over one claim never wait for each other in a circle.
+                Claim.objects.filter(evidence__annotation_id=self.pk).refresh_approved_evidence()
             if (current.status, withdrawn) != (target, now_withdrawn):
                 from apps.annotations.tallies import Counted, flags, retally
 
@@ -463,9 +468,6 @@ class Annotation(Versioned):
                     before = Counted.of(self.pk)
                     before = before.with_state(current.status, withdrawn)
                     retally(before, before.with_state(target, now_withdrawn))
-            if Status.APPROVED in (current.status, target):
-                # What students may see of its claims changed with it.
-                Claim.objects.filter(evidence__annotation_id=self.pk).refresh_approved_evidence()
         for field, value in changes.items():
             setattr(self, field, value)
         self.version = current.version
@@ -611,25 +613,14 @@ class Annotation(Versioned):
         claim = row["claim"]
         if isinstance(claim, Claim):
             return claim
-        return Claim.objects.create(
-            project_id=self.project_id,
-            statement=claim.text,
-            kind=row.get("claim_kind") or "thesis",
-            created_by=by,
-            updated_by=by,
+        return Claim.objects.typed_new(
+            claim.text, project_id=self.project_id, kind=row.get("claim_kind") or "thesis", by=by
         )
 
     def _person_for(self, person: Person | object, *, by: User) -> Person:
         if isinstance(person, Person):
             return person
-        # Typed as one string, a new name is kept whole (never inverted); its CSL parts can
-        # be refined on the person's page.
-        return Person.objects.create(
-            project_id=self.project_id,
-            display_name=person.text,
-            literal=person.text,
-            updated_by=by,
-        )
+        return Person.objects.typed_new(person.text, project_id=self.project_id, by=by)
 
     def snapshot(self) -> dict:
         """The annotation's content and links as plain data, for its revision history."""

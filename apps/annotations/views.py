@@ -14,6 +14,7 @@ from apps.accounts.models import Membership
 from apps.accounts.navigation import next_url
 from apps.accounts.policy import (
     Action,
+    can,
     can_see_annotation,
     can_see_review_history,
     can_see_withdrawn,
@@ -38,6 +39,7 @@ from apps.annotations.models import (
     AnnotationRevision,
     ReviewAction,
     StaleDecision,
+    Status,
     TransitionError,
     revision_changes,
 )
@@ -114,6 +116,7 @@ def wants_json(request: HttpRequest) -> bool:
 def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     annotation = get_annotation_for_user(membership, pk)
     history = revisions = None
+    first_version = 1
     if can_see_review_history(membership, annotation):
         history = annotation.review_events.select_related("actor")
         revisions = annotation.revisions.select_related("edited_by").only(
@@ -124,12 +127,27 @@ def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             "edited_by__first_name",
             "edited_by__last_name",
         )
+        if not can(membership, Action.SEE_ALL_ANNOTATIONS) and (
+            annotation.author_id != membership.user_id
+        ):
+            # Students (when the project lets them read the history) see it from the approval
+            # that made the passage what they may read: never the wording, comments or
+            # versions before it.
+            approval = (
+                annotation.review_events.filter(to_status=Status.APPROVED)
+                .order_by("-pk")
+                .values_list("pk", "annotation_version")
+                .first()
+            )
+            since_event, first_version = approval or (None, annotation.version)
+            history = history.filter(pk__gte=since_event) if since_event else history.none()
+            revisions = revisions.filter(version__gte=first_version)
     actions = annotation.allowed_actions(membership)
     # Earlier versions are part of the history: shown to those who may read it.
     changes = None
     if history is not None:
         seen = SeenForm(request.GET, latest=annotation.version)
-        if seen.is_valid() and seen.cleaned_data["seen"]:
+        if seen.is_valid() and (seen.cleaned_data["seen"] or 0) >= max(first_version, 1):
             changes = _changes_since(annotation, seen.cleaned_data["seen"])
     return render(
         request,
@@ -146,6 +164,7 @@ def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             "decision_form": DecisionForm(action="", initial={"seen_version": annotation.version}),
             "decision_draft": decision_draft(request, annotation.pk),
             "changes": changes,
+            "first_version": first_version,
         },
     )
 

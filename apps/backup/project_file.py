@@ -34,6 +34,7 @@ from itertools import islice
 from typing import IO, Any
 
 import ijson
+from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, connection, models, transaction
 
 from apps.accounts.models import Membership, Project, User
@@ -801,6 +802,25 @@ def read_summary(stream: IO[bytes]) -> Summary:
         return Summary(version, project, usernames, counts)
 
 
+def _check_username(name: Any) -> None:
+    """A user the file adds gets a name the sign-up form would accept (a file may come from
+    anywhere): letters, digits and @.+-_, at most 150 characters."""
+    field = User._meta.get_field("username")
+    try:
+        if not isinstance(name, str) or not name:
+            raise ValidationError("empty")
+        field.run_validators(name)
+        if len(name) > field.max_length:
+            raise ValidationError("too long")
+    except ValidationError:
+        shown = repr(name)[:80]
+        raise ProjectFileError(
+            f"Nothing was imported: the file names a user {shown}, which is not a valid "
+            f"username (letters, digits and @ . + - _ only, at most {field.max_length} "
+            "characters)."
+        ) from None
+
+
 def import_project(
     stream: IO[bytes], *, slug: str | None = None, progress: Progress = _no_progress
 ) -> Project:
@@ -818,6 +838,8 @@ def import_project(
         raise ProjectFileError(
             f"Nothing was imported: the database refused a row ({error})."
         ) from None
+    except RecursionError:
+        raise ProjectFileError(TOO_DEEP) from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
         raise ProjectFileError(
             f"Nothing was imported: the file is incomplete or damaged ({type(error).__name__}: "
@@ -912,6 +934,7 @@ class _Import:
         existing = dict(User.objects.filter(username__in=names).values_list("username", "pk"))
         for row in rows:
             if row["username"] not in existing:
+                _check_username(row["username"])
                 user = self._build(USERS, row, {})
                 user.set_unusable_password()
                 user.save()
@@ -1104,7 +1127,17 @@ class _reading:
             raise ProjectFileError(
                 f"This is not a Citemap project file: not valid JSON ({error})."
             ) from None
+        if issubclass(kind, RecursionError):
+            raise ProjectFileError(TOO_DEEP) from None
         return False
+
+
+# A row nests a few levels (an annotation's snapshot, a source's CSL names); the rest is damage.
+MAX_DEPTH = 32
+TOO_DEEP = (
+    "This is not a Citemap project file: its brackets are nested too deeply (a project file "
+    "nests a few levels, never hundreds)."
+)
 
 
 # Our own layout (version 3): one top-level member or one row per line.
@@ -1125,7 +1158,10 @@ def _members(stream: IO[bytes]) -> Iterator[tuple[str, Any]]:
     if not head:
         raise ProjectFileError("The file is empty.")
     stream.seek(3 if head == b"\xef\xbb\xbf" else 0)
-    yield from _event_members(ijson.parse(stream, use_float=True))
+    # basic_parse, not parse: parse builds each event's path ("a.item.item…"), whose length
+    # grows with the nesting, so deep brackets would cost time and memory squared.
+    events = ijson.basic_parse(stream, use_float=True)
+    yield from _event_members((None, event, value) for event, value in events)
 
 
 def _line_members(stream: IO[bytes], line: int) -> Iterator[tuple[str, Any]]:
@@ -1161,6 +1197,12 @@ def _line_json(text: str, number: int) -> Any:
     except json.JSONDecodeError as error:
         raise ProjectFileError(
             f"This project file is damaged at line {number:,}: not valid JSON ({error.msg})."
+        ) from None
+    except RecursionError:
+        raise ProjectFileError(TOO_DEEP) from None
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise ProjectFileError(
+            f"This project file is damaged at line {number:,}: {error}."
         ) from None
 
 
@@ -1202,6 +1244,8 @@ def _event_value(event: str, value: Any, events: Iterator[tuple[str, str, Any]])
         builder.event(event, value)
         if event in ("start_map", "start_array"):
             depth += 1
+            if depth > MAX_DEPTH:
+                raise ProjectFileError(TOO_DEEP)
         elif event in ("end_map", "end_array"):
             depth -= 1
             if depth == 0:

@@ -28,6 +28,10 @@ def read(text: str) -> list[Entry]:
         raise FileError(
             f"This is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
         ) from None
+    except RecursionError:
+        raise FileError("This file's brackets are nested too deeply to be CSL-JSON.") from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise FileError(f"This is not valid CSL-JSON: {error}.") from None
     return read_data(data)
 
 

@@ -195,6 +195,8 @@ def _load_json(text: str):
         ) from None
     except RecursionError:
         raise FileError("This JSON is nested too deeply to be a bibliography.") from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise FileError(f"This is not valid JSON: {error}.") from None
 
 
 def json_kind(data) -> str:

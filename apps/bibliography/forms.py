@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.accounts.models import Project
+from apps.accounts.references import BoundedModelMultipleChoiceField
 from apps.bibliography.importing import Format, ImportFormat
 from apps.bibliography.records import MAX_ENTRIES, MAX_FILE_BYTES
 from apps.library.citations import Style
@@ -100,7 +101,7 @@ class MergeForm(forms.Form):
     """Merge a group of duplicates into the one to keep."""
 
     keep = forms.ModelChoiceField(queryset=Source.objects.none())
-    sources = forms.ModelMultipleChoiceField(queryset=Source.objects.none())
+    sources = BoundedModelMultipleChoiceField(queryset=Source.objects.none())
 
     def __init__(self, *args, project: Project, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -82,7 +82,15 @@ class BaseRelationFormSet(forms.BaseFormSet):
 
 
 RelationFormSet = forms.formset_factory(
-    RelationForm, formset=BaseRelationFormSet, extra=2, can_delete=True, can_delete_extra=False
+    RelationForm,
+    formset=BaseRelationFormSet,
+    extra=2,
+    # A posted row count is believed up to here (Django's default would build 1,000 more).
+    max_num=100,
+    absolute_max=100,
+    validate_max=True,
+    can_delete=True,
+    can_delete_extra=False,
 )
 
 

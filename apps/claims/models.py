@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -53,9 +53,30 @@ class ClaimQuerySet(models.QuerySet):
         return claims.filter(approved_evidence__gt=0)
 
     def refresh_approved_evidence(self) -> int:
-        """Recount `approved_evidence` for these claims from their evidence (the only record)."""
+        """Recount `approved_evidence` for these claims from their evidence (the only record).
+
+        Called in the transaction of every change it follows (an approval, a reopening, a
+        withdrawal, a change of links). The claims' rows are locked first, in key order, and
+        only then counted: under PostgreSQL's READ COMMITTED the count is a new statement, so
+        it sees every change committed by a transaction that held the lock before, and the
+        last of two racing changes counts both. (Counting inside the UPDATE alone would count
+        with the snapshot taken before it waited for the lock, and lose the other's change.)
+        FOR NO KEY UPDATE, so inserting evidence that points at a claim does not wait for it.
+        """
         # claims sits below annotations, so Evidence is reached through the relation rather
         # than imported.
+        with transaction.atomic():
+            pks = list(
+                self.model.objects.filter(pk__in=self.values("pk"))
+                .select_for_update(no_key=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            if not pks:
+                return 0
+            return self.model.objects.filter(pk__in=pks)._recount_approved_evidence()
+
+    def _recount_approved_evidence(self) -> int:
         evidence = self.model.evidence.field.model.objects
         counts = (
             evidence.filter(approved_annotations_q("annotation__"), claim=OuterRef("pk"))
@@ -65,6 +86,24 @@ class ClaimQuerySet(models.QuerySet):
             .values("n")
         )
         return self.update(approved_evidence=Coalesce(Subquery(counts), 0))
+
+    def typed_new(self, statement: str, *, project_id: int, kind: str, by) -> Claim:
+        """The claim a link typed as "new" stands for: one with the same statement (case and
+        spacing aside) if the project has it, perhaps made meanwhile by another request, else
+        a new one. Decided under the project's lock, so it never multiplies."""
+        statement = " ".join(statement.split())
+        with transaction.atomic():
+            Project.lock_for_typed_rows(project_id)
+            same = (
+                self.model.objects.filter(project_id=project_id, statement__iexact=statement)
+                .order_by("pk")
+                .first()
+            )
+            if same is not None:
+                return same
+            return self.model.objects.create(
+                project_id=project_id, statement=statement, kind=kind, created_by=by, updated_by=by
+            )
 
     def matching(self, words: str) -> ClaimQuerySet:
         claims = self
@@ -135,6 +174,23 @@ class Claim(Versioned):
 
     def __str__(self) -> str:
         return self.statement
+
+    def save(self, *args, **kwargs) -> None:
+        """Saving an existing claim (an edit) writes everything but `approved_evidence`: the
+        instance's count was read when the form opened, and an approval may have changed it
+        since. Only refresh_approved_evidence() writes it."""
+        if (
+            not self._state.adding
+            and kwargs.get("update_fields") is None
+            and not kwargs.get("force_insert")
+            and not (args and args[0])
+        ):
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "approved_evidence"
+            ]
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("xref:claim_detail", args=[self.project.slug, self.pk])

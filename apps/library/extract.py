@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import PurePath
@@ -115,33 +116,88 @@ def _decode(name: str, data: bytes) -> str:
         ) from None
 
 
-def _pdf(name: str, data: bytes) -> Extracted:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+# A PDF's streams are compressed, and a few hundred kilobytes can unpack to gigabytes: every
+# stream is bounded as it is unpacked, all of a file's page contents together too, and so is
+# the time spent. A real text of 2 million characters needs a small part of each.
+PDF_STREAM_MAX_BYTES = 16 * 1024 * 1024
+PDF_CONTENT_MAX_BYTES = 64 * 1024 * 1024
+PDF_MAX_PAGES = 10_000
+PDF_MAX_SECONDS = 20.0
+PDF_LIMITS = {
+    "maximum_declared_stream_length": PDF_STREAM_MAX_BYTES,
+    "array_based_stream_maximum_output_length": PDF_STREAM_MAX_BYTES,
+    "jbig2_maximum_output_length": PDF_STREAM_MAX_BYTES,
+    "lzw_maximum_output_length": PDF_STREAM_MAX_BYTES,
+    "run_length_maximum_output_length": PDF_STREAM_MAX_BYTES,
+    "zlib_maximum_output_length": PDF_STREAM_MAX_BYTES,
+    "brotli_maximum_output_length": PDF_STREAM_MAX_BYTES,
+    "image_maximum_buffer_size": PDF_STREAM_MAX_BYTES,
+    "stream_decoding_work_maximum_length": 2 * PDF_STREAM_MAX_BYTES,
+    "xform_maximum_invocations_per_extraction": 500,
+    "page_tree_maximum_entries": PDF_MAX_PAGES,
+    # Never start an external decoder for a stream (images hold no text anyway).
+    "jbig2dec_binary": None,
+}
 
+
+def _pdf(name: str, data: bytes) -> Extracted:
+    """The text of a PDF, page by page. Any failure of the parser — a broken file, a stream
+    over the limits, nesting too deep for the stack — is an ExtractionError naming the file:
+    an uploaded PDF is untrusted input, and no defect of it may end the request with a 500."""
+    from pypdf import PdfReader, apply_configuration
+    from pypdf.errors import LimitReachedError
+
+    too_big = (
+        f"“{name}” unpacks to more than {filesizeformat(PDF_CONTENT_MAX_BYTES)} of page "
+        "content; it cannot be a source's text. Save it again as a plain PDF, or upload the "
+        "text as .txt."
+    )
+    started = time.monotonic()
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise ExtractionError(f"“{name}” is protected by a password.")
-        labels = list(reader.page_labels)
-        parts: list[str] = []
-        pages: list[list] = []
-        offset = 0
-        for number, page in enumerate(reader.pages):
-            content = (page.extract_text() or "").strip("\n")
-            label = labels[number] if number < len(labels) else ""
-            pages.append([offset, label or str(number + 1)])
-            parts.append(content)
-            offset += len(content) + 2
-            if offset > MAX_TEXT_CHARS:
+        with apply_configuration(**PDF_LIMITS):
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise ExtractionError(f"“{name}” is protected by a password.")
+            if len(reader.pages) > PDF_MAX_PAGES:
                 raise ExtractionError(
-                    f"“{name}” holds more than {MAX_TEXT_CHARS:,} characters of text; a "
-                    "source's text may have at most that many."
+                    f"“{name}” has more than {PDF_MAX_PAGES:,} pages; split it first."
                 )
+            labels = list(reader.page_labels)
+            parts: list[str] = []
+            pages: list[list] = []
+            offset = unpacked = 0
+            for number, page in enumerate(reader.pages):
+                contents = page.get_contents()
+                # Unpacked once here (pypdf keeps it for extract_text) and counted.
+                unpacked += len(contents.get_data()) if contents is not None else 0
+                if unpacked > PDF_CONTENT_MAX_BYTES:
+                    raise ExtractionError(too_big)
+                content = (page.extract_text() or "").strip("\n")
+                label = labels[number] if number < len(labels) else ""
+                pages.append([offset, label or str(number + 1)])
+                parts.append(content)
+                offset += len(content) + 2
+                if offset > MAX_TEXT_CHARS:
+                    raise ExtractionError(
+                        f"“{name}” holds more than {MAX_TEXT_CHARS:,} characters of text; a "
+                        "source's text may have at most that many."
+                    )
+                if time.monotonic() - started > PDF_MAX_SECONDS:
+                    raise ExtractionError(
+                        f"“{name}” takes too long to read (more than {PDF_MAX_SECONDS:.0f} "
+                        "seconds). Save it again as a plain PDF, or upload the text as .txt."
+                    )
     except ExtractionError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
-        raise ExtractionError(f"“{name}” could not be read as a PDF ({error}).") from None
+    except LimitReachedError:
+        raise ExtractionError(too_big) from None
+    except RecursionError:
+        raise ExtractionError(f"“{name}” could not be read as a PDF (nested too deeply).") from None
+    except MemoryError:
+        raise ExtractionError(too_big) from None
+    except Exception as error:  # noqa: BLE001 (any parser failure is the file's, see above)
+        detail = str(error)[:200] or type(error).__name__
+        raise ExtractionError(f"“{name}” could not be read as a PDF ({detail}).") from None
     return Extracted("\n\n".join(parts), "pdf", pages)
 
 

@@ -181,6 +181,10 @@ IdentifierFormSet = forms.formset_factory(
     IdentifierForm,
     formset=BaseIdentifierFormSet,
     extra=2,
+    # A posted row count is believed up to here (Django's default would build 1,000 more).
+    max_num=100,
+    absolute_max=100,
+    validate_max=True,
     can_delete=True,
     can_delete_extra=False,
 )
@@ -277,6 +281,9 @@ ContributorFormSet = forms.formset_factory(
     ContributorForm,
     formset=BaseContributorFormSet,
     extra=3,
+    max_num=500,
+    absolute_max=500,
+    validate_max=True,
     can_order=True,
     can_delete=True,
     can_delete_extra=False,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.translation import ngettext
@@ -71,18 +71,37 @@ class PersonQuerySet(models.QuerySet):
 
     def create_from_name(self, name: str, *, project: Project, by=None) -> Person:
         """A person typed into a form: "Family, Given" is split into CSL name parts; anything
-        else ("Abu Bakr Naji", an organisation) is kept as written and never inverted."""
+        else ("Abu Bakr Naji", an organisation) is kept as written and never inverted. A person
+        of the project already known by that name (perhaps added meanwhile) is reused."""
         name = " ".join(name.split())
         family, comma, given = (part.strip() for part in name.partition(","))
         if comma and family and given:
-            return self.create(
-                project=project,
-                display_name=f"{given} {family}",
-                family=family,
-                given=given,
-                updated_by=by,
+            return self.typed_new(
+                f"{given} {family}", project_id=project.pk, by=by, family=family, given=given
             )
-        return self.create(project=project, display_name=name, updated_by=by)
+        return self.typed_new(name, project_id=project.pk, by=by)
+
+    def typed_new(self, name: str, *, project_id: int, by=None, **parts: str) -> Person:
+        """The person a link typed as "new" stands for: one whose name or a variant is the
+        same (transliteration noise aside), perhaps added meanwhile by another request, else
+        a new record. Decided under the project's lock, so a name never multiplies."""
+        name = " ".join(name.split())
+        key = name_key(name)
+        with transaction.atomic():
+            Project.lock_for_typed_rows(project_id)
+            if key:
+                people = self.model.objects.filter(project_id=project_id)
+                variant = NameVariant.objects.filter(person=OuterRef("pk"), search_key=key)
+                same = people.filter(Q(search_key=key) | Exists(variant)).order_by("pk").first()
+                if same is not None:
+                    return same
+            if not parts:
+                # Typed as one string, a new name is kept whole (never inverted); its CSL
+                # parts can be refined on the person's page.
+                parts = {"literal": name}
+            return self.model.objects.create(
+                project_id=project_id, display_name=name, updated_by=by, **parts
+            )
 
     def resolve_reference(self, text: str) -> Resolution:
         """ "#12", or a name equal (transliteration noise aside) to a name or variant."""

@@ -4,7 +4,7 @@ members; anyone may leave; a project always keeps a supervisor."""
 import pytest
 from django.urls import reverse
 
-from apps.accounts.models import Membership, ProjectError, Role
+from apps.accounts.models import Membership, Project, ProjectError, Role, User
 from tests import factories
 
 MEMBERS = "/p/review/members/"
@@ -112,8 +112,21 @@ def add(client, who: str, role: str = "analyst"):
     return client.post(reverse("accounts:member_add", args=["review"]), {"who": who, "role": role})
 
 
+def colleague(cast, username: str, **fields):
+    """A user who shares another project with the supervisor: one the add form may name."""
+    user = factories.make_user(username, **fields)
+    other, _ = Project.objects.get_or_create(slug="earlier", defaults={"name": "Earlier"})
+    if not other.memberships.filter(user=cast.supervisor).exists():
+        factories.add_member(other, cast.supervisor, Role.SUPERVISOR)
+    factories.add_member(other, user, Role.ANALYST)
+    return user
+
+
+UNKNOWN = "None of the people you work with in your projects is “{}”."
+
+
 def test_supervisors_add_an_existing_user_by_username(cast, client_for):
-    factories.make_user("newcomer")
+    colleague(cast, "newcomer")
     client = client_for(cast.supervisor)
     response = add(client, "newcomer", "student")
     assert response.status_code == 302
@@ -124,21 +137,21 @@ def test_supervisors_add_an_existing_user_by_username(cast, client_for):
 
 
 def test_a_username_in_another_case_is_accepted_when_it_names_one_account(cast, client_for):
-    factories.make_user("Layla")
+    colleague(cast, "Layla")
     add(client_for(cast.supervisor), "layla")
     assert roles(cast)["Layla"] == "analyst"
 
 
 def test_supervisors_add_an_existing_user_by_email(cast, client_for):
-    factories.make_user("reader", email="Reader@Example.org")
+    colleague(cast, "reader", email="Reader@Example.org")
     response = add(client_for(cast.supervisor), "reader@example.org", "analyst")
     assert response.status_code == 302
     assert roles(cast)["reader"] == "analyst"
 
 
 def test_an_email_shared_by_two_accounts_asks_for_the_username(cast, client_for):
-    factories.make_user("twin1", email="twins@example.org")
-    factories.make_user("twin2", email="twins@example.org")
+    colleague(cast, "twin1", email="twins@example.org")
+    colleague(cast, "twin2", email="twins@example.org")
     before = roles(cast)
     response = add(client_for(cast.supervisor), "twins@example.org")
     assert response.status_code == 200
@@ -151,8 +164,8 @@ def test_an_email_shared_by_two_accounts_asks_for_the_username(cast, client_for)
 @pytest.mark.parametrize(
     ("who", "message"),
     [
-        ("nobody", "Nobody has the username “nobody”."),
-        ("nobody@example.org", "Nobody has the username or email “nobody@example.org”."),
+        ("nobody", UNKNOWN.format("nobody")),
+        ("nobody@example.org", UNKNOWN.format("nobody@example.org")),
         ("", "This field is required."),
         ("x" * 300, "Ensure this value has at most 254 characters"),
     ],
@@ -169,14 +182,14 @@ def test_unknown_users_are_refused_with_a_message(cast, client_for, who, message
 
 
 def test_inactive_users_cannot_be_added(cast, client_for):
-    factories.make_user("gone", is_active=False)
+    colleague(cast, "gone", is_active=False)
     response = add(client_for(cast.supervisor), "gone")
-    assert "Nobody has the username" in response.text
+    assert UNKNOWN.format("gone") in response.text
     assert "gone" not in roles(cast)
 
 
 def test_an_invalid_role_is_refused_and_nobody_is_added(cast, client_for):
-    factories.make_user("newcomer")
+    colleague(cast, "newcomer")
     response = add(client_for(cast.supervisor), "newcomer", "admin")
     assert response.status_code == 200
     assert "Select a valid choice" in response.text
@@ -193,10 +206,34 @@ def test_a_user_already_a_member_is_not_added_twice(cast, client_for):
     assert roles(cast) == before
 
 
-def test_members_of_other_projects_can_be_added(cast, client_for):
-    add(client_for(cast.supervisor), "outsider", "student")
-    assert roles(cast)["outsider"] == "student"
-    assert client_for(cast.outsider).get(MEMBERS).status_code == 200
+def test_members_of_the_supervisors_other_projects_can_be_added(cast, client_for):
+    colleague(cast, "former")
+    add(client_for(cast.supervisor), "former", "student")
+    assert roles(cast)["former"] == "student"
+    assert client_for(User.objects.get(username="former")).get(MEMBERS).status_code == 200
+
+
+@pytest.mark.parametrize("by", ["username", "email"])
+def test_the_form_does_not_tell_whether_an_account_exists(cast, client_for, by):
+    """A stranger (an account sharing no project with the supervisor), an unknown name and a
+    deactivated colleague get the same answer, and nobody is added."""
+    factories.make_user("stranger", email="stranger@example.org")
+    colleague(cast, "retired", email="retired@example.org", is_active=False)
+    client = client_for(cast.supervisor)
+    answers = {}
+    for name in ("stranger", "retired", "nobody"):
+        typed = name if by == "username" else f"{name}@example.org"
+        response = add(client, typed)
+        assert response.status_code == 200
+        answers[name] = [str(e) for e in response.context["add_form"].errors["who"]]
+        answers[name] = [a.replace(typed, "…") for a in answers[name]]
+    assert answers["stranger"] == answers["nobody"] == answers["retired"]
+    # The outsider is a supervisor elsewhere, but shares no project with this supervisor.
+    response = add(client, "outsider")
+    assert [str(e) for e in response.context["add_form"].errors["who"]] == [
+        UNKNOWN.format("outsider") + " To bring in someone else, invite them by email."
+    ]
+    assert set(roles(cast)) == {"supervisor", "analyst", "analyst2", "student"}
 
 
 def test_analysts_and_students_cannot_add_members(cast, client_for):

@@ -45,10 +45,49 @@ def test_review_history_for_supervisors_and_the_author(cast, client_for, annotat
     assert "It is ¶4, not ¶5." not in client_for(cast.analyst2).get(url(annotation)).text
 
 
-def test_students_see_the_history_when_the_project_allows(cast, client_for, annotation):
+def test_students_see_the_history_from_the_approval_when_the_project_allows(
+    cast, client_for, annotation
+):
     cast.project.students_see_history = True
     cast.project.save()
-    assert "It is ¶4, not ¶5." in client_for(cast.student).get(url(annotation)).text
+    student = client_for(cast.student)
+    page = student.get(url(annotation))
+    history = [event.action for event in page.context["history"]]
+    assert history == ["approve"]
+    assert [r.version for r in page.context["revisions"]] == [2]
+    # Nothing said or written before the approval: not the reviewer's comment, not the
+    # first version's locator, not a link to compare with it.
+    assert "It is ¶4, not ¶5." not in page.text
+    assert "?seen=1" not in page.text
+    assert "Changed since" not in student.get(url(annotation), {"seen": 1}).text
+    assert "¶5" not in student.get(url(annotation), {"seen": 1}).text
+
+
+def test_students_see_later_versions_of_an_approved_passage_compared(cast, client_for, annotation):
+    cast.project.students_see_history = True
+    cast.project.save()
+    factories.revise(annotation, cast.supervisor, locator="¶4, line 2")
+    student = client_for(cast.student)
+    page = student.get(url(annotation))
+    assert [r.version for r in page.context["revisions"]] == [2, 3]
+    assert "?seen=2" in page.text and "?seen=1" not in page.text
+    assert "Changed since" in student.get(url(annotation), {"seen": 2}).text
+    assert "Changed since" not in student.get(url(annotation), {"seen": 1}).text
+
+
+def test_after_a_reopening_and_a_new_approval_students_see_from_the_last(
+    cast, client_for, annotation
+):
+    cast.project.students_see_history = True
+    cast.project.save()
+    annotation.transition("reopen", by=cast.supervisor, reason="other", comment="Recheck ¶4.")
+    factories.revise(annotation, cast.analyst, locator="¶4a")
+    annotation.transition("submit", by=cast.analyst)
+    annotation.transition("approve", by=cast.supervisor)
+    page = client_for(cast.student).get(url(annotation))
+    assert [event.action for event in page.context["history"]] == ["approve"]
+    assert [r.version for r in page.context["revisions"]] == [3]
+    assert "Recheck ¶4." not in page.text
 
 
 def test_query_count_does_not_grow(cast, assert_constant_queries, annotation):

@@ -155,3 +155,27 @@ def test_duplicates_page_queries_do_not_grow_with_the_bibliography(
     # 5 first authors, 6 DOIs and ISBNs, 7 the page's sources with counts, 8 contributors,
     # 9 identifiers
     assert_constant_queries(cast.analyst, lambda: PAGE, 9)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"keep": "99999999999999999999", "sources": ["99999999999999999999", "1"]},
+        {"keep": "1", "sources": ["-99999999999999999999"]},
+        {"keep": "1e5", "sources": ["1.5", "abc"]},
+    ],
+)
+def test_ids_beyond_the_databases_range_are_refused_with_a_message(cast, client_for, data):
+    source = factories.make_source(cast.project)
+    data = {
+        key: [v.replace("1", str(source.pk)) if v == "1" else v for v in value]
+        if isinstance(value, list)
+        else value
+        for key, value in data.items()
+    }
+    response = client_for(cast.supervisor).post(
+        "/p/review/sources/duplicates/merge/", data, follow=True
+    )
+    assert response.status_code == 200
+    assert "Nothing merged" in response.text
+    assert Source.objects.filter(pk=source.pk).exists()

@@ -51,3 +51,33 @@ def test_the_seed_review_counts_agree_with_a_recount(db):
         dict(Claim.objects.filter(project=project).values_list("pk", "approved_evidence")) == stored
     )
     assert sum(stored.values()) > 20
+
+
+def test_saving_a_claim_loaded_before_an_approval_keeps_the_new_count(cast):
+    claim = factories.make_claim(cast.project)
+    source = factories.make_source(cast.project)
+    annotation = factories.make_annotation(source, cast.analyst, status="submitted", claims=[claim])
+    stale = Claim.objects.get(pk=claim.pk)  # as an edit form loads it
+    annotation.transition(ReviewAction.APPROVE, by=cast.supervisor)
+    stale.statement = "Edited meanwhile"
+    stale.save()
+    fresh = Claim.objects.get(pk=claim.pk)
+    assert (fresh.statement, fresh.approved_evidence) == ("Edited meanwhile", 1)
+
+
+def test_the_claim_form_has_no_count_field():
+    from apps.claims.forms import ClaimForm
+
+    assert "approved_evidence" not in ClaimForm.base_fields
+
+
+def test_a_claim_typed_as_new_again_is_the_same_claim(cast):
+    first = Claim.objects.typed_new(
+        "Isolationists  spread", project_id=cast.project.pk, kind="thesis", by=cast.analyst
+    )
+    again = Claim.objects.typed_new(
+        "isolationists spread ", project_id=cast.project.pk, kind="finding", by=cast.analyst
+    )
+    assert again.pk == first.pk
+    assert Claim.objects.filter(project=cast.project).count() == 1
+    assert first.statement == "Isolationists spread"
