@@ -6,8 +6,20 @@
   if (!text) return;
   const reader = text.closest(".reader");
   const detail = document.getElementById("reader-detail");
-  const button = document.getElementById("excerpt-button");
   const createUrl = reader.dataset.createUrl;
+  // The "Excerpt this passage" button exists only with the script and for those who may
+  // excerpt; it is placed after the text, so the keyboard reaches it right after the text.
+  let button = null;
+  if (createUrl) {
+    button = document.createElement("a");
+    button.className = "button button--primary reader__excerpt";
+    button.id = "excerpt-button";
+    button.textContent = "Excerpt this passage";
+    button.hidden = true;
+    // Pressing it must not clear the selection it is about (which would hide it first).
+    button.addEventListener("mousedown", (event) => event.preventDefault());
+    text.after(button);
+  }
 
   // Offsets count code points, as the server does; JavaScript strings count UTF-16 units.
   const codePoints = (s) => {

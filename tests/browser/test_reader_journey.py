@@ -356,3 +356,31 @@ def test_arabic_text_reads_right_to_left(page, live_server, seed_review, sign_in
     page.goto(f"{base}/{english.pk}/read/")
     expect(page.locator("#reader-text")).to_contain_text(SELECTED)
     assert _direction(page) == "ltr"
+
+
+def test_the_excerpt_button_goes_with_the_selection(page, live_server, seed_review, sign_in):
+    source = _source_with_text(seed_review, _analyst(seed_review), TEXT, language="en")
+    start = TEXT.index(SELECTED)
+    sign_in(page, "analyst")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    # No dead copy of the button waits at the bottom of the page as a tab stop.
+    expect(page.locator('a[href="#"]')).to_have_count(0)
+    button = page.get_by_role("link", name="Excerpt this passage")
+    expect(button).to_have_count(0)
+
+    page.evaluate(SELECT, [start, start + len(SELECTED)])
+    expect(button).to_be_visible()
+    # A click elsewhere in the text clears the selection: the button, which pointed at the
+    # old offsets, goes with it.
+    box = page.evaluate(CHAR_BOX, 3)
+    page.mouse.click(box["left"] + 1, box["top"] + box["height"] / 2)
+    assert page.evaluate("window.getSelection().isCollapsed")
+    expect(button).to_be_hidden()
+    expect(page.locator("#excerpt-button")).to_be_hidden()
+
+    # Selected again, it offers the new place; pressing it keeps the selection it is about.
+    page.evaluate(SELECT, [start, start + len("leaderless cells")])
+    expect(button).to_be_visible()
+    button.click()
+    page.wait_for_url(re.compile(r"/annotations/new/\?start="))
+    expect(page.locator("#id_quote")).to_have_value("leaderless cells")
