@@ -35,6 +35,8 @@ MAX_SEEDS = 8
 MAX_WINDOWS = 12
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n(?=\s*\S)")
+# Paragraphs are single lines in a text without blank lines.
+LINE_BREAK = re.compile(r"\n")
 _ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
 # Arabic tatweel stretches a word without changing it.
 _IGNORED = {"\u0640"}
@@ -270,6 +272,12 @@ class Haystack:
             label = name
         return label
 
+    def locator(self, offset: int) -> str:
+        """Where a reader finds the character at `offset`: its printed page when the text has
+        pages, else its paragraph (the number the reading view shows in the margin)."""
+        page = self.page_label(offset)
+        return f"p. {page}" if page else f"¶{paragraph_number(self.text, offset)}"
+
     def reanchor(self, quote: str, prefix: str, suffix: str, start: int | None) -> Anchor:
         """Where the quote is in this text now, and in what state (see the module's doc)."""
         text = self.text
@@ -420,11 +428,18 @@ def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
 
 def paragraph_number(text: str, offset: int) -> int:
     """Which paragraph (blank-line separated; single lines when there are none) `offset` is in."""
-    head = text[:offset]
-    blank_lines = len(PARAGRAPH_BREAK.findall(head))
-    if blank_lines or PARAGRAPH_BREAK.search(text):
-        return blank_lines + 1
-    return head.count("\n") + 1
+    # Breaks are matched in the whole text: a break's look-ahead must see the paragraph that
+    # follows it, even when `offset` is that paragraph's first character.
+    breaks = PARAGRAPH_BREAK.finditer(text)
+    first = next(breaks, None)
+    if first is None:
+        return text.count("\n", 0, offset) + 1
+    blank_lines = 0
+    for found in (first, *breaks):
+        if found.end() > offset:
+            break
+        blank_lines += 1
+    return blank_lines + 1
 
 
 def adopt_stored_texts(project_id: int) -> None:

@@ -206,6 +206,7 @@ def source_locate(request: HttpRequest, membership: Membership, pk: int) -> Json
                     "before": o.before,
                     "after": o.after,
                     "page": o.page,
+                    "locator": haystack.locator(o.start),
                     "how": o.how,
                     "score": o.score,
                 }

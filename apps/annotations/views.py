@@ -20,7 +20,7 @@ from apps.accounts.policy import (
     project_view,
 )
 from apps.accounts.references import NewReference, reference_label
-from apps.annotations.anchoring import Haystack, current_haystack, paragraph_number, trimmed
+from apps.annotations.anchoring import Haystack, current_haystack, trimmed
 from apps.annotations.filters import AnnotationFilter
 from apps.annotations.forms import (
     AnnotationForm,
@@ -343,7 +343,7 @@ def selection_initial(request: HttpRequest, haystack: Haystack) -> dict:
         "start": start,
         "end": end,
         "page_label": page,
-        "locator": f"p. {page}" if page else f"¶{paragraph_number(haystack.text, start)}",
+        "locator": haystack.locator(start),
     }
 
 

@@ -112,7 +112,6 @@ def test_save_and_submit(cast, client_for, setting):
         ({"quote": ""}, "This field is required"),
         ({"quote": "   "}, "This field is required"),
         ({"quote": "x" * 5001}, "at most 5000 characters"),
-        ({"locator": ""}, "This field is required"),
         ({"evidence-0-claim": "no such claim anywhere"}, "No claim matches"),
         ({"evidence-0-claim": "#999999"}, "There is no claim #999999 in this project"),
         ({"mentions-0-person": "Nobody Known"}, "No person matches"),
@@ -131,6 +130,24 @@ def test_bad_input_gets_a_message_and_creates_nothing(
     assert message in response.text
     assert not Annotation.objects.exists()
     assert Claim.objects.count() == 1 and Person.objects.count() == 1
+
+
+def test_an_empty_locator_is_filled_in_from_the_place(cast, client_for, setting):
+    # The quote is typed (not selected) and found once: its paragraph is the locator.
+    text = "First paragraph.\n\nSecond one, where Hazimi speaks of chain takfir."
+    source = factories.make_source(cast.project, "Two paragraphs", full_text=text)
+    data = form_data(quote="Hazimi speaks", locator="")
+    response = client_for(cast.analyst).post(create_url(source), data)
+    assert response.status_code == 302
+    assert Annotation.objects.get().locator == "¶2"
+
+
+def test_a_locator_is_asked_for_when_there_is_no_text_to_take_it_from(cast, client_for):
+    source = factories.make_source(cast.project, "No text yet")
+    response = client_for(cast.analyst).post(create_url(source), form_data(locator=""))
+    assert response.status_code == 200
+    assert "Say where a reader finds the passage" in response.text
+    assert not Annotation.objects.exists()
 
 
 def test_the_same_claim_twice_is_refused(cast, client_for, setting):

@@ -27,6 +27,23 @@ def source(cast):
     return source
 
 
+def paragraphs_of(body: str) -> list[str]:
+    """The reading view's paragraphs as plain text, after checking that every segment's
+    offset (data-s) is where its characters are in the stored text."""
+    return [
+        re.sub(r"<[^>]+>", "", paragraph).replace("&#x27;", "'")
+        for paragraph in re.findall(r'<p class="reader__p"[^>]*>(.*?)</p>', body, re.S)
+    ]
+
+
+def segments_at_their_offsets(body: str, text: str) -> bool:
+    segments = re.findall(r'data-s="(\d+)"[^>]*>([^<]*)<', body)
+    return bool(segments) and all(
+        text[int(at) : int(at) + len(chunk.replace("&#x27;", "'"))] == chunk.replace("&#x27;", "'")
+        for at, chunk in segments
+    )
+
+
 def url(source, page="read"):
     return f"/p/{source.project.slug}/sources/{source.pk}/{page}/"
 
@@ -91,9 +108,14 @@ def test_highlights_overlap_and_keep_offsets(cast, client_for, source):
         annotation.save()
     page = client_for(cast.student).get(url(source)).content.decode()
     body = re.search(r'<article class="reader__text[^>]*>(.*?)</article>', page, re.S).group(1)
-    # Every character of the text is in the page once, in order (markup aside).
-    plain = re.sub(r"<[^>]+>", "", body).replace("&#x27;", "'")
-    assert plain == TEXT
+    # Every character of the text is in the page once, in order (markup aside), one element
+    # per paragraph, numbered; the blank line between them is not drawn.
+    assert paragraphs_of(body) == TEXT.split("\n\n")
+    assert segments_at_their_offsets(body, TEXT)
+    assert re.findall(r'<p class="reader__p" id="para-(\d)" data-n="(\d)"', body) == [
+        ("1", "1"),
+        ("2", "2"),
+    ]
     overlap = re.search(r'<mark data-s="(\d+)" data-a="([\d ]+)"[^>]*data-depth="2"', body)
     assert overlap and int(overlap.group(1)) == TEXT.index("takfir spread")
     assert set(overlap.group(2).split()) == {str(outer.pk), str(inner.pk)}
@@ -118,7 +140,8 @@ def test_long_text_is_laid_out_in_blocks_at_paragraph_breaks(cast, client_for):
     page = client_for(cast.student).get(url(source)).content.decode()
     body = re.search(r'<article class="reader__text[^>]*>(.*?)</article>', page, re.S).group(1)
     blocks = re.findall(r'<div class="reader__block"[^>]*>(.*?)</div>', body, re.S)
-    assert "".join(re.sub(r"<[^>]+>", "", b) for b in blocks).replace("&#x27;", "'") == text
+    assert "\n\n".join(paragraphs_of(body)) == text
+    assert segments_at_their_offsets(body, text)
     starts = [int(re.search(r'data-s="(\d+)"', block).group(1)) for block in blocks]
     # Blocks of at least 2,000 characters, each starting a paragraph.
     assert len(blocks) == len(text) // 2_000
@@ -137,12 +160,14 @@ def test_a_block_page_and_passage_starting_together_nest_in_that_order():
         text, [Highlight(7, boundary, boundary + 9, "approved", -1)], [[0, "1"], [boundary, "2"]]
     )
     assert re.search(
-        r'</div><div class="reader__block" data-lines="\d+">'
+        r'</p></div><div class="reader__block" data-lines="\d+">'
+        r'<p class="reader__p" id="para-\d+" data-n="\d+" dir="auto">'
         r'<span class="page-mark" data-page="2" aria-hidden="true"></span>'
         rf'<mark data-s="{boundary}" data-a="7"',
         html,
     )
     assert html.count("<div") == html.count("</div>") == len(blocks(text))
+    assert html.count("<p ") == html.count("</p>") == 8
     assert render_text("", [], []).count("<div") == render_text("", [], []).count("</div>") == 1
 
 
@@ -581,3 +606,35 @@ def test_orphans_page_query_count_does_not_grow(
     with django_assert_num_queries(len(first.captured_queries)):
         response = client.get(url(source, "orphans"))
     assert response.content.decode().count("Attach again") == 17
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "One.\n\nTwo starts here.\n\n\n\nFour, after an empty one.\nStill four.",
+        "Lines without blank lines\nare each a paragraph\nof their own.",
+        "  Indented.\n\n  \n\tTabbed after a blank line of spaces.",
+    ],
+)
+def test_the_numbers_in_the_margin_are_the_locators_paragraphs(text):
+    from apps.annotations.anchoring import paragraph_number
+
+    html = str(render_text(text, [], []))
+    shown = re.findall(r'<p class="reader__p" id="para-(\d+)" data-n="\1"[^>]*>(.*?)</p>', html)
+    assert shown
+    for number, body in shown:
+        for at, chunk in re.findall(r'data-s="(\d+)">([^<]*)<', body):
+            for i in range(len(chunk)):
+                # Every character shown under a number has that number as its locator,
+                # the paragraph's first character included.
+                assert paragraph_number(text, int(at) + i) == int(number), (number, at, i)
+
+
+def test_a_passage_on_the_blank_lines_between_paragraphs_keeps_a_target():
+    text = "One.\n\nTwo."
+    html = str(render_text(text, [Highlight(5, 4, 6, "approved", -1)], []))
+    assert '<span id="at-5"></span>' in html
+    assert html.count("<p ") == html.count("</p>") == 2
+    # One ending there is drawn up to its paragraph's end.
+    html = str(render_text(text, [Highlight(6, 0, 5, "approved", -1)], []))
+    assert re.search(r'<mark data-s="0" data-a="6"[^>]*>One\.</mark></p>', html)

@@ -384,3 +384,69 @@ def test_the_excerpt_button_goes_with_the_selection(page, live_server, seed_revi
     button.click()
     page.wait_for_url(re.compile(r"/annotations/new/\?start="))
     expect(page.locator("#id_quote")).to_have_value("leaderless cells")
+
+
+PARAGRAPHS = (
+    "The first paragraph is short.\n\n"
+    "The second paragraph says nothing of note.\n\n"
+    "The third paragraph holds the quote the analyst wants, and only once."
+)
+
+
+def test_paragraph_numbers_are_in_the_margin_and_fill_the_locator(
+    page, live_server, seed_review, sign_in
+):
+    source = _source_with_text(seed_review, _analyst(seed_review), PARAGRAPHS, language="en")
+    sign_in(page, "analyst")
+    base = f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}"
+    page.goto(f"{base}/read/")
+    paragraphs = page.locator("#reader-text .reader__p")
+    expect(paragraphs).to_have_count(3)
+    # Each number is drawn in the margin before its paragraph, outside the text and any
+    # selection of it.
+    for n in range(3):
+        number = page.evaluate(
+            """n => {
+              const p = document.querySelectorAll("#reader-text .reader__p")[n];
+              const style = getComputedStyle(p, "::before");
+              const left = p.getBoundingClientRect().left + parseFloat(style.left);
+              // The block clips what overflows it (content-visibility contains its paint).
+              const block = p.closest(".reader__block").getBoundingClientRect();
+              return { content: style.content, right: left + parseFloat(style.width),
+                       text: p.getBoundingClientRect().left,
+                       visible: style.display !== "none" && left >= block.left };
+            }""",
+            n,
+        )
+        assert number["content"] == f'"{n + 1}"' or number["content"].endswith(f'"{n + 1}"')
+        assert number["visible"] and number["right"] <= number["text"]
+    page.screenshot(path="test-results/reader-paragraph-numbers.png")
+
+    # Typed, not selected: the quote found once fills the locator with its paragraph.
+    page.goto(f"{base}/annotations/new/")
+    page.locator("#id_quote").fill("the quote the analyst wants")
+    expect(page.locator("#locate-status")).to_contain_text("Found once, in ¶3")
+    expect(page.get_by_role("textbox", name="Locator")).to_have_value("¶3")
+    # A locator the analyst typed is theirs: another quote does not overwrite it.
+    page.get_by_role("textbox", name="Locator").fill("para. three")
+    page.locator("#id_quote").fill("The second paragraph says")
+    expect(page.locator("#locate-status")).to_contain_text("Found once, in ¶2")
+    expect(page.get_by_role("textbox", name="Locator")).to_have_value("para. three")
+
+
+def test_tab_during_the_lookup_keeps_the_focus(page, live_server, seed_review, sign_in):
+    source = _source_with_text(seed_review, _analyst(seed_review), PARAGRAPHS, language="en")
+    sign_in(page, "analyst")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/annotations/new/")
+    page.locator("#id_quote").focus()
+    page.keyboard.type("the quote the analyst wants")
+    # Tab before the lookup answers (it waits for a pause in typing, then the server).
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.outerHTML")
+    expect(page.locator("#locate-status")).to_contain_text("Found once")
+    assert page.evaluate("document.activeElement !== document.body")
+    assert page.evaluate("document.activeElement.outerHTML") == focused
+    # The keys pressed next go where the focus is, not into the quote.
+    page.keyboard.press("Tab")
+    page.keyboard.type("¶ three")
+    expect(page.locator("#id_quote")).to_have_value("the quote the analyst wants")
