@@ -450,3 +450,53 @@ def test_tab_during_the_lookup_keeps_the_focus(page, live_server, seed_review, s
     page.keyboard.press("Tab")
     page.keyboard.type("¶ three")
     expect(page.locator("#id_quote")).to_have_value("the quote the analyst wants")
+
+
+# An Arabic text whose second paragraph names a Latin-script author and work in brackets.
+MIXED = (
+    "يقول الكاتب إن الجماعات تستمر بعد سقوط القيادة.\n\n"
+    "كتب سيد قطب (Sayyid Qutb) عن الجاهلية [jahiliyya].\n\n"
+    "ثم يعود النص إلى العربية."
+)
+
+# The brackets and the letters inside them, in the order they are drawn from left to right.
+DRAWN_ORDER = """element => {
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  const boxes = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (let i = 0; i < node.data.length; i += 1) {
+      if (!"()[]SQbjy".includes(node.data[i])) continue;
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      boxes.push([range.getBoundingClientRect().left, node.data[i]]);
+    }
+  }
+  return boxes.sort((a, b) => a[0] - b[0]).map((b) => b[1]).join("");
+}"""
+
+
+def test_brackets_in_a_mixed_arabic_paragraph_face_the_right_way(
+    page, live_server, seed_review, sign_in
+):
+    source = _source_with_text(seed_review, _analyst(seed_review), MIXED, language="ar")
+    sign_in(page, "analyst")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    mixed = page.locator("#reader-text .reader__p").nth(1)
+    expect(mixed).to_contain_text("Sayyid Qutb")
+    # The same paragraph in a plain right-to-left block of the same font and width, placed
+    # after it: how any browser draws it (the reference).
+    mixed.evaluate(
+        """paragraph => {
+          const reference = document.createElement("div");
+          reference.id = "reference";
+          reference.dir = "rtl";
+          reference.textContent = paragraph.textContent;
+          paragraph.after(reference);
+        }"""
+    )
+    drawn = page.evaluate(DRAWN_ORDER, mixed.element_handle())
+    expected = page.evaluate(DRAWN_ORDER, page.locator("#reference").element_handle())
+    assert "(" in drawn and "[" in drawn
+    assert drawn == expected
