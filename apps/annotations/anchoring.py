@@ -40,10 +40,15 @@ LINE_BREAK = re.compile(r"\n")
 _ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
 # Arabic tatweel stretches a word without changing it.
 _IGNORED = {"\u0640"}
+# Arabic letters typists interchange: alef maqsura and ya, ta marbuta and ha, alef wasla, and
+# the Persian forms of ya and kaf. (Hamza on alef, waw and ya, madda and the harakat are
+# combining marks once decomposed, and go with the other marks.)
+_ARABIC_VARIANTS = str.maketrans({"ى": "ي", "ی": "ي", "ة": "ه", "ٱ": "ا", "ک": "ك"})
 
 
 def fold_token(token: str) -> str:
-    """A whitespace-free token without case, accents, combining marks or punctuation."""
+    """A whitespace-free token without case, accents, combining marks (harakat, hamzas
+    written over or under a letter) or punctuation, Arabic letter variants made one."""
     if token.isascii():
         return token.translate(_ASCII_PUNCTUATION).lower()
     kept = [
@@ -51,7 +56,7 @@ def fold_token(token: str) -> str:
         for ch in unicodedata.normalize("NFKD", token)
         if unicodedata.category(ch)[0] not in "MPC" and ch not in _IGNORED
     ]
-    return "".join(kept).casefold()
+    return "".join(kept).casefold().translate(_ARABIC_VARIANTS)
 
 
 def same_words(a: str, b: str) -> bool:

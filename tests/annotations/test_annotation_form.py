@@ -142,6 +142,20 @@ def test_an_empty_locator_is_filled_in_from_the_place(cast, client_for, setting)
     assert Annotation.objects.get().locator == "¶2"
 
 
+def test_a_quote_typed_without_hamzas_is_found_once_in_the_texts_spelling(
+    cast, client_for, setting
+):
+    text = "قال الكاتب إنّ الأمير أعلن الدولة في مدينة الرقة."
+    source = factories.make_source(cast.project, "مقال", full_text=text)
+    data = form_data(quote="الامير اعلن الدوله", locator="")
+    response = client_for(cast.analyst).post(create_url(source), data)
+    assert response.status_code == 302
+    annotation = Annotation.objects.get()
+    assert annotation.quote == "الأمير أعلن الدولة"
+    assert (annotation.start, annotation.end) == (text.index("الأمير"), text.index(" في"))
+    assert annotation.locator == "¶1"
+
+
 def test_a_locator_is_asked_for_when_there_is_no_text_to_take_it_from(cast, client_for):
     source = factories.make_source(cast.project, "No text yet")
     response = client_for(cast.analyst).post(create_url(source), form_data(locator=""))
