@@ -85,6 +85,8 @@
     button.style.left = `${Math.max(8, window.scrollX + span.rect.left)}px`;
   }
   document.addEventListener("mouseup", () => setTimeout(offerExcerpt, 0));
+  // A selection made with the keyboard (caret.js).
+  document.addEventListener("citemap:selection", offerExcerpt);
   document.addEventListener("keyup", (event) => {
     if (event.shiftKey || event.key === "Shift") offerExcerpt();
   });

@@ -500,3 +500,55 @@ def test_brackets_in_a_mixed_arabic_paragraph_face_the_right_way(
     expected = page.evaluate(DRAWN_ORDER, page.locator("#reference").element_handle())
     assert "(" in drawn and "[" in drawn
     assert drawn == expected
+
+
+def test_analyst_excerpts_with_the_keyboard_alone(page, live_server, seed_review, sign_in):
+    source = _source_with_text(seed_review, _analyst(seed_review), TEXT, language="en")
+    start = TEXT.index(SELECTED)
+    sign_in(page, "analyst")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    _tab_to(page, "caret-start")
+    page.keyboard.press("Enter")
+    status = page.locator("#caret-status")
+    expect(status).to_contain_text("Caret in ¶1, before “The”")
+    expect(page.locator("#reader-text")).to_be_focused()
+
+    page.keyboard.press("ArrowDown")  # the next sentence: the second paragraph's first
+    expect(status).to_contain_text("Caret in ¶2, before “Its”")
+    page.keyboard.press("PageUp")
+    page.keyboard.press("PageDown")
+    expect(status).to_contain_text("Caret in ¶2, before “Its”")
+    for _ in range(4):  # Its founders argued that
+        page.keyboard.press("ArrowRight")
+    expect(status).to_contain_text("before “leaderless”")
+    for _ in range(8):
+        page.keyboard.press("Shift+ArrowRight")
+    expect(status).to_contain_text("8 words selected from ¶2")
+    page.keyboard.press("Shift+ArrowLeft")  # one word back: the selection ends at "command"
+    expect(status).to_contain_text(f"7 words selected from ¶2: “{SELECTED}”")
+    assert page.evaluate("window.getSelection().toString()") == SELECTED
+    button = page.get_by_role("link", name="Excerpt this passage")
+    expect(button).to_have_attribute(
+        "href", re.compile(rf"\?start={start}&end={start + len(SELECTED)}$")
+    )
+    page.screenshot(path="test-results/reader-keyboard-selection.png")
+
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/annotations/new/\?start="))
+    expect(page.locator("#id_quote")).to_have_value(SELECTED)
+    expect(page.get_by_role("textbox", name="Locator")).to_have_value("¶2")
+
+
+def test_a_skip_link_passes_the_highlights_to_the_passage_list(
+    page, live_server, seed_review, sign_in
+):
+    source = _source_with_text(seed_review, _analyst(seed_review), LONG, language="en")
+    passages = [_approved(source, f"circle number {n} met") for n in range(1, 30)]
+    sign_in(page, "student")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    skip = page.get_by_role("link", name="Skip the text and its highlights")
+    _tab_to(page, skip.evaluate("e => e.id = 'skip-test'"))
+    expect(skip).to_be_visible()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#ann-{passages[0].pk} a[data-jump]")).to_be_focused()
