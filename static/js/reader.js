@@ -106,6 +106,25 @@
   let opener = null; // what had the focus when a card opened; it gets it back on close
   let quietFocus = false;
 
+  // On a narrow screen the side list is a panel that a button at the bottom opens.
+  const narrow = window.matchMedia("(max-width: 60rem)");
+  const toggle = document.createElement("button");
+  toggle.type = "button";
+  toggle.className = "button button--primary reader__panel-toggle";
+  toggle.setAttribute("aria-controls", "reader-side");
+  toggle.setAttribute("aria-expanded", "false");
+  const count = reader.querySelector(".reader__heading .count");
+  const panelLabel = `Passages${count ? ` (${count.textContent})` : ""}`;
+  toggle.textContent = panelLabel;
+  reader.append(toggle);
+  reader.classList.add("has-panel");
+  function openPanel(open) {
+    reader.classList.toggle("is-panel-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "Close the list" : panelLabel;
+  }
+  toggle.addEventListener("click", () => openPanel(!reader.classList.contains("is-panel-open")));
+
   function markCurrent(ids) {
     reader.querySelectorAll(".reader__list li.is-current").forEach((li) => li.classList.remove("is-current"));
     const items = ids.map((id) => document.getElementById(`ann-${id}`)).filter(Boolean);
@@ -177,6 +196,7 @@
       cardsBox.append(more);
     }
     detail.hidden = false;
+    if (narrow.matches) openPanel(true);
     markCurrent(ids);
   }
 
@@ -227,7 +247,8 @@
     event.preventDefault();
     // At once: a smooth scroll aims before the blocks on its way are laid out, and may stop
     // short of a passage far away.
-    first.scrollIntoView({ block: "center", behavior: "instant" });
+    // Above the panel on a narrow screen, in the middle on a wide one.
+    first.scrollIntoView({ block: narrow.matches ? "start" : "center", behavior: "instant" });
     history.replaceState(null, "", `#at-${id}`);
     focusQuietly(first);
     show([id]);
