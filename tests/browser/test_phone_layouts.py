@@ -119,7 +119,7 @@ def test_the_passage_list_is_a_panel_on_a_phone(page, live_server, seed_review, 
     page.locator(".reader__list a[data-jump]").nth(2).click()
     mark = page.locator("#reader-text mark[tabindex]").nth(2)
     box, panel = mark.bounding_box(), side.bounding_box()
-    assert 0 <= box["y"] and box["y"] + box["height"] <= panel["y"]
+    assert box["y"] >= 0 and box["y"] + box["height"] <= panel["y"]
     page.screenshot(path="test-results/phone-reader-panel.png")
 
 
