@@ -262,6 +262,80 @@
     show([arrived[1]]);
   }
 
+  // A long side list: the server drew its first entries; the others are built here from
+  // compact rows, their quotes' openings taken from the text on the page.
+  const listData = document.getElementById("reader-list-data");
+  if (listData) {
+    const data = JSON.parse(listData.textContent);
+    const list = document.getElementById("reader-list");
+    const drawn = new Set(Array.from(list.children, (li) => li.id));
+    const pieces = new Map(); // offset -> text of each segment, to read quotes from
+    text.querySelectorAll("[data-s]").forEach((segment) => {
+      pieces.set(Number(segment.dataset.s), segment.textContent);
+    });
+    const starts = Array.from(pieces.keys()).sort((a, b) => a - b);
+    const OPENING = 90;
+    function opening(start, end) {
+      // The segments from the one holding `start`, until enough characters are read.
+      let low = 0;
+      let high = starts.length - 1;
+      while (low < high) {
+        const middle = (low + high + 1) >> 1;
+        if (starts[middle] <= start) low = middle;
+        else high = middle - 1;
+      }
+      let words = "";
+      for (let i = low; i < starts.length && starts[i] < end; i += 1) {
+        const points = Array.from(pieces.get(starts[i]));
+        const from = Math.max(0, start - starts[i]);
+        const to = Math.min(points.length, end - starts[i]);
+        words += `${points.slice(from, to).join("")} `;
+        if (words.length > OPENING + 10) break;
+      }
+      words = words.replace(/\s+/gu, " ").trim();
+      const points = Array.from(words);
+      return points.length > OPENING ? `${points.slice(0, OPENING - 1).join("")}…` : words;
+    }
+    const fragment = document.createDocumentFragment();
+    for (const [id, start, end, locator, status, anchor, score] of data.rows) {
+      const existing = drawn.has(`ann-${id}`) && document.getElementById(`ann-${id}`);
+      if (existing) {
+        fragment.append(existing);
+        continue;
+      }
+      const item = document.createElement("li");
+      item.id = `ann-${id}`;
+      const jump = document.createElement("a");
+      jump.className = "reader__jump";
+      jump.href = `#at-${id}`;
+      jump.dataset.jump = id;
+      jump.setAttribute("aria-label", `Show ${locator} in the text`);
+      jump.textContent = locator;
+      item.append(jump);
+      if (status !== "approved") {
+        const badge = document.createElement("span");
+        badge.className = `status status--${status}`;
+        badge.textContent = data.statuses[status];
+        item.append(" ", badge);
+      }
+      if (data.anchors[anchor]) {
+        const badge = document.createElement("span");
+        badge.className = `anchor anchor--${anchor}`;
+        badge.textContent = data.anchors[anchor] + (anchor === "fuzzy" && score !== null ? ` ${Math.round(score * 100)}%` : "");
+        item.append(" ", badge);
+      }
+      const quote = document.createElement("p");
+      quote.className = "reader__quote";
+      quote.dir = "auto";
+      quote.textContent = `“${opening(start, end)}”`;
+      item.append(quote);
+      fragment.append(item);
+    }
+    list.replaceChildren(fragment);
+    const more = document.getElementById("reader-more");
+    if (more) more.remove();
+  }
+
   // Colour by status or by concept, remembered for the next visit.
   const KEY = "citemap.reader.colour";
   function colourBy(value) {

@@ -1,6 +1,7 @@
 """Source texts (paste, .txt, .html, .pdf), the reading view, placing quotes from the form,
 and attaching orphaned passages again."""
 
+import json
 import re
 
 import pytest
@@ -638,3 +639,43 @@ def test_a_passage_on_the_blank_lines_between_paragraphs_keeps_a_target():
     # One ending there is drawn up to its paragraph's end.
     html = str(render_text(text, [Highlight(6, 0, 5, "approved", -1)], []))
     assert re.search(r'<mark data-s="0" data-a="6"[^>]*>One\.</mark></p>', html)
+
+
+def _many_passages(cast, count):
+    text = "\n\n".join(
+        f"Paragraph {n} has its own words, number {n} of many." for n in range(count)
+    )
+    source = factories.make_source(cast.project, "Many passages")
+    replace_text(source, text, by=cast.analyst, origin="pasted")
+    for n in range(count):
+        annotation = factories.make_annotation(
+            source, cast.analyst, status=Status.APPROVED, reviewer=cast.supervisor,
+            quote=f"its own words, number {n} of many",
+        )  # fmt: skip
+        annotation.anchor_in(text, 1)
+        annotation.save()
+    return source
+
+
+def test_a_long_side_list_comes_as_compact_data_after_its_first_entries(cast, client_for):
+    from apps.annotations.reader import LIST_PAGE
+
+    source = _many_passages(cast, LIST_PAGE + 20)
+    page = client_for(cast.student).get(url(source)).content.decode()
+    assert page.count('class="reader__jump"') == LIST_PAGE
+    data = json.loads(re.search(r'id="reader-list-data"[^>]*>(.*?)</script>', page, re.S)[1])
+    assert len(data["rows"]) == LIST_PAGE + 20
+    first = Annotation.objects.filter(source=source).order_by("start").first()
+    assert data["rows"][0] == [
+        first.pk, first.start, first.end, first.locator, "approved", first.anchor_state,
+        first.anchor_score,
+    ]  # fmt: skip
+    assert "Show all 120 passages in the list" in page
+    # Without the script, every entry comes from the server when asked for.
+    everything = client_for(cast.student).get(url(source), {"list": "all"}).content.decode()
+    assert everything.count('class="reader__jump"') == LIST_PAGE + 20
+
+
+def test_a_short_side_list_is_drawn_whole(cast, client_for, source):
+    page = client_for(cast.student).get(url(source)).content.decode()
+    assert "reader-list-data" not in page and "Show all" not in page

@@ -552,3 +552,27 @@ def test_a_skip_link_passes_the_highlights_to_the_passage_list(
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     expect(page.locator(f"#ann-{passages[0].pk} a[data-jump]")).to_be_focused()
+
+
+def test_a_long_passage_list_is_built_in_the_browser(page, live_server, seed_review, sign_in):
+    from apps.annotations.reader import LIST_PAGE
+
+    count = LIST_PAGE + 10
+    text = "\n\n".join(
+        f"Paragraph {n} has its own words, number {n} of many." for n in range(count)
+    )
+    source = _source_with_text(seed_review, _analyst(seed_review), text, language="en")
+    passages = [_approved(source, f"its own words, number {n} of many") for n in range(count)]
+    sign_in(page, "student")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    entries = page.locator("#reader-list > li")
+    expect(entries).to_have_count(count)
+    expect(page.get_by_role("link", name="Show all")).to_have_count(0)
+    last = passages[-1]
+    entry = page.locator(f"#ann-{last.pk}")
+    expect(entry.locator(".reader__quote")).to_have_text(
+        f"“its own words, number {count - 1} of many”"
+    )
+    entry.locator("a[data-jump]").click()
+    expect(page.locator(f"#at-{last.pk}")).to_be_in_viewport()
+    expect(entry).to_have_class(re.compile("is-current"))
