@@ -49,7 +49,9 @@ def assert_secure_headers(response) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
-def test_every_project_page_sends_the_policy_and_has_no_inline_code(cast, world, client_for, name):
+def test_every_project_page_sends_the_policy_and_has_no_inline_code(
+    cast, world, client_for, name
+):
     key, expected = PAGES[name]
     role = next(role for role, status in expected.items() if status == 200)
     response = client_for(cast.members()[role]).get(url_for(name, world, key))

@@ -26,10 +26,8 @@ def tallies(project) -> dict:
     """Every non-zero tally of the project (a missing row counts 0)."""
     found = {}
     for name, (model, key, fields) in MODELS.items():
-        rows = (
-            model.objects.filter(project_id=project.pk)
-            if name != "project"
-            else (model.objects.filter(project=project))
+        rows = model.objects.filter(project_id=project.pk) if name != "project" else (
+            model.objects.filter(project=project)
         )
         for row in rows.values(key, *fields):
             counts = tuple(row[field] for field in fields)
@@ -84,23 +82,16 @@ def test_tallies_follow_review_decisions_withdrawals_and_link_edits(cast):
 
     # Every kind of change, each checked against a recount.
     steps = [
-        lambda: first.transition(
-            ReviewAction.REOPEN, by=cast.supervisor, reason="other", comment="Look again."
-        ),  # fmt: skip
-        lambda: edit_links(
-            first,
-            cast.analyst,
-            claims=[claims[1]],
-            people=[people[2]],
-            concepts=[concepts[2], concepts[0]],
-        ),  # fmt: skip
+        lambda: first.transition(ReviewAction.REOPEN, by=cast.supervisor, reason="other",
+                                 comment="Look again."),  # fmt: skip
+        lambda: edit_links(first, cast.analyst, claims=[claims[1]], people=[people[2]],
+                           concepts=[concepts[2], concepts[0]]),  # fmt: skip
         lambda: first.transition(ReviewAction.SUBMIT, by=cast.analyst),
         lambda: first.transition(ReviewAction.APPROVE, by=cast.supervisor),
         lambda: second.transition(ReviewAction.WITHDRAW, by=cast.supervisor),
         lambda: edit_links(draft, cast.analyst, people=[people[1]], concepts=[]),
-        lambda: submitted.transition(
-            ReviewAction.REJECT, by=cast.supervisor, reason="other", comment="No."
-        ),  # fmt: skip
+        lambda: submitted.transition(ReviewAction.REJECT, by=cast.supervisor, reason="other",
+                                     comment="No."),  # fmt: skip
         lambda: second.transition(ReviewAction.RESTORE, by=cast.supervisor),
         lambda: draft.transition(ReviewAction.WITHDRAW, by=cast.analyst),
     ]

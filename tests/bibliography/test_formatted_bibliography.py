@@ -115,9 +115,8 @@ def test_a_large_selection_is_formatted_by_a_job_whose_file_is_the_bibliography(
     assert "4 sources formatted in Chicago (author-date, 17th edition)." in page
     download = client.get(reverse("jobs:job_download", args=["review", job.token]))
     assert b"".join(download.streaming_content).decode() == "\n\n".join(CHICAGO) + "\n"
-    assert (
-        'filename="review-chicago-author-date-17th-edition.txt"'
-        in (download["Content-Disposition"])
+    assert 'filename="review-chicago-author-date-17th-edition.txt"' in (
+        download["Content-Disposition"]
     )
 
 

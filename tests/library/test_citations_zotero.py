@@ -97,14 +97,8 @@ def store(project, item: dict) -> Source:
         for name in item.get(role, []):
             parts = {NAME_PARTS[part]: value for part, value in name.items()}
             display = name.get("literal") or " ".join(
-                name.get(part, "")
-                for part in (
-                    "given",
-                    "dropping-particle",
-                    "non-dropping-particle",
-                    "family",
-                    "suffix",
-                )
+                name.get(part, "") for part in ("given", "dropping-particle",
+                                                "non-dropping-particle", "family", "suffix")
             )
             person = Person.objects.create(project=project, display_name=display.strip(), **parts)
             source.add_contributor(person, role=role)
@@ -125,9 +119,8 @@ def compare(ours: list[str], theirs: list[dict], style: Style) -> tuple[int, dic
     differences = {}
     for entry, expected in zip(ours, theirs, strict=True):
         if entry != expected["entry"]:
-            differences[(style, expected["id"])] = (
-                f"\n  citeproc-js: {expected['entry']}\n  ours:        {entry}"
-            )
+            differences[(style, expected["id"])] = f"\n  citeproc-js: {expected['entry']}\n" \
+                f"  ours:        {entry}"
     return len(ours) - len(differences), differences
 
 
