@@ -73,10 +73,12 @@ def blocks(text: str) -> dict[int, str]:
     return opening
 
 
-def _inside(spans: list[tuple[int, int]], offset: int, *, end: bool = False) -> int:
+def _inside(
+    spans: list[tuple[int, int]], starts: list[int], offset: int, *, end: bool = False
+) -> int:
     """`offset` moved out of a paragraph separator: forward to the next paragraph's start, or
-    (for a span's `end`) back to the previous paragraph's end."""
-    index = bisect_right([start for start, _ in spans], offset) - 1
+    (for a span's `end`) back to the previous paragraph's end. `starts` are the spans'."""
+    index = bisect_right(starts, offset) - 1
     if index < 0:
         return spans[0][0]
     start, stop = spans[index]
@@ -93,21 +95,26 @@ def render_text(text: str, highlights: list[Highlight], pages: list) -> SafeStri
     takes the direction of its first letters and brackets pair within it; the blank lines
     between paragraphs are not in the page (their offsets are skipped, never shifted)."""
     spans = paragraphs(text)
+    span_starts = [start for start, _ in spans]
     starting: dict[int, list[Highlight]] = defaultdict(list)
     ending: dict[int, list[Highlight]] = defaultdict(list)
     empty: dict[int, list[Highlight]] = defaultdict(list)
     for highlight in highlights:
         # A passage that starts or ends on a blank line between paragraphs is drawn from the
         # first character of the next paragraph (or to the last of the previous one).
-        start = _inside(spans, highlight.start)
-        end = _inside(spans, highlight.end, end=True)
+        start = _inside(spans, span_starts, highlight.start)
+        end = _inside(spans, span_starts, highlight.end, end=True)
         if end <= start:
             # Nothing but blank lines: it still has a target for its link.
             empty[start].append(highlight)
             continue
         starting[start].append(highlight)
         ending[end].append(highlight)
-    page_at = {_inside(spans, start): label for start, label in pages if 0 <= start < len(text)}
+    page_at = {
+        _inside(spans, span_starts, start): label
+        for start, label in pages
+        if 0 <= start < len(text)
+    }
     block_at = blocks(text)
     # Empty paragraphs (blank lines following blank lines) keep their number but show nothing.
     paragraph_at = {start: n for n, (start, stop) in enumerate(spans, 1) if stop > start}
