@@ -37,6 +37,7 @@ from apps.annotations.models import (
     Annotation,
     AnnotationRevision,
     ReviewAction,
+    ReviewEvent,
     StaleDecision,
     TransitionError,
     revision_changes,
@@ -176,6 +177,7 @@ def _annotation_form_page(
     annotation: Annotation | None = None,
     conflict: Annotation | None = None,
     differences: list[Difference] | None = None,
+    decision: ReviewEvent | None = None,
 ) -> HttpResponse:
     return render(
         request,
@@ -190,6 +192,7 @@ def _annotation_form_page(
             "mentions": mentions,
             "conflict": conflict,
             "differences": differences,
+            "decision": decision,
             "concept_choices": _concept_tree_choices(form),
         },
         status=409 if conflict else 200,
@@ -325,6 +328,7 @@ def annotation_edit(request: HttpRequest, membership: Membership, pk: int) -> Ht
         evidence=evidence,
         mentions=mentions,
         annotation=annotation,
+        decision=annotation.last_decision(),
     )
 
 

@@ -283,6 +283,19 @@ def test_sent_back_work_is_edited_and_resubmitted(cast, client_for, setting, dra
     assert (draft.status, draft.locator) == ("submitted", "¶5")
 
 
+def test_the_edit_form_shows_why_the_work_was_sent_back(cast, client_for, setting, draft):
+    draft.transition("submit", by=cast.analyst)
+    draft.transition(
+        "request_changes", by=cast.supervisor, reason="wrong_locator", comment="It is in ¶5."
+    )
+    page = client_for(cast.analyst).get(edit_url(draft)).text
+    assert "asked for changes" in page and str(cast.supervisor) in page
+    assert "Reason:</strong> " in page and "It is in ¶5." in page
+    # A draft never sent back shows nothing of the kind.
+    other = factories.make_annotation(setting["source"], cast.analyst, quote="Hazimi")
+    assert "review-note" not in client_for(cast.analyst).get(edit_url(other)).text
+
+
 @pytest.mark.parametrize("version", ["", "abc", "0", "99"])
 def test_forged_versions_are_refused(cast, client_for, setting, draft, version):
     response = client_for(cast.analyst).post(
