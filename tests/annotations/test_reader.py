@@ -679,3 +679,18 @@ def test_a_long_side_list_comes_as_compact_data_after_its_first_entries(cast, cl
 def test_a_short_side_list_is_drawn_whole(cast, client_for, source):
     page = client_for(cast.student).get(url(source)).content.decode()
     assert "reader-list-data" not in page and "Show all" not in page
+
+
+def test_jargon_is_left_out_of_what_researchers_read(cast, client_for, source):
+    annotation = factories.make_annotation(
+        source, cast.analyst, status=Status.APPROVED, reviewer=cast.supervisor,
+        quote="Chain takfir spread among the groups.",
+    )  # fmt: skip
+    annotation.anchor_in(TEXT, 1)
+    annotation.save()
+    Annotation.objects.filter(pk=annotation.pk).update(anchor_state="exact")
+    client = client_for(cast.analyst)
+    cards = client.get(url(source, "read/passages") + f"?ids={annotation.pk}").text
+    assert "anchor--exact" not in cards and ">Exact<" not in cards
+    page = client.get(url(source)).text
+    assert 'rel="icon"' in page

@@ -194,7 +194,7 @@ def test_analyst_excerpts_a_passage_selected_with_the_mouse(
     expect(page.locator("#id_quote")).to_have_value(SELECTED)
     expect(page.locator("#id_start")).to_have_value(str(start))
     expect(page.locator("#id_end")).to_have_value(str(end))
-    expect(page.locator("#locate-status")).to_contain_text(f"characters {start}–{end}")
+    expect(page.locator("#locate-status")).to_contain_text("Placed in the text at ¶2")
     locator = page.get_by_role("textbox", name="Locator")
     expect(locator).to_have_value("¶2")  # from the selection's paragraph
     if not locator.input_value():
