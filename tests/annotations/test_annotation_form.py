@@ -164,6 +164,23 @@ def test_a_locator_is_asked_for_when_there_is_no_text_to_take_it_from(cast, clie
     assert not Annotation.objects.exists()
 
 
+def test_part_of_a_name_or_statement_that_fits_one_record_is_that_record(cast, client_for, setting):
+    data = form_data(**{"mentions-0-person": "Hazim", "evidence-0-claim": "reached ISIS"})
+    response = client_for(cast.analyst).post(create_url(setting["source"]), data)
+    assert response.status_code == 302
+    annotation = Annotation.objects.get()
+    assert annotation.mentions.get().person == setting["hazimi"]
+    assert annotation.evidence.get().claim == setting["claim"]
+
+
+def test_several_claims_are_listed_without_a_double_full_stop(cast, client_for, setting):
+    factories.make_claim(cast.project, "Chain takfir spread beyond the group.")
+    data = form_data(**{"evidence-0-claim": "chain takfir"})
+    response = client_for(cast.analyst).post(create_url(setting["source"]), data)
+    assert "Several claims could be meant" in response.text
+    assert "group.." not in response.text
+
+
 def test_the_same_claim_twice_is_refused(cast, client_for, setting):
     ref = f"#{setting['claim'].pk}"
     data = form_data(**{"evidence-0-claim": ref, "evidence-1-claim": ref})
