@@ -2,6 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# Where `make run` serves: HOST=0.0.0.0:8000 to reach it from other machines.
 HOST ?= 127.0.0.1:8000
 # Optional folder with the seed articles' text files; when present the demo stores them as
 # the two sources' full text.
@@ -51,8 +52,10 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
 
+# RESET=1 loads the demo again from scratch (everything done in it is lost); SEED_TEXTS given
+# later adds the texts its sources lack.
 seed: migrate
-	DEBUG=1 $(BIN)/python manage.py seed_demo $(if $(SEED_TEXTS),--texts $(SEED_TEXTS))
+	DEBUG=1 $(BIN)/python manage.py seed_demo $(if $(SEED_TEXTS),--texts $(SEED_TEXTS)) $(if $(RESET),--reset)
 
 ## run: the app on SQLite with the seed review, at http://127.0.0.1:8000/
 run: seed

@@ -3,6 +3,7 @@
     .venv/bin/python bench/reader.py                  # SQLite, a throwaway file
     .venv/bin/python bench/reader.py --postgres       # PostgreSQL, database citemap_bench
     .venv/bin/python bench/reader.py --chars 200000 --annotations 400 --repeat 5
+    .venv/bin/python bench/reader.py --chars 200000 --annotations 2000 --taguette --keep
 
 One source gets a generated text of `--chars` characters (paragraphs of the corpus words) in
 `--pages` pages, and `--annotations` approved passages spread over it (some overlapping), each
@@ -15,6 +16,11 @@ with a concept or two and a claim. Then:
   development server on this database: the time from the response's end to the document
   being ready and loaded, the number of elements, the frame times while scrolling 50 screens,
   and how long opening a passage (fetching its card) takes;
+- with `--taguette`, Taguette (installed from PyPI into `.bench-taguette/` the first time) is
+  given the same text (each paragraph a <p>) and the same highlights, and its document view
+  (the page and the two requests its script makes for the highlights and the contents) is
+  requested in turn with our reading view, each app served by its own process: median time,
+  CPU per view, bytes and the ratios;
 - `replace_text()` is timed for a new version with a paragraph inserted near the start (the
   passages after it move), and for one with words changed inside 50 passages and 20 passages'
   text deleted (fuzzy and orphaned passages); the states the passages end in are printed.
@@ -73,6 +79,7 @@ def page_starts(text: str, pages: int) -> list[list]:
 
 def word_span(text: str, start: int, length: int) -> tuple[int, int]:
     """A span of about `length` characters from the word at `start`, whole words only."""
+    start = min(start, len(text) - 1)  # dense passages near the end may be pushed past it
     while start > 0 and not text[start - 1].isspace():
         start -= 1
     end = min(len(text), start + length)
@@ -90,12 +97,195 @@ def spans(rng: random.Random, text: str, count: int) -> list[tuple[int, int]]:
     for index, begin in enumerate(starts):
         if index:
             before_start, before_end = placed[-1]
-            if rng.random() < 0.125:
+            if rng.random() < 0.125 and before_end - before_start > 1:
                 begin = rng.randrange(before_start + 1, before_end)
             else:
                 begin = max(begin, before_end + 2)
         placed.append(word_span(text, begin, rng.randint(40, 300)))
     return placed
+
+
+# Taguette ------------------------------------------------------------------------------------
+TAGUETTE_VERSION = "1.5.2"
+TAGUETTE_VENV = ROOT / ".bench-taguette"
+
+# Run with Taguette's own Python: its database with one project holding the document (each
+# paragraph a <p>, as Taguette stores imported text) and the highlights, offsets counted in the
+# document's text as Taguette counts them.
+TAGUETTE_SETUP = """
+import json, sys
+from html import escape
+from taguette import database
+data = json.load(open(sys.argv[2]))
+db = database.connect(sys.argv[1])()
+admin = db.query(database.User).get("admin") or database.User(login="admin")
+db.add(admin)
+project = database.Project(name="bench", description="")
+db.add(project)
+db.add(database.ProjectMember(project=project, user=admin, privileges=database.Privileges.ADMIN))
+document = database.Document(
+    name="A very long source", description="", filename="bench.txt", project=project,
+    text_direction=database.TextDirection.LEFT_TO_RIGHT,
+    contents="".join("<p>" + escape(p) + "</p>" for p in data["paragraphs"]),
+)
+db.add(document)
+db.flush()
+for start, end, snippet in data["highlights"]:
+    db.add(database.Highlight(document_id=document.id, start_offset=start, end_offset=end,
+                              snippet=escape(snippet)))
+db.commit()
+print(project.id, document.id)
+"""
+
+
+def taguette_python() -> Path:
+    """Taguette in its own virtual environment (from PyPI, at a pinned version), made once."""
+    import subprocess
+
+    python = TAGUETTE_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(TAGUETTE_VENV)], check=True)
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "show", "taguette"], capture_output=True, text=True
+    )
+    if f"Version: {TAGUETTE_VERSION}" not in installed.stdout:
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", f"taguette=={TAGUETTE_VERSION}"],
+            check=True,
+        )
+    return python
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its children that have ended."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.time() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5)
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def compare_with_taguette(url: str, session: str, text: str, spans: list, args) -> None:
+    """Our reading view and Taguette's document view (its page, the highlights and the
+    contents it fetches), each from its own server process on this machine, requested in
+    turn: median wall time, bytes, and each server's CPU time per view."""
+    import http.cookiejar
+    import json
+    import re
+    import subprocess
+    import urllib.request
+
+    python = taguette_python()
+    folder = Path(tempfile.mkdtemp(prefix="citemap-taguette-"))
+    paragraphs = text.split("\n\n")
+    # Taguette's offsets count the characters of its HTML's text: the paragraphs without the
+    # blank lines between them.
+    breaks = [m.start() for m in re.finditer("\n\n", text)]
+    from bisect import bisect_left
+
+    def shifted(offset: int) -> int:
+        return offset - 2 * bisect_left(breaks, offset)
+
+    data = {
+        "paragraphs": paragraphs,
+        "highlights": [[shifted(a), shifted(b), text[a:b]] for a, b in spans],
+    }
+    (folder / "data.json").write_text(json.dumps(data))
+    database = f"sqlite:///{folder}/taguette.sqlite3"
+    project_id, document_id = subprocess.run(
+        [str(python), "-c", TAGUETTE_SETUP, database, str(folder / "data.json")],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+
+    ours_port, theirs_port = free_port(), free_port()
+    env = {**os.environ, "DEBUG": "", "ALLOWED_HOSTS": "127.0.0.1"}
+    ours = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", "--nothreading",
+         f"127.0.0.1:{ours_port}"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    log = folder / "taguette.log"
+    theirs = subprocess.Popen(
+        [str(TAGUETTE_VENV / "bin" / "taguette"), "--no-browser", "--port", str(theirs_port),
+         "--bind", "127.0.0.1", "--database", database],
+        stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for(f"http://127.0.0.1:{ours_port}/healthz/")
+        wait_for(f"http://127.0.0.1:{theirs_port}/")
+        token = re.search(r"\?token=(\w+)", log.read_text())
+        jar = http.cookiejar.CookieJar()
+        taguette = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        taguette.open(f"http://127.0.0.1:{theirs_port}/?token={token[1] if token else ''}")
+        base = f"http://127.0.0.1:{theirs_port}"
+        theirs_urls = [
+            f"{base}/project/{project_id}/document/{document_id}",
+            f"{base}/api/project/{project_id}/document/{document_id}",
+            f"{base}/api/project/{project_id}/document/{document_id}/contents",
+        ]
+        ours_request = urllib.request.Request(
+            f"http://127.0.0.1:{ours_port}{url}", headers={"Cookie": f"sessionid={session}"}
+        )
+
+        def ours_view() -> int:
+            return len(urllib.request.urlopen(ours_request).read())
+
+        def theirs_view() -> int:
+            return sum(len(taguette.open(address).read()) for address in theirs_urls)
+
+        sizes = {"ours": ours_view(), "theirs": theirs_view()}  # warm-up
+        times: dict[str, list[float]] = {"ours": [], "theirs": []}
+        cpu = {"ours": 0.0, "theirs": 0.0}
+        pids = {"ours": ours.pid, "theirs": theirs.pid}
+        views = {"ours": ours_view, "theirs": theirs_view}
+        for _ in range(args.repeat):
+            for side in ("ours", "theirs"):  # alternating, so both see the same load
+                cpu_before = cpu_seconds(pids[side])
+                begun = time.perf_counter()
+                views[side]()
+                times[side].append((time.perf_counter() - begun) * 1000)
+                cpu[side] += cpu_seconds(pids[side]) - cpu_before
+        print()
+        print(
+            f"Against Taguette {TAGUETTE_VERSION} (its page, highlights and contents; the same "
+            f"{len(text):,} characters and {len(spans):,} highlights), {args.repeat} views each "
+            f"in turn, load average {os.getloadavg()[0]:.2f}:"
+        )
+        print(f"{'':<10} {'median ms':>10} {'CPU ms/view':>12} {'MB':>7}")
+        for side, label in (("ours", "Citemap"), ("theirs", "Taguette")):
+            print(
+                f"{label:<10} {statistics.median(times[side]):>10.1f} "
+                f"{cpu[side] / args.repeat * 1000:>12.1f} {sizes[side] / 1e6:>7.2f}"
+            )
+        print(
+            "ours / Taguette: time "
+            f"{statistics.median(times['ours']) / statistics.median(times['theirs']):.2f}, CPU "
+            f"{cpu['ours'] / max(cpu['theirs'], 1e-9):.2f}, bytes "
+            f"{sizes['ours'] / sizes['theirs']:.2f}"
+        )
+    finally:
+        for process in (ours, theirs):
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def main() -> None:
@@ -111,6 +301,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--browser", action="store_true", help="also open the page in Chromium and scroll it"
+    )
+    parser.add_argument(
+        "--taguette",
+        action="store_true",
+        help="also compare with Taguette's document view on the same text and highlights",
     )
     args = parser.parse_args()
 
@@ -258,7 +453,11 @@ def main() -> None:
             queries = len(captured.captured_queries)  # read now: the next request clears it
             assert response.status_code == 200, response.status_code
             if address == url:
-                assert response.content.count(b"<mark data-s=") > len(annotations)
+                # Every passage is drawn: its first segment carries its id.
+                drawn = response.content.count(b'<mark data-s="') + response.content.count(
+                    b'<span id="at-'
+                )
+                assert drawn >= len(annotations), (drawn, len(annotations))
             timings = []
             for _ in range(args.repeat):
                 begun = time.perf_counter()
@@ -275,6 +474,13 @@ def main() -> None:
         client = Client()
         client.force_login(supervisor)
         in_browser(url, client.cookies["sessionid"].value)
+
+    if args.taguette:
+        client = Client()
+        client.force_login(members[Role.STUDENT])
+        compare_with_taguette(
+            url, client.cookies["sessionid"].value, text, [(r.start, r.end) for r in rows], args
+        )
 
     if args.keep:
         print(f"\nKept: {url} (users {SLUG}-supervisor, {SLUG}-student)")

@@ -83,8 +83,11 @@ class ReferenceField(forms.CharField):
             return resolution.match
         if create and self.allow_new and referenced_id(text) is None:
             return NewReference(text.strip())
+        if len(resolution.candidates) == 1:
+            # Part of a name or statement that fits one record only: that record is meant.
+            return resolution.candidates[0]
         if resolution.candidates:
-            listed = "; ".join(reference_label(c) for c in resolution.candidates)
+            listed = "; ".join(reference_label(c) for c in resolution.candidates).rstrip(".")
             message = f"Several {self.what}s could be meant — type one as “#number”: {listed}."
             if referenced_id(text) is None and self.allow_new:
                 message += f" Or tick “new” to add a new {self.what}."

@@ -35,13 +35,20 @@ MAX_SEEDS = 8
 MAX_WINDOWS = 12
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n(?=\s*\S)")
+# Paragraphs are single lines in a text without blank lines.
+LINE_BREAK = re.compile(r"\n")
 _ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
 # Arabic tatweel stretches a word without changing it.
 _IGNORED = {"\u0640"}
+# Arabic letters typists interchange: alef maqsura and ya, ta marbuta and ha, alef wasla, and
+# the Persian forms of ya and kaf. (Hamza on alef, waw and ya, madda and the harakat are
+# combining marks once decomposed, and go with the other marks.)
+_ARABIC_VARIANTS = str.maketrans({"ى": "ي", "ی": "ي", "ة": "ه", "ٱ": "ا", "ک": "ك"})
 
 
 def fold_token(token: str) -> str:
-    """A whitespace-free token without case, accents, combining marks or punctuation."""
+    """A whitespace-free token without case, accents, combining marks (harakat, hamzas
+    written over or under a letter) or punctuation, Arabic letter variants made one."""
     if token.isascii():
         return token.translate(_ASCII_PUNCTUATION).lower()
     kept = [
@@ -49,7 +56,7 @@ def fold_token(token: str) -> str:
         for ch in unicodedata.normalize("NFKD", token)
         if unicodedata.category(ch)[0] not in "MPC" and ch not in _IGNORED
     ]
-    return "".join(kept).casefold()
+    return "".join(kept).casefold().translate(_ARABIC_VARIANTS)
 
 
 def same_words(a: str, b: str) -> bool:
@@ -270,6 +277,12 @@ class Haystack:
             label = name
         return label
 
+    def locator(self, offset: int) -> str:
+        """Where a reader finds the character at `offset`: its printed page when the text has
+        pages, else its paragraph (the number the reading view shows in the margin)."""
+        page = self.page_label(offset)
+        return f"p. {page}" if page else f"¶{paragraph_number(self.text, offset)}"
+
     def reanchor(self, quote: str, prefix: str, suffix: str, start: int | None) -> Anchor:
         """Where the quote is in this text now, and in what state (see the module's doc)."""
         text = self.text
@@ -420,11 +433,18 @@ def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
 
 def paragraph_number(text: str, offset: int) -> int:
     """Which paragraph (blank-line separated; single lines when there are none) `offset` is in."""
-    head = text[:offset]
-    blank_lines = len(PARAGRAPH_BREAK.findall(head))
-    if blank_lines or PARAGRAPH_BREAK.search(text):
-        return blank_lines + 1
-    return head.count("\n") + 1
+    # Breaks are matched in the whole text: a break's look-ahead must see the paragraph that
+    # follows it, even when `offset` is that paragraph's first character.
+    breaks = PARAGRAPH_BREAK.finditer(text)
+    first = next(breaks, None)
+    if first is None:
+        return text.count("\n", 0, offset) + 1
+    blank_lines = 0
+    for found in (first, *breaks):
+        if found.end() > offset:
+            break
+        blank_lines += 1
+    return blank_lines + 1
 
 
 def adopt_stored_texts(project_id: int) -> None:

@@ -153,8 +153,11 @@ class QuotePlacement(forms.Form):
 
     def _locate(self, cleaned: dict, quote: str) -> None:
         places = self.haystack.find(quote)
-        if len(places) == 1 and places[0].how == "exact":
+        if len(places) == 1 and places[0].how in ("exact", "folded"):
+            # Found once, perhaps written with other letter forms (hamzas, ى/ي, ة/ه), case or
+            # punctuation: the text's own words are kept.
             self.placed = (places[0].start, places[0].end)
+            cleaned["quote"] = self.haystack.text[places[0].start : places[0].end]
             return
         self.occurrences = [occurrence_at(self.haystack, place) for place in places]
         if not places:
@@ -223,11 +226,26 @@ class AnnotationForm(QuotePlacement, VersionedForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["concepts"].queryset = Concept.objects.for_project(membership.project)
+        self.fields["locator"].required = False  # filled in from the place when left empty
         self.setup_placement(haystack, self.instance.start, self.instance.end)
 
     def placement_needed(self) -> bool:
         moved = {"quote", "start", "end", "occurrence"} & set(self.changed_data)
         return bool(moved) or not self.instance.pk
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        # The locator follows from the place when it is left empty, whichever way the passage
+        # was placed (selected in the reading view or typed and found).
+        if not cleaned.get("locator") and "locator" not in self.errors:
+            start = self.placed[0] if self.placed else self.instance.start
+            if start is not None and self.haystack is not None and self.haystack.text:
+                cleaned["locator"] = self.haystack.locator(start)
+            else:
+                self.add_error(
+                    "locator", "Say where a reader finds the passage: ¶12, p. 14, 00:12:30."
+                )
+        return cleaned
 
 
 class LinkForm(forms.Form):

@@ -13,13 +13,14 @@ fraction of the time one block would take.
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from apps.annotations.anchoring import PARAGRAPH_BREAK
+from apps.annotations.anchoring import LINE_BREAK, PARAGRAPH_BREAK
 
 # Concept colours in the legend and the text; concepts beyond these share the last one.
 PALETTE_SIZE = 8
@@ -44,6 +45,16 @@ def _chunk(text: str) -> str:
     return escape(text).replace("\r", "&#13;")
 
 
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Each paragraph's span, numbered from 1 as locators count them (`paragraph_number`):
+    paragraphs are separated by blank lines, or are single lines when the text has none. The
+    separators themselves belong to no paragraph."""
+    breaks = list(PARAGRAPH_BREAK.finditer(text)) or list(LINE_BREAK.finditer(text))
+    starts = [0, *(found.end() for found in breaks)]
+    ends = [*(found.start() for found in breaks), len(text)]
+    return list(zip(starts, ends, strict=True))
+
+
 def blocks(text: str) -> dict[int, str]:
     """Where each block begins (at the first paragraph start BLOCK_CHARS or more after the
     previous one), with its opening tag. The tag says about how many lines tall the block is,
@@ -62,29 +73,86 @@ def blocks(text: str) -> dict[int, str]:
     return opening
 
 
+def _inside(
+    spans: list[tuple[int, int]], starts: list[int], offset: int, *, end: bool = False
+) -> int:
+    """`offset` moved out of a paragraph separator: forward to the next paragraph's start, or
+    (for a span's `end`) back to the previous paragraph's end. `starts` are the spans'."""
+    index = bisect_right(starts, offset) - 1
+    if index < 0:
+        return spans[0][0]
+    start, stop = spans[index]
+    if offset < stop or (end and offset == stop):
+        return offset
+    if end or index + 1 == len(spans):
+        return stop
+    return spans[index + 1][0]
+
+
 def render_text(text: str, highlights: list[Highlight], pages: list) -> SafeString:
+    """The text as blocks of paragraphs. Each paragraph is its own element, numbered
+    (`data-n`, which the stylesheet shows in the margin) and with `dir="auto"`, so that each
+    takes the direction of its first letters and brackets pair within it; the blank lines
+    between paragraphs are not in the page (their offsets are skipped, never shifted)."""
+    spans = paragraphs(text)
+    span_starts = [start for start, _ in spans]
     starting: dict[int, list[Highlight]] = defaultdict(list)
     ending: dict[int, list[Highlight]] = defaultdict(list)
+    empty: dict[int, list[Highlight]] = defaultdict(list)
     for highlight in highlights:
-        starting[highlight.start].append(highlight)
-        ending[highlight.end].append(highlight)
-    page_at = {start: label for start, label in pages if 0 <= start < len(text)}
+        # A passage that starts or ends on a blank line between paragraphs is drawn from the
+        # first character of the next paragraph (or to the last of the previous one).
+        start = _inside(spans, span_starts, highlight.start)
+        end = _inside(spans, span_starts, highlight.end, end=True)
+        if end <= start:
+            # Nothing but blank lines: it still has a target for its link.
+            empty[start].append(highlight)
+            continue
+        starting[start].append(highlight)
+        ending[end].append(highlight)
+    page_at = {
+        _inside(spans, span_starts, start): label
+        for start, label in pages
+        if 0 <= start < len(text)
+    }
     block_at = blocks(text)
-    bounds = sorted({0, len(text), *starting, *ending, *page_at, *block_at})
+    # Empty paragraphs (blank lines following blank lines) keep their number but show nothing.
+    paragraph_at = {start: n for n, (start, stop) in enumerate(spans, 1) if stop > start}
+    paragraph_end = {stop for _, stop in spans}
+    bounds = sorted(
+        {0, len(text), *starting, *ending, *empty, *page_at, *block_at}
+        | {offset for span in spans for offset in span}
+    )
     active: dict[int, Highlight] = {}
     parts: list[str] = [block_at[0]]
-    for begin, stop in zip(bounds, bounds[1:], strict=False):
+    in_paragraph = False
+    for begin, stop in zip(bounds, [*bounds[1:], len(text)], strict=True):
         for highlight in ending.get(begin, ()):
             active.pop(highlight.pk, None)
-        for highlight in starting.get(begin, ()):
-            active[highlight.pk] = highlight
+        targets = "".join(f'<span id="at-{h.pk}"></span>' for h in empty.get(begin, ()))
+        if in_paragraph and begin in paragraph_end:
+            parts.append(targets + "</p>")
+            targets = ""
+            in_paragraph = False
         if begin and begin in block_at:
             parts.append("</div>" + block_at[begin])
-        if begin in page_at:
+        if begin in paragraph_at and not in_paragraph:
+            parts.append(
+                f'<p class="reader__p" id="para-{paragraph_at[begin]}" '
+                f'data-n="{paragraph_at[begin]}" dir="auto">'
+            )
+            in_paragraph = True
+        if in_paragraph:
+            parts.append(targets)
+        for highlight in starting.get(begin, ()):
+            active[highlight.pk] = highlight
+        if begin in page_at and in_paragraph:
             parts.append(
                 f'<span class="page-mark" data-page="{escape(page_at[begin])}" '
                 'aria-hidden="true"></span>'
             )
+        if not in_paragraph or begin == stop:
+            continue  # a separator between paragraphs, or the end
         if not active:
             parts.append(f'<span data-s="{begin}">{_chunk(text[begin:stop])}</span>')
             continue
@@ -102,6 +170,8 @@ def render_text(text: str, highlights: list[Highlight], pages: list) -> SafeStri
             f'data-k="{inner.colour}" data-depth="{min(len(active), MAX_DEPTH)}"{first}>'
             f"{_chunk(text[begin:stop])}</mark>"
         )
+    if in_paragraph:
+        parts.append("</p>")
     parts.append("</div>")
     return mark_safe("".join(parts))  # noqa: S308 - every piece of text above is escaped
 

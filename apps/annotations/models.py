@@ -645,6 +645,20 @@ class Annotation(Versioned):
             "concepts": sorted([c.pk, c.name] for c in self.concepts.all()),
         }
 
+    def last_decision(self) -> ReviewEvent | None:
+        """What the reviewer said when they sent the work back (changes requested or rejected),
+        while that is its status: shown to the analyst who opens it to fix it."""
+        if self.status not in (Status.CHANGES_REQUESTED, Status.REJECTED):
+            return None
+        return (
+            self.review_events.filter(
+                action__in=[ReviewAction.REQUEST_CHANGES, ReviewAction.REJECT]
+            )
+            .select_related("actor")
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+
     def record_revision(self, *, by: User) -> AnnotationRevision:
         """Keep the content of the current version (call after saving it and its links)."""
         fresh = Annotation.objects.with_links().get(pk=self.pk)

@@ -21,6 +21,7 @@ from apps.annotations.models import (
     MAX_QUOTE_LENGTH,
     AnchorState,
     Annotation,
+    Status,
 )
 from apps.annotations.views import get_annotation_for_user
 from apps.library.models import SOURCE_TEXTS, Source, SourceText
@@ -38,6 +39,24 @@ def reading_direction(source: Source) -> str:
     if source.text_direction == "rtl":
         return "rtl"
     return "ltr" if source.language else detected_direction(source.full_text)
+
+
+# The side list's entries drawn by the server; the script builds the rest from compact data
+# (`list_data`), and without it "Show all" asks the server for every entry.
+LIST_PAGE = 100
+
+
+def list_data(placed: list[Annotation]) -> dict:
+    """The side list as compact rows for reader.js, which takes each quote's opening from the
+    text on the page: [id, start, end, locator, status, anchor state, fuzzy score]."""
+    return {
+        "statuses": dict(Status.choices),
+        "anchors": {state: AnchorState(state).label for state in ANCHOR_WARNINGS},
+        "rows": [
+            [a.pk, a.start, a.end, a.locator, a.status, a.anchor_state, a.anchor_score]
+            for a in placed
+        ],
+    }
 
 
 @require_safe
@@ -79,7 +98,9 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
             "source": source,
             "text_html": render_text(source.full_text, highlights, pages),
             "direction": reading_direction(source),
-            "placed": placed,
+            "placed": placed if request.GET.get("list") == "all" else placed[:LIST_PAGE],
+            "placed_count": len(placed),
+            "list_data": list_data(placed) if len(placed) > LIST_PAGE else None,
             "unplaced": unplaced,
             "legend_concepts": [(c, colour[c.pk]) for c in concepts],
             "palette_overflow": len(concepts) > PALETTE_SIZE,
@@ -206,6 +227,7 @@ def source_locate(request: HttpRequest, membership: Membership, pk: int) -> Json
                     "before": o.before,
                     "after": o.after,
                     "page": o.page,
+                    "locator": haystack.locator(o.start),
                     "how": o.how,
                     "score": o.score,
                 }

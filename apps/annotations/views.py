@@ -21,7 +21,7 @@ from apps.accounts.policy import (
     project_view,
 )
 from apps.accounts.references import NewReference, reference_label
-from apps.annotations.anchoring import Haystack, current_haystack, paragraph_number, trimmed
+from apps.annotations.anchoring import Haystack, current_haystack, trimmed
 from apps.annotations.filters import AnnotationFilter
 from apps.annotations.forms import (
     AnnotationForm,
@@ -38,6 +38,7 @@ from apps.annotations.models import (
     Annotation,
     AnnotationRevision,
     ReviewAction,
+    ReviewEvent,
     StaleDecision,
     Status,
     TransitionError,
@@ -195,6 +196,7 @@ def _annotation_form_page(
     annotation: Annotation | None = None,
     conflict: Annotation | None = None,
     differences: list[Difference] | None = None,
+    decision: ReviewEvent | None = None,
 ) -> HttpResponse:
     return render(
         request,
@@ -209,6 +211,7 @@ def _annotation_form_page(
             "mentions": mentions,
             "conflict": conflict,
             "differences": differences,
+            "decision": decision,
             "concept_choices": _concept_tree_choices(form),
         },
         status=409 if conflict else 200,
@@ -344,6 +347,7 @@ def annotation_edit(request: HttpRequest, membership: Membership, pk: int) -> Ht
         evidence=evidence,
         mentions=mentions,
         annotation=annotation,
+        decision=annotation.last_decision(),
     )
 
 
@@ -362,7 +366,7 @@ def selection_initial(request: HttpRequest, haystack: Haystack) -> dict:
         "start": start,
         "end": end,
         "page_label": page,
-        "locator": f"p. {page}" if page else f"¶{paragraph_number(haystack.text, start)}",
+        "locator": haystack.locator(start),
     }
 
 

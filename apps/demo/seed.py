@@ -44,6 +44,7 @@ class SeedResult:
     project: Project
     created: bool
     users: list[tuple[str, str]]  # (username, role)
+    texts_added: int = 0  # texts given to sources of a demo that existed without them
 
 
 def read_seed(path: Path = SEED_FILE) -> dict[str, Any]:
@@ -87,6 +88,26 @@ def seed_users(data: dict[str, Any]) -> dict[str, User]:
 
 
 @transaction.atomic
+def add_missing_texts(project: Project, data: dict[str, Any], texts_dir: Path) -> int:
+    """Store the texts found in `texts_dir` for the demo's sources that have none yet, as
+    their first version (the passages are placed in them); the rest is left as it is."""
+    from apps.annotations.anchoring import replace_text
+
+    by = project.memberships.filter(role="supervisor").select_related("user").first()
+    added = 0
+    for entry in data["source"]:
+        path = Path(texts_dir) / entry.get("text_file", "")
+        if not entry.get("text_file") or not path.is_file():
+            continue
+        source = Source.objects.filter(project=project, citation_key=entry["key"]).first()
+        if source is None or source.full_text:
+            continue
+        text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+        replace_text(source, text, by=by.user if by else None, origin="txt", filename=path.name)
+        added += 1
+    return added
+
+
 def load_seed_review(
     data: dict[str, Any] | None = None, *, texts_dir: Path | None = None, reset: bool = False
 ) -> SeedResult:
@@ -97,7 +118,8 @@ def load_seed_review(
     spec = data["project"]
     existing = Project.objects.filter(slug=spec["slug"]).first()
     if existing and not reset:
-        return SeedResult(project=existing, created=False, users=user_roles)
+        added = add_missing_texts(existing, data, texts_dir) if texts_dir else 0
+        return SeedResult(project=existing, created=False, users=user_roles, texts_added=added)
     if existing:
         existing.delete()
 

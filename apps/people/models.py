@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from apps.accounts.editing import Versioned
 from apps.accounts.models import Project
 from apps.accounts.references import MAX_CANDIDATES, Resolution, referenced_id
-from apps.people.names import match_key, normalise_name, search_tokens
+from apps.people.names import cross_script_pattern, match_key, normalise_name, search_tokens
 
 # Longest name a person record or variant holds; search keys are cut to the same length (NFKD
 # can make a normalised key longer than the name it comes from).
@@ -52,11 +52,16 @@ class PersonQuerySet(models.QuerySet):
 
     def matching(self, query: str) -> PersonQuerySet:
         """People whose name or any variant contains every word of `query`, transliteration
-        noise ignored (see names.normalise_name)."""
+        noise ignored (see names.normalise_name), in Arabic or Latin script whichever the
+        name is written in (names.cross_script_pattern)."""
         people = self
         for token in search_tokens(query):
-            variant = NameVariant.objects.filter(person=OuterRef("pk"), search_key__contains=token)
-            people = people.filter(Q(search_key__contains=token) | Exists(variant))
+            words = Q(search_key__contains=token)
+            if pattern := cross_script_pattern(token):
+                # The same word in the other script: "السوري" finds "al-Suri", and back.
+                words |= Q(search_key__regex=pattern)
+            variant = NameVariant.objects.filter(words, person=OuterRef("pk"))
+            people = people.filter(words | Exists(variant))
         return people
 
     def known_as(self, names: Iterable[str]) -> PersonQuerySet:

@@ -92,3 +92,107 @@ MAX_TOKENS = 12
 def search_tokens(query: str) -> list[str]:
     """The normalised words of a name query (at most a dozen); each must occur in a match."""
     return normalise_name(query).split()[:MAX_TOKENS]
+
+
+# Matching across scripts. Arabic script leaves short vowels unwritten and Latin
+# transliterations spell its consonants several ways, so a word in one script is turned into a
+# regular expression over the other script's keys: its consonants in order, each as any of its
+# usual spellings, with any vowels (and the letters that stand for long vowels, ʿayn and hamza)
+# between them. The expression is anchored at the start of a word and, as the plain search
+# does, accepts a longer word ("qutb" finds "qutbi"). Both sides are keys of `normalise_name`:
+# articles gone, hamza forms, ة and ى folded, doubled letters single.
+_LATIN_VOWELS = "[aeiou]*"
+_ARABIC_TO_LATIN = {
+    "ب": "b",
+    "پ": "p",
+    "ت": "t",
+    "ث": "(th|s|t)",
+    "ج": "(j|g|dj|dsh|zh)",
+    "چ": "(ch|tsh)",
+    "ح": "h",
+    "خ": "(kh|h|x)",
+    "د": "d",
+    "ذ": "(dh|z|d|th)",
+    "ر": "r",
+    "ز": "z",
+    "ژ": "(zh|j)",
+    "س": "s",
+    "ش": "(sh|ch|sch|s)",
+    "ص": "s",
+    "ض": "(d|dh|z)",
+    "ط": "t",
+    "ظ": "(z|dh|th|d)",
+    "غ": "(gh|g|r)",
+    "ف": "(f|v)",
+    "ق": "(q|k|g)",
+    "ك": "(k|c)",
+    "گ": "g",
+    "ل": "l",
+    "م": "m",
+    "ن": "n",
+    "ه": "h?",  # ta marbuta (folded to ha) is mostly an unwritten "a" or "ah" in Latin
+    "و": "[aeiouw]*",  # a long vowel or w
+    "ي": "[aeiouy]*",  # a long vowel or y
+    "ا": _LATIN_VOWELS,
+    "ع": _LATIN_VOWELS,  # ʿayn: its apostrophe is dropped from keys, a vowel may stand for it
+    "ء": _LATIN_VOWELS,
+}
+_ARABIC_VOWELS = "[اويعء]*"
+# Latin spellings (two letters first) and the Arabic letters each may stand for.
+_LATIN_TO_ARABIC = {
+    "sh": "(ش|[سصث][حه])",
+    "kh": "(خ|[كق][حه])",
+    "gh": "(غ|[جقك][حه])",
+    "th": "(ث|ذ|ظ|[تط][حه])",
+    "dh": "(ذ|ض|ظ|[دض][حه])",
+    "ch": "(ش|چ|تش)",
+    "zh": "(ژ|ج|[زظذ][حه])",
+    "b": "[بپ]",
+    "p": "[بپ]",
+    "t": "[تط]",
+    "j": "ج",
+    "g": "[جغقكگ]",
+    "h": "[حه]",
+    "d": "[دضذ]",
+    "r": "ر",
+    "z": "[زظذ]",
+    "s": "[سصث]",
+    "f": "ف",
+    "v": "ف",
+    "q": "ق",
+    "k": "[كق]",
+    "c": "[كقس]",
+    "x": "خ",
+    "l": "ل",
+    "m": "م",
+    "n": "ن",
+    "w": "و",
+    "y": "ي",
+}
+_ARABIC_WORD = re.compile(f"^[{''.join(_ARABIC_TO_LATIN)}]+$")
+_LATIN_WORD = re.compile("^[a-z]+$")
+
+
+def cross_script_pattern(token: str) -> str | None:
+    """A regular expression (the same in Python, PostgreSQL and SQLite) that finds the word
+    `token`, a key word in Arabic or Latin script, among the other script's keys; None for a
+    word of neither script alone."""
+    if _ARABIC_WORD.match(token):
+        parts = [_ARABIC_TO_LATIN[letter] for letter in token]
+        return "(^| )" + _LATIN_VOWELS.join(parts)
+    if _LATIN_WORD.match(token):
+        parts, at = [], 0
+        while at < len(token):
+            pair = token[at : at + 2]
+            if pair in _LATIN_TO_ARABIC:
+                parts.append(_LATIN_TO_ARABIC[pair])
+                at += 2
+                continue
+            letter = token[at]
+            at += 1
+            if letter not in "aeiou":
+                parts.append(_LATIN_TO_ARABIC[letter])
+        if not parts:
+            return None  # vowels only: anything would match
+        return "(^| )" + _ARABIC_VOWELS + _ARABIC_VOWELS.join(parts)
+    return None

@@ -6,13 +6,13 @@ import re
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Case, Prefetch, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from apps.accounts.models import Membership
+from apps.accounts.models import Membership, Role
 from apps.accounts.policy import Action, project_view
 from apps.annotations.forms import DecisionForm, decision_draft
 from apps.annotations.models import Annotation, ReviewAction, ReviewEvent, TransitionError
@@ -39,6 +39,10 @@ def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
     )
     filterset = QueueFilter(request.GET, queryset=waiting, membership=membership)
     results = filterset.qs if filterset.is_valid() else waiting.none()
+    # Work the viewer may decide on first; their own waits for another supervisor.
+    results = results.alias(
+        own=Case(When(author=request.user, then=Value(1)), default=Value(0))
+    ).order_by("own", "status_changed_at", "pk")
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page.object_list)
     for annotation in items:
@@ -55,6 +59,10 @@ def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
             "items": items,
             "decision_form": DecisionForm(action=""),
             "here": request.get_full_path(),
+            # Whether someone else could decide on the viewer's own work.
+            "other_supervisors": membership.project.memberships.filter(role=Role.SUPERVISOR)
+            .exclude(user=request.user)
+            .exists(),
         },
     )
 

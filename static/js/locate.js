@@ -6,23 +6,51 @@
   const quote = document.getElementById("id_quote");
   const start = document.getElementById("id_start");
   const end = document.getElementById("id_end");
+  const locator = document.getElementById("id_locator");
+  const pageLabel = document.getElementById("id_page_label");
   if (!status || !quote || !start || !end) return;
+  // What the script last wrote into the locator and page: replaced on the next placing, but
+  // anything the analyst typed there is kept.
+  const filled = new Map();
   const url = status.dataset.locateUrl;
   let timer = null;
   let asked = quote.value;
   let request = null;
 
+  function fill(field, value) {
+    if (!field) return;
+    if (field.value === "" || field.value === filled.get(field)) {
+      field.value = value;
+      filled.set(field, value);
+    }
+  }
+
   function place(match) {
     start.value = match.start;
     end.value = match.end;
+    fill(locator, match.locator || "");
+    fill(pageLabel, match.page || "");
   }
 
+  // The answer replaces what the status said. When the focus was on something in it (Tab
+  // pressed before the answer came lands on its link or choices), the focus moves to the
+  // first choice of the answer, or to the status itself, never to the page's start.
   function say(...nodes) {
+    const hadFocus = status.contains(document.activeElement);
     status.replaceChildren(...nodes);
+    if (!hadFocus) return;
+    const next = status.querySelector("input, a[href], button");
+    if (next) {
+      next.focus();
+    } else {
+      status.tabIndex = -1;
+      status.focus();
+    }
   }
 
+  // Where, as researchers say it: the paragraph (or page) a reader finds it in.
   function where(match) {
-    return `${match.page ? `p. ${match.page}, ` : ""}characters ${match.start}–${match.end}`;
+    return match.locator ? `in ${match.locator}` : `at characters ${match.start}–${match.end}`;
   }
 
   function context(match) {
@@ -65,7 +93,15 @@
     if (!matches.length) return say("Not found in the source's text. Check the quote, or select the passage in the reading view.");
     if (matches.length === 1 && matches[0].how === "exact") {
       place(matches[0]);
-      return say(`Found once: ${where(matches[0])}.`);
+      return say(`Found once, ${where(matches[0])}.`);
+    }
+    if (matches.length === 1 && matches[0].how === "folded") {
+      // The same words written with other letter forms (hamzas, ى/ي, ة/ه), case or
+      // punctuation: the text's own spelling is taken.
+      place(matches[0]);
+      quote.value = matches[0].words;
+      asked = quote.value;
+      return say(`Found once, spelt in the text as “${matches[0].words}”, which replaces the typed quote, ${where(matches[0])}.`);
     }
     const exact = matches[0].how === "exact";
     const intro = exact

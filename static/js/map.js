@@ -4,6 +4,12 @@
 (function () {
   "use strict";
 
+  // On a phone the filters start folded, so that the map is on the first screen.
+  var fold = document.getElementById("map-filters-fold");
+  if (fold && window.matchMedia("(max-width: 40rem)").matches && !fold.querySelector(".form-errors")) {
+    fold.open = false;
+  }
+
   var ZOOM_STEP = 1.3;
   var MAX_ZOOM = 8;
   var PAN_STEP = 0.12; // of the visible width or height, per arrow key

@@ -6,8 +6,20 @@
   if (!text) return;
   const reader = text.closest(".reader");
   const detail = document.getElementById("reader-detail");
-  const button = document.getElementById("excerpt-button");
   const createUrl = reader.dataset.createUrl;
+  // The "Excerpt this passage" button exists only with the script and for those who may
+  // excerpt; it is placed after the text, so the keyboard reaches it right after the text.
+  let button = null;
+  if (createUrl) {
+    button = document.createElement("a");
+    button.className = "button button--primary reader__excerpt";
+    button.id = "excerpt-button";
+    button.textContent = "Excerpt this passage";
+    button.hidden = true;
+    // Pressing it must not clear the selection it is about (which would hide it first).
+    button.addEventListener("mousedown", (event) => event.preventDefault());
+    text.after(button);
+  }
 
   // Offsets count code points, as the server does; JavaScript strings count UTF-16 units.
   const codePoints = (s) => {
@@ -73,6 +85,8 @@
     button.style.left = `${Math.max(8, window.scrollX + span.rect.left)}px`;
   }
   document.addEventListener("mouseup", () => setTimeout(offerExcerpt, 0));
+  // A selection made with the keyboard (caret.js).
+  document.addEventListener("citemap:selection", offerExcerpt);
   document.addEventListener("keyup", (event) => {
     if (event.shiftKey || event.key === "Shift") offerExcerpt();
   });
@@ -91,6 +105,25 @@
   let pending = 0;
   let opener = null; // what had the focus when a card opened; it gets it back on close
   let quietFocus = false;
+
+  // On a narrow screen the side list is a panel that a button at the bottom opens.
+  const narrow = window.matchMedia("(max-width: 60rem)");
+  const toggle = document.createElement("button");
+  toggle.type = "button";
+  toggle.className = "button button--primary reader__panel-toggle";
+  toggle.setAttribute("aria-controls", "reader-side");
+  toggle.setAttribute("aria-expanded", "false");
+  const count = reader.querySelector(".reader__heading .count");
+  const panelLabel = `Passages${count ? ` (${count.textContent})` : ""}`;
+  toggle.textContent = panelLabel;
+  reader.append(toggle);
+  reader.classList.add("has-panel");
+  function openPanel(open) {
+    reader.classList.toggle("is-panel-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "Close the list" : panelLabel;
+  }
+  toggle.addEventListener("click", () => openPanel(!reader.classList.contains("is-panel-open")));
 
   function markCurrent(ids) {
     reader.querySelectorAll(".reader__list li.is-current").forEach((li) => li.classList.remove("is-current"));
@@ -163,6 +196,7 @@
       cardsBox.append(more);
     }
     detail.hidden = false;
+    if (narrow.matches) openPanel(true);
     markCurrent(ids);
   }
 
@@ -213,7 +247,8 @@
     event.preventDefault();
     // At once: a smooth scroll aims before the blocks on its way are laid out, and may stop
     // short of a passage far away.
-    first.scrollIntoView({ block: "center", behavior: "instant" });
+    // Above the panel on a narrow screen, in the middle on a wide one.
+    first.scrollIntoView({ block: narrow.matches ? "start" : "center", behavior: "instant" });
     history.replaceState(null, "", `#at-${id}`);
     focusQuietly(first);
     show([id]);
@@ -225,6 +260,80 @@
   if (target) {
     target.scrollIntoView({ block: "center", behavior: "instant" });
     show([arrived[1]]);
+  }
+
+  // A long side list: the server drew its first entries; the others are built here from
+  // compact rows, their quotes' openings taken from the text on the page.
+  const listData = document.getElementById("reader-list-data");
+  if (listData) {
+    const data = JSON.parse(listData.textContent);
+    const list = document.getElementById("reader-list");
+    const drawn = new Set(Array.from(list.children, (li) => li.id));
+    const pieces = new Map(); // offset -> text of each segment, to read quotes from
+    text.querySelectorAll("[data-s]").forEach((segment) => {
+      pieces.set(Number(segment.dataset.s), segment.textContent);
+    });
+    const starts = Array.from(pieces.keys()).sort((a, b) => a - b);
+    const OPENING = 90;
+    function opening(start, end) {
+      // The segments from the one holding `start`, until enough characters are read.
+      let low = 0;
+      let high = starts.length - 1;
+      while (low < high) {
+        const middle = (low + high + 1) >> 1;
+        if (starts[middle] <= start) low = middle;
+        else high = middle - 1;
+      }
+      let words = "";
+      for (let i = low; i < starts.length && starts[i] < end; i += 1) {
+        const points = Array.from(pieces.get(starts[i]));
+        const from = Math.max(0, start - starts[i]);
+        const to = Math.min(points.length, end - starts[i]);
+        words += `${points.slice(from, to).join("")} `;
+        if (words.length > OPENING + 10) break;
+      }
+      words = words.replace(/\s+/gu, " ").trim();
+      const points = Array.from(words);
+      return points.length > OPENING ? `${points.slice(0, OPENING - 1).join("")}…` : words;
+    }
+    const fragment = document.createDocumentFragment();
+    for (const [id, start, end, locator, status, anchor, score] of data.rows) {
+      const existing = drawn.has(`ann-${id}`) && document.getElementById(`ann-${id}`);
+      if (existing) {
+        fragment.append(existing);
+        continue;
+      }
+      const item = document.createElement("li");
+      item.id = `ann-${id}`;
+      const jump = document.createElement("a");
+      jump.className = "reader__jump";
+      jump.href = `#at-${id}`;
+      jump.dataset.jump = id;
+      jump.setAttribute("aria-label", `Show ${locator} in the text`);
+      jump.textContent = locator;
+      item.append(jump);
+      if (status !== "approved") {
+        const badge = document.createElement("span");
+        badge.className = `status status--${status}`;
+        badge.textContent = data.statuses[status];
+        item.append(" ", badge);
+      }
+      if (data.anchors[anchor]) {
+        const badge = document.createElement("span");
+        badge.className = `anchor anchor--${anchor}`;
+        badge.textContent = data.anchors[anchor] + (anchor === "fuzzy" && score !== null ? ` ${Math.round(score * 100)}%` : "");
+        item.append(" ", badge);
+      }
+      const quote = document.createElement("p");
+      quote.className = "reader__quote";
+      quote.dir = "auto";
+      quote.textContent = `“${opening(start, end)}”`;
+      item.append(quote);
+      fragment.append(item);
+    }
+    list.replaceChildren(fragment);
+    const more = document.getElementById("reader-more");
+    if (more) more.remove();
   }
 
   // Colour by status or by concept, remembered for the next visit.

@@ -166,3 +166,37 @@ def test_replacing_the_text_keeps_versions_and_reanchors_every_passage(cast):
     # Nothing is deleted: the quote and its context stay, to be attached again.
     assert orphan.quote == "Sayyid Qutb wrote" and orphan.prefix
     assert orphan.start is None
+
+
+ARABIC_TEXT = (
+    "قال الكاتب إنّ الأمير أعلن الدولة في مدينة الرقة، ثم أُعيدت صياغة الفتوى "
+    "على يد القاضي الشرعي، وآمن بها كثيرون في المنطقة الشرقية."
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        # Hamza forms written as a bare alef (أ إ آ → ا).
+        ("الامير اعلن الدولة", "الأمير أعلن الدولة"),
+        ("ان الامير", "إنّ الأمير"),
+        ("وامن بها كثيرون", "وآمن بها كثيرون"),
+        # Alef maqsura for ya, and ya for alef maqsura.
+        ("علي يد القاضي", "على يد القاضي"),
+        ("على يد القاضى الشرعي", "على يد القاضي الشرعي"),
+        # Ha for ta marbuta, and ta marbuta for ha.
+        ("في مدينه الرقه", "في مدينة الرقة"),
+        ("صياغه الفتوى", "صياغة الفتوى"),
+        # Tatweel and harakat, typed or left out.
+        ("الدولـــة فِي مَدِينَة", "الدولة في مدينة"),
+        ("اعيدت صياغة", "أُعيدت صياغة"),
+        # Persian ya and kaf for the Arabic letters.
+        ("القاضی الشرعی", "القاضي الشرعي"),
+    ],
+)
+def test_quote_lookup_folds_arabic_letter_variants(typed, meant):
+    places = Haystack(ARABIC_TEXT).find(typed)
+    assert len(places) == 1
+    assert places[0].how == "folded"
+    start = ARABIC_TEXT.index(meant)
+    assert (places[0].start, places[0].end) == (start, start + len(meant))

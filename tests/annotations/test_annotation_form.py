@@ -112,7 +112,6 @@ def test_save_and_submit(cast, client_for, setting):
         ({"quote": ""}, "This field is required"),
         ({"quote": "   "}, "This field is required"),
         ({"quote": "x" * 5001}, "at most 5000 characters"),
-        ({"locator": ""}, "This field is required"),
         ({"evidence-0-claim": "no such claim anywhere"}, "No claim matches"),
         ({"evidence-0-claim": "#999999"}, "There is no claim #999999 in this project"),
         ({"mentions-0-person": "Nobody Known"}, "No person matches"),
@@ -131,6 +130,55 @@ def test_bad_input_gets_a_message_and_creates_nothing(
     assert message in response.text
     assert not Annotation.objects.exists()
     assert Claim.objects.count() == 1 and Person.objects.count() == 1
+
+
+def test_an_empty_locator_is_filled_in_from_the_place(cast, client_for, setting):
+    # The quote is typed (not selected) and found once: its paragraph is the locator.
+    text = "First paragraph.\n\nSecond one, where Hazimi speaks of chain takfir."
+    source = factories.make_source(cast.project, "Two paragraphs", full_text=text)
+    data = form_data(quote="Hazimi speaks", locator="")
+    response = client_for(cast.analyst).post(create_url(source), data)
+    assert response.status_code == 302
+    assert Annotation.objects.get().locator == "¶2"
+
+
+def test_a_quote_typed_without_hamzas_is_found_once_in_the_texts_spelling(
+    cast, client_for, setting
+):
+    text = "قال الكاتب إنّ الأمير أعلن الدولة في مدينة الرقة."
+    source = factories.make_source(cast.project, "مقال", full_text=text)
+    data = form_data(quote="الامير اعلن الدوله", locator="")
+    response = client_for(cast.analyst).post(create_url(source), data)
+    assert response.status_code == 302
+    annotation = Annotation.objects.get()
+    assert annotation.quote == "الأمير أعلن الدولة"
+    assert (annotation.start, annotation.end) == (text.index("الأمير"), text.index(" في"))
+    assert annotation.locator == "¶1"
+
+
+def test_a_locator_is_asked_for_when_there_is_no_text_to_take_it_from(cast, client_for):
+    source = factories.make_source(cast.project, "No text yet")
+    response = client_for(cast.analyst).post(create_url(source), form_data(locator=""))
+    assert response.status_code == 200
+    assert "Say where a reader finds the passage" in response.text
+    assert not Annotation.objects.exists()
+
+
+def test_part_of_a_name_or_statement_that_fits_one_record_is_that_record(cast, client_for, setting):
+    data = form_data(**{"mentions-0-person": "Hazim", "evidence-0-claim": "reached ISIS"})
+    response = client_for(cast.analyst).post(create_url(setting["source"]), data)
+    assert response.status_code == 302
+    annotation = Annotation.objects.get()
+    assert annotation.mentions.get().person == setting["hazimi"]
+    assert annotation.evidence.get().claim == setting["claim"]
+
+
+def test_several_claims_are_listed_without_a_double_full_stop(cast, client_for, setting):
+    factories.make_claim(cast.project, "Chain takfir spread beyond the group.")
+    data = form_data(**{"evidence-0-claim": "chain takfir"})
+    response = client_for(cast.analyst).post(create_url(setting["source"]), data)
+    assert "Several claims could be meant" in response.text
+    assert "group.." not in response.text
 
 
 def test_the_same_claim_twice_is_refused(cast, client_for, setting):
@@ -250,6 +298,19 @@ def test_sent_back_work_is_edited_and_resubmitted(cast, client_for, setting, dra
     client_for(cast.analyst).post(edit_url(draft), data)
     draft.refresh_from_db()
     assert (draft.status, draft.locator) == ("submitted", "¶5")
+
+
+def test_the_edit_form_shows_why_the_work_was_sent_back(cast, client_for, setting, draft):
+    draft.transition("submit", by=cast.analyst)
+    draft.transition(
+        "request_changes", by=cast.supervisor, reason="wrong_locator", comment="It is in ¶5."
+    )
+    page = client_for(cast.analyst).get(edit_url(draft)).text
+    assert "asked for changes" in page and str(cast.supervisor) in page
+    assert "Reason:</strong> " in page and "It is in ¶5." in page
+    # A draft never sent back shows nothing of the kind.
+    other = factories.make_annotation(setting["source"], cast.analyst, quote="Hazimi")
+    assert "review-note" not in client_for(cast.analyst).get(edit_url(other)).text
 
 
 @pytest.mark.parametrize("version", ["", "abc", "0", "99"])

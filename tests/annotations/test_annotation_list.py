@@ -48,6 +48,18 @@ def test_exactly_the_passages_a_link_asks_for(cast, client_for, passages):
     assert quotes(client.get(URL, {"q": "kaplan"})) == ["kaplan in B", "kaplan in A"]
 
 
+def test_the_filter_labels_only_what_it_shows(cast, client_for, passages):
+    # The chosen source, person and claim travel as hidden fields, named above the results:
+    # no label points at them (screen readers announced "[invalid name]", and a bare
+    # "Source" stood in the filter).
+    params = {"source": passages["first"].pk, "person": passages["kaplan"].pk}
+    page = client_for(cast.analyst).get(URL, {**params, "claim": passages["claim"].pk}).text
+    for name in ("source", "person", "claim"):
+        assert f'for="id_{name}"' not in page
+        assert f'type="hidden" name="{name}"' in page
+    assert 'for="id_q"' in page and 'for="id_concept"' in page
+
+
 def test_members_see_what_they_may(cast, client_for, passages):
     person = {"person": passages["kaplan"].pk}
     assert "draft kaplan in A" not in quotes(client_for(cast.student).get(URL, person))

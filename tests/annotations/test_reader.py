@@ -1,6 +1,7 @@
 """Source texts (paste, .txt, .html, .pdf), the reading view, placing quotes from the form,
 and attaching orphaned passages again."""
 
+import json
 import re
 
 import pytest
@@ -25,6 +26,23 @@ def source(cast):
     source = factories.make_source(cast.project, "Withdrawal from Society")
     replace_text(source, TEXT, by=cast.supervisor, origin="pasted")
     return source
+
+
+def paragraphs_of(body: str) -> list[str]:
+    """The reading view's paragraphs as plain text, after checking that every segment's
+    offset (data-s) is where its characters are in the stored text."""
+    return [
+        re.sub(r"<[^>]+>", "", paragraph).replace("&#x27;", "'")
+        for paragraph in re.findall(r'<p class="reader__p"[^>]*>(.*?)</p>', body, re.S)
+    ]
+
+
+def segments_at_their_offsets(body: str, text: str) -> bool:
+    segments = re.findall(r'data-s="(\d+)"[^>]*>([^<]*)<', body)
+    return bool(segments) and all(
+        text[int(at) : int(at) + len(chunk.replace("&#x27;", "'"))] == chunk.replace("&#x27;", "'")
+        for at, chunk in segments
+    )
 
 
 def url(source, page="read"):
@@ -91,9 +109,14 @@ def test_highlights_overlap_and_keep_offsets(cast, client_for, source):
         annotation.save()
     page = client_for(cast.student).get(url(source)).content.decode()
     body = re.search(r'<article class="reader__text[^>]*>(.*?)</article>', page, re.S).group(1)
-    # Every character of the text is in the page once, in order (markup aside).
-    plain = re.sub(r"<[^>]+>", "", body).replace("&#x27;", "'")
-    assert plain == TEXT
+    # Every character of the text is in the page once, in order (markup aside), one element
+    # per paragraph, numbered; the blank line between them is not drawn.
+    assert paragraphs_of(body) == TEXT.split("\n\n")
+    assert segments_at_their_offsets(body, TEXT)
+    assert re.findall(r'<p class="reader__p" id="para-(\d)" data-n="(\d)"', body) == [
+        ("1", "1"),
+        ("2", "2"),
+    ]
     overlap = re.search(r'<mark data-s="(\d+)" data-a="([\d ]+)"[^>]*data-depth="2"', body)
     assert overlap and int(overlap.group(1)) == TEXT.index("takfir spread")
     assert set(overlap.group(2).split()) == {str(outer.pk), str(inner.pk)}
@@ -118,7 +141,8 @@ def test_long_text_is_laid_out_in_blocks_at_paragraph_breaks(cast, client_for):
     page = client_for(cast.student).get(url(source)).content.decode()
     body = re.search(r'<article class="reader__text[^>]*>(.*?)</article>', page, re.S).group(1)
     blocks = re.findall(r'<div class="reader__block"[^>]*>(.*?)</div>', body, re.S)
-    assert "".join(re.sub(r"<[^>]+>", "", b) for b in blocks).replace("&#x27;", "'") == text
+    assert "\n\n".join(paragraphs_of(body)) == text
+    assert segments_at_their_offsets(body, text)
     starts = [int(re.search(r'data-s="(\d+)"', block).group(1)) for block in blocks]
     # Blocks of at least 2,000 characters, each starting a paragraph.
     assert len(blocks) == len(text) // 2_000
@@ -137,12 +161,14 @@ def test_a_block_page_and_passage_starting_together_nest_in_that_order():
         text, [Highlight(7, boundary, boundary + 9, "approved", -1)], [[0, "1"], [boundary, "2"]]
     )
     assert re.search(
-        r'</div><div class="reader__block" data-lines="\d+">'
+        r'</p></div><div class="reader__block" data-lines="\d+">'
+        r'<p class="reader__p" id="para-\d+" data-n="\d+" dir="auto">'
         r'<span class="page-mark" data-page="2" aria-hidden="true"></span>'
         rf'<mark data-s="{boundary}" data-a="7"',
         html,
     )
     assert html.count("<div") == html.count("</div>") == len(blocks(text))
+    assert html.count("<p ") == html.count("</p>") == 8
     assert render_text("", [], []).count("<div") == render_text("", [], []).count("</div>") == 1
 
 
@@ -581,3 +607,90 @@ def test_orphans_page_query_count_does_not_grow(
     with django_assert_num_queries(len(first.captured_queries)):
         response = client.get(url(source, "orphans"))
     assert response.content.decode().count("Attach again") == 17
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "One.\n\nTwo starts here.\n\n\n\nFour, after an empty one.\nStill four.",
+        "Lines without blank lines\nare each a paragraph\nof their own.",
+        "  Indented.\n\n  \n\tTabbed after a blank line of spaces.",
+    ],
+)
+def test_the_numbers_in_the_margin_are_the_locators_paragraphs(text):
+    from apps.annotations.anchoring import paragraph_number
+
+    html = str(render_text(text, [], []))
+    shown = re.findall(r'<p class="reader__p" id="para-(\d+)" data-n="\1"[^>]*>(.*?)</p>', html)
+    assert shown
+    for number, body in shown:
+        for at, chunk in re.findall(r'data-s="(\d+)">([^<]*)<', body):
+            for i in range(len(chunk)):
+                # Every character shown under a number has that number as its locator,
+                # the paragraph's first character included.
+                assert paragraph_number(text, int(at) + i) == int(number), (number, at, i)
+
+
+def test_a_passage_on_the_blank_lines_between_paragraphs_keeps_a_target():
+    text = "One.\n\nTwo."
+    html = str(render_text(text, [Highlight(5, 4, 6, "approved", -1)], []))
+    assert '<span id="at-5"></span>' in html
+    assert html.count("<p ") == html.count("</p>") == 2
+    # One ending there is drawn up to its paragraph's end.
+    html = str(render_text(text, [Highlight(6, 0, 5, "approved", -1)], []))
+    assert re.search(r'<mark data-s="0" data-a="6"[^>]*>One\.</mark></p>', html)
+
+
+def _many_passages(cast, count):
+    text = "\n\n".join(
+        f"Paragraph {n} has its own words, number {n} of many." for n in range(count)
+    )
+    source = factories.make_source(cast.project, "Many passages")
+    replace_text(source, text, by=cast.analyst, origin="pasted")
+    for n in range(count):
+        annotation = factories.make_annotation(
+            source, cast.analyst, status=Status.APPROVED, reviewer=cast.supervisor,
+            quote=f"its own words, number {n} of many",
+        )  # fmt: skip
+        annotation.anchor_in(text, 1)
+        annotation.save()
+    return source
+
+
+def test_a_long_side_list_comes_as_compact_data_after_its_first_entries(cast, client_for):
+    from apps.annotations.reader import LIST_PAGE
+
+    source = _many_passages(cast, LIST_PAGE + 20)
+    page = client_for(cast.student).get(url(source)).content.decode()
+    assert page.count('class="reader__jump"') == LIST_PAGE
+    data = json.loads(re.search(r'id="reader-list-data"[^>]*>(.*?)</script>', page, re.S)[1])
+    assert len(data["rows"]) == LIST_PAGE + 20
+    first = Annotation.objects.filter(source=source).order_by("start").first()
+    assert data["rows"][0] == [
+        first.pk, first.start, first.end, first.locator, "approved", first.anchor_state,
+        first.anchor_score,
+    ]  # fmt: skip
+    assert "Show all 120 passages in the list" in page
+    # Without the script, every entry comes from the server when asked for.
+    everything = client_for(cast.student).get(url(source), {"list": "all"}).content.decode()
+    assert everything.count('class="reader__jump"') == LIST_PAGE + 20
+
+
+def test_a_short_side_list_is_drawn_whole(cast, client_for, source):
+    page = client_for(cast.student).get(url(source)).content.decode()
+    assert "reader-list-data" not in page and "Show all" not in page
+
+
+def test_jargon_is_left_out_of_what_researchers_read(cast, client_for, source):
+    annotation = factories.make_annotation(
+        source, cast.analyst, status=Status.APPROVED, reviewer=cast.supervisor,
+        quote="Chain takfir spread among the groups.",
+    )  # fmt: skip
+    annotation.anchor_in(TEXT, 1)
+    annotation.save()
+    Annotation.objects.filter(pk=annotation.pk).update(anchor_state="exact")
+    client = client_for(cast.analyst)
+    cards = client.get(url(source, "read/passages") + f"?ids={annotation.pk}").text
+    assert "anchor--exact" not in cards and ">Exact<" not in cards
+    page = client.get(url(source)).text
+    assert 'rel="icon"' in page

@@ -194,7 +194,7 @@ def test_analyst_excerpts_a_passage_selected_with_the_mouse(
     expect(page.locator("#id_quote")).to_have_value(SELECTED)
     expect(page.locator("#id_start")).to_have_value(str(start))
     expect(page.locator("#id_end")).to_have_value(str(end))
-    expect(page.locator("#locate-status")).to_contain_text(f"characters {start}–{end}")
+    expect(page.locator("#locate-status")).to_contain_text("Placed in the text at ¶2")
     locator = page.get_by_role("textbox", name="Locator")
     expect(locator).to_have_value("¶2")  # from the selection's paragraph
     if not locator.input_value():
@@ -356,3 +356,223 @@ def test_arabic_text_reads_right_to_left(page, live_server, seed_review, sign_in
     page.goto(f"{base}/{english.pk}/read/")
     expect(page.locator("#reader-text")).to_contain_text(SELECTED)
     assert _direction(page) == "ltr"
+
+
+def test_the_excerpt_button_goes_with_the_selection(page, live_server, seed_review, sign_in):
+    source = _source_with_text(seed_review, _analyst(seed_review), TEXT, language="en")
+    start = TEXT.index(SELECTED)
+    sign_in(page, "analyst")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    # No dead copy of the button waits at the bottom of the page as a tab stop.
+    expect(page.locator('a[href="#"]')).to_have_count(0)
+    button = page.get_by_role("link", name="Excerpt this passage")
+    expect(button).to_have_count(0)
+
+    page.evaluate(SELECT, [start, start + len(SELECTED)])
+    expect(button).to_be_visible()
+    # A click elsewhere in the text clears the selection: the button, which pointed at the
+    # old offsets, goes with it.
+    box = page.evaluate(CHAR_BOX, 3)
+    page.mouse.click(box["left"] + 1, box["top"] + box["height"] / 2)
+    assert page.evaluate("window.getSelection().isCollapsed")
+    expect(button).to_be_hidden()
+    expect(page.locator("#excerpt-button")).to_be_hidden()
+
+    # Selected again, it offers the new place; pressing it keeps the selection it is about.
+    page.evaluate(SELECT, [start, start + len("leaderless cells")])
+    expect(button).to_be_visible()
+    button.click()
+    page.wait_for_url(re.compile(r"/annotations/new/\?start="))
+    expect(page.locator("#id_quote")).to_have_value("leaderless cells")
+
+
+PARAGRAPHS = (
+    "The first paragraph is short.\n\n"
+    "The second paragraph says nothing of note.\n\n"
+    "The third paragraph holds the quote the analyst wants, and only once."
+)
+
+
+def test_paragraph_numbers_are_in_the_margin_and_fill_the_locator(
+    page, live_server, seed_review, sign_in
+):
+    source = _source_with_text(seed_review, _analyst(seed_review), PARAGRAPHS, language="en")
+    sign_in(page, "analyst")
+    base = f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}"
+    page.goto(f"{base}/read/")
+    paragraphs = page.locator("#reader-text .reader__p")
+    expect(paragraphs).to_have_count(3)
+    # Each number is drawn in the margin before its paragraph, outside the text and any
+    # selection of it.
+    for n in range(3):
+        number = page.evaluate(
+            """n => {
+              const p = document.querySelectorAll("#reader-text .reader__p")[n];
+              const style = getComputedStyle(p, "::before");
+              const left = p.getBoundingClientRect().left + parseFloat(style.left);
+              // The block clips what overflows it (content-visibility contains its paint).
+              const block = p.closest(".reader__block").getBoundingClientRect();
+              return { content: style.content, right: left + parseFloat(style.width),
+                       text: p.getBoundingClientRect().left,
+                       visible: style.display !== "none" && left >= block.left };
+            }""",
+            n,
+        )
+        assert number["content"] == f'"{n + 1}"' or number["content"].endswith(f'"{n + 1}"')
+        assert number["visible"] and number["right"] <= number["text"]
+    page.screenshot(path="test-results/reader-paragraph-numbers.png")
+
+    # Typed, not selected: the quote found once fills the locator with its paragraph.
+    page.goto(f"{base}/annotations/new/")
+    page.locator("#id_quote").fill("the quote the analyst wants")
+    expect(page.locator("#locate-status")).to_contain_text("Found once, in ¶3")
+    expect(page.get_by_role("textbox", name="Locator")).to_have_value("¶3")
+    # A locator the analyst typed is theirs: another quote does not overwrite it.
+    page.get_by_role("textbox", name="Locator").fill("para. three")
+    page.locator("#id_quote").fill("The second paragraph says")
+    expect(page.locator("#locate-status")).to_contain_text("Found once, in ¶2")
+    expect(page.get_by_role("textbox", name="Locator")).to_have_value("para. three")
+
+
+def test_tab_during_the_lookup_keeps_the_focus(page, live_server, seed_review, sign_in):
+    source = _source_with_text(seed_review, _analyst(seed_review), PARAGRAPHS, language="en")
+    sign_in(page, "analyst")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/annotations/new/")
+    page.locator("#id_quote").focus()
+    page.keyboard.type("the quote the analyst wants")
+    # Tab before the lookup answers (it waits for a pause in typing, then the server).
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.outerHTML")
+    expect(page.locator("#locate-status")).to_contain_text("Found once")
+    assert page.evaluate("document.activeElement !== document.body")
+    assert page.evaluate("document.activeElement.outerHTML") == focused
+    # The keys pressed next go where the focus is, not into the quote.
+    page.keyboard.press("Tab")
+    page.keyboard.type("¶ three")
+    expect(page.locator("#id_quote")).to_have_value("the quote the analyst wants")
+
+
+# An Arabic text whose second paragraph names a Latin-script author and work in brackets.
+MIXED = (
+    "يقول الكاتب إن الجماعات تستمر بعد سقوط القيادة.\n\n"
+    "كتب سيد قطب (Sayyid Qutb) عن الجاهلية [jahiliyya].\n\n"
+    "ثم يعود النص إلى العربية."
+)
+
+# The brackets and the letters inside them, in the order they are drawn from left to right.
+DRAWN_ORDER = """element => {
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  const boxes = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (let i = 0; i < node.data.length; i += 1) {
+      if (!"()[]SQbjy".includes(node.data[i])) continue;
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      boxes.push([range.getBoundingClientRect().left, node.data[i]]);
+    }
+  }
+  return boxes.sort((a, b) => a[0] - b[0]).map((b) => b[1]).join("");
+}"""
+
+
+def test_brackets_in_a_mixed_arabic_paragraph_face_the_right_way(
+    page, live_server, seed_review, sign_in
+):
+    source = _source_with_text(seed_review, _analyst(seed_review), MIXED, language="ar")
+    sign_in(page, "analyst")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    mixed = page.locator("#reader-text .reader__p").nth(1)
+    expect(mixed).to_contain_text("Sayyid Qutb")
+    # The same paragraph in a plain right-to-left block of the same font and width, placed
+    # after it: how any browser draws it (the reference).
+    mixed.evaluate(
+        """paragraph => {
+          const reference = document.createElement("div");
+          reference.id = "reference";
+          reference.dir = "rtl";
+          reference.textContent = paragraph.textContent;
+          paragraph.after(reference);
+        }"""
+    )
+    drawn = page.evaluate(DRAWN_ORDER, mixed.element_handle())
+    expected = page.evaluate(DRAWN_ORDER, page.locator("#reference").element_handle())
+    assert "(" in drawn and "[" in drawn
+    assert drawn == expected
+
+
+def test_analyst_excerpts_with_the_keyboard_alone(page, live_server, seed_review, sign_in):
+    source = _source_with_text(seed_review, _analyst(seed_review), TEXT, language="en")
+    start = TEXT.index(SELECTED)
+    sign_in(page, "analyst")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    _tab_to(page, "caret-start")
+    page.keyboard.press("Enter")
+    status = page.locator("#caret-status")
+    expect(status).to_contain_text("Caret in ¶1, before “The”")
+    expect(page.locator("#reader-text")).to_be_focused()
+
+    page.keyboard.press("ArrowDown")  # the next sentence: the second paragraph's first
+    expect(status).to_contain_text("Caret in ¶2, before “Its”")
+    page.keyboard.press("PageUp")
+    page.keyboard.press("PageDown")
+    expect(status).to_contain_text("Caret in ¶2, before “Its”")
+    for _ in range(4):  # Its founders argued that
+        page.keyboard.press("ArrowRight")
+    expect(status).to_contain_text("before “leaderless”")
+    for _ in range(8):
+        page.keyboard.press("Shift+ArrowRight")
+    expect(status).to_contain_text("8 words selected from ¶2")
+    page.keyboard.press("Shift+ArrowLeft")  # one word back: the selection ends at "command"
+    expect(status).to_contain_text(f"7 words selected from ¶2: “{SELECTED}”")
+    assert page.evaluate("window.getSelection().toString()") == SELECTED
+    button = page.get_by_role("link", name="Excerpt this passage")
+    expect(button).to_have_attribute(
+        "href", re.compile(rf"\?start={start}&end={start + len(SELECTED)}$")
+    )
+    page.screenshot(path="test-results/reader-keyboard-selection.png")
+
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/annotations/new/\?start="))
+    expect(page.locator("#id_quote")).to_have_value(SELECTED)
+    expect(page.get_by_role("textbox", name="Locator")).to_have_value("¶2")
+
+
+def test_a_skip_link_passes_the_highlights_to_the_passage_list(
+    page, live_server, seed_review, sign_in
+):
+    source = _source_with_text(seed_review, _analyst(seed_review), LONG, language="en")
+    passages = [_approved(source, f"circle number {n} met") for n in range(1, 30)]
+    sign_in(page, "student")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    skip = page.get_by_role("link", name="Skip the text and its highlights")
+    _tab_to(page, skip.evaluate("e => e.id = 'skip-test'"))
+    expect(skip).to_be_visible()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#ann-{passages[0].pk} a[data-jump]")).to_be_focused()
+
+
+def test_a_long_passage_list_is_built_in_the_browser(page, live_server, seed_review, sign_in):
+    from apps.annotations.reader import LIST_PAGE
+
+    count = LIST_PAGE + 10
+    text = "\n\n".join(
+        f"Paragraph {n} has its own words, number {n} of many." for n in range(count)
+    )
+    source = _source_with_text(seed_review, _analyst(seed_review), text, language="en")
+    passages = [_approved(source, f"its own words, number {n} of many") for n in range(count)]
+    sign_in(page, "student")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    entries = page.locator("#reader-list > li")
+    expect(entries).to_have_count(count)
+    expect(page.get_by_role("link", name="Show all")).to_have_count(0)
+    last = passages[-1]
+    entry = page.locator(f"#ann-{last.pk}")
+    expect(entry.locator(".reader__quote")).to_have_text(
+        f"“its own words, number {count - 1} of many”"
+    )
+    entry.locator("a[data-jump]").click()
+    expect(page.locator(f"#at-{last.pk}")).to_be_in_viewport()
+    expect(entry).to_have_class(re.compile("is-current"))

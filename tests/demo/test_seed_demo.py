@@ -143,6 +143,23 @@ def test_running_it_again_changes_nothing(db, debug):
     )
 
 
+def test_texts_given_later_are_added_to_the_existing_demo(db, debug, tmp_path):
+    seed()
+    entry = next(e for e in FIXTURE["source"] if e.get("text_file"))
+    source = Source.objects.get(project__slug=SLUG, citation_key=entry["key"])
+    assert source.full_text == ""
+    (tmp_path / entry["text_file"]).write_text("A text given after the demo was loaded.\n")
+    output = seed("--texts", str(tmp_path))
+    assert "added the text of 1 source(s)" in output
+    source.refresh_from_db()
+    assert (source.full_text, source.text_version) == (
+        "A text given after the demo was loaded.\n",
+        1,
+    )
+    # Again: that text is there now, so nothing changes.
+    assert "nothing changed" in seed("--texts", str(tmp_path))
+
+
 def test_reset_reloads_the_project(db, debug):
     seed()
     Annotation.objects.filter(project__slug=SLUG).first().evidence.all().delete()

@@ -29,6 +29,23 @@ def test_name_search_ignores_transliteration_noise(cast, client_for, suri, query
     assert "Abu Musab al-Suri" in response.text
 
 
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("سيد قطب", ["Sayyid Qutb"]),  # written only in Latin script
+        ("قطب", ["Sayyid Qutb"]),
+        ("السوري", ["Abu Musab al-Suri"]),
+        ("الحازمي", ["أحمد الحازمي"]),
+        ("al-Hazimi", ["أحمد الحازمي"]),  # written only in Arabic script
+        ("Ahmad Hazimi", ["أحمد الحازمي"]),
+        ("البغدادي", []),
+    ],
+)
+def test_names_are_found_across_scripts(cast, client_for, suri, query, found):
+    factories.make_person(cast.project, "أحمد الحازمي", literal="أحمد الحازمي")
+    assert names(client_for(cast.student).get(URL, {"q": query})) == found
+
+
 def test_every_word_must_match(cast, client_for, suri):
     assert names(client_for(cast.student).get(URL, {"q": "Sayyid Crenshaw"})) == []
     assert names(client_for(cast.student).get(URL, {"q": "sayid qutb"})) == ["Sayyid Qutb"]

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 
 from apps.annotations.models import Annotation, Status
@@ -35,8 +37,23 @@ def quotes(response):
 def test_submitted_work_oldest_first_in_context(cast, client_for, waiting):
     response = client_for(cast.supervisor).get(URL)
     assert quotes(response) == ["older one", "newer one", "supervisor's own"]
-    assert "another supervisor must decide" in response.text
     assert "1 of" not in response.text  # one page only
+
+
+def test_a_lone_supervisors_own_work_says_it_waits_for_a_second_one(cast, client_for, waiting):
+    # Even submitted first, the supervisor's own annotation comes after what they may decide.
+    Annotation.objects.filter(pk=waiting["own"].pk).update(
+        status_changed_at=waiting["older"].status_changed_at - timedelta(days=1)
+    )
+    response = client_for(cast.supervisor).get(URL)
+    assert quotes(response) == ["older one", "newer one", "supervisor's own"]
+    assert "waits for a second supervisor" in response.text
+    assert 'href="/p/review/members/">Invite a second supervisor</a>' in response.text
+
+    factories.add_member(cast.project, factories.make_user("second"), "supervisor")
+    response = client_for(cast.supervisor).get(URL)
+    assert "another supervisor must decide on it" in response.text
+    assert "Invite a second supervisor" not in response.text
 
 
 @pytest.mark.parametrize(
@@ -127,8 +144,8 @@ def test_query_count_does_not_grow(cast, assert_constant_queries):
     # 1 session, 2 user, 3 membership + project, 4 count, 5 page of annotations with
     # sources and authors, 6 evidence, 7 mentions, 8 concepts, 9 review events with actors,
     # 10 analysts and 11 concepts for the filter's choices, 12-14 session update in a
-    # savepoint (what was shown, for bulk approval)
-    assert_constant_queries(cast.supervisor, lambda: URL, 14)
+    # savepoint (what was shown, for bulk approval), 15 whether another supervisor exists
+    assert_constant_queries(cast.supervisor, lambda: URL, 15)
 
 
 def test_withdrawn_page_query_count_does_not_grow(cast, assert_constant_queries):

@@ -44,8 +44,14 @@ class Command(BaseCommand):
         if result.created:
             self.stdout.write(self.style.SUCCESS(f"Loaded the seed review into “{project.slug}”."))
         else:
+            added = (
+                f"added the text of {result.texts_added} source(s) that had none"
+                if result.texts_added
+                else "nothing changed"
+            )
             self.stdout.write(
-                f"Project “{project.slug}” already exists; nothing changed (use --reset to reload)."
+                f"Project “{project.slug}” already exists; {added} (use --reset to load it "
+                "again from scratch)."
             )
         self.stdout.write(f"Demo users (password: {DEMO_PASSWORD}):")
         for username, role in result.users:
