@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from apps.accounts.models import Membership, User
+from apps.accounts.models import Membership, Project, Role, User
 from apps.library.models import Source
 
 
@@ -49,7 +49,15 @@ def test_analyst_adds_and_edits_a_source(page, live_server, seed_review, sign_in
 
 
 def test_supervisor_adds_a_member_and_changes_their_role(page, live_server, seed_review, sign_in):
-    User.objects.create_user("newcomer", email="newcomer@example.org", password="x-long-password-1")
+    newcomer = User.objects.create_user(
+        "newcomer", email="newcomer@example.org", password="x-long-password-1"
+    )
+    # The add form names people the supervisor already works with in another project (anyone
+    # else is invited by email).
+    earlier = Project.objects.create(slug="earlier", name="An earlier review")
+    supervisor = Membership.objects.get(project=seed_review, role=Role.SUPERVISOR).user
+    Membership.objects.create(project=earlier, user=supervisor, role=Role.SUPERVISOR)
+    Membership.objects.create(project=earlier, user=newcomer, role=Role.ANALYST)
     sign_in(page, "supervisor")
     page.goto(f"{live_server.url}/p/{seed_review.slug}/")
     page.get_by_role("navigation", name="Project").get_by_role("link", name="Members").click()
