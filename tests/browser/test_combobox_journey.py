@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from apps.annotations.models import Annotation
 from tests import factories
+from tests.browser.test_accessibility import findings
 
 QUOTE = "Occasionally, the ultra-extremists shift their loyalty to new religious leaders."
 
@@ -93,6 +94,9 @@ def test_escape_closes_the_suggestions_and_a_click_chooses_one(
 
     claim.press("ArrowDown")  # opens again
     expect(listbox).to_be_visible()
+    expect(claim).to_have_attribute("aria-activedescendant", re.compile(".+"))
+    # axe-core finds nothing critical or serious with the list open and an option active.
+    assert findings(page) == []
     listbox.get_by_role("option", name=re.compile("moved online")).click()
     expect(claim).to_have_value(f"#{wanted.pk} {wanted.statement}")
     expect(listbox).to_be_hidden()
