@@ -92,11 +92,18 @@ class ProjectCreateForm(forms.ModelForm):
 class ProjectSettingsForm(forms.ModelForm):
     class Meta:
         model = Project
-        fields = ["name", "description", "students_see_history"]
-        labels = {"students_see_history": "Students may see the review history"}
+        fields = ["name", "description", "students_see_history", "allow_self_approval"]
+        labels = {
+            "students_see_history": "Students may see the review history",
+            "allow_self_approval": "Allow a supervisor to approve their own work",
+        }
         help_texts = {
             "students_see_history": "Of approved annotations, from their approval on: never "
-            "the wording or the reviewers' comments before it."
+            "the wording or the reviewers' comments before it.",
+            "allow_self_approval": "Off (the rule): nobody decides on their own work; another "
+            "supervisor must. On, for a project with a single supervisor: a supervisor may "
+            "approve their own annotation, recorded in its history as a self-approval and "
+            "shown on its page. Never a rejection or a request for changes.",
         }
 
 

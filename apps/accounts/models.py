@@ -51,6 +51,11 @@ class Project(models.Model):
         default=False,
         help_text="Students may read the review history of approved annotations.",
     )
+    allow_self_approval = models.BooleanField(
+        default=False,
+        help_text="A supervisor may approve their own annotation, as a recorded exception "
+        "(for projects with one supervisor). Off: nobody decides on their own work.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ProjectQuerySet.as_manager()

@@ -348,10 +348,16 @@ class Annotation(Versioned):
         if action == ReviewAction.SUBMIT:
             return own and can(membership, Action.ANNOTATE)
         if action in DECISIONS:
-            return reviewer and not own
+            return reviewer and (not own or self.may_approve_own(action, membership.project))
         if action == ReviewAction.WITHDRAW:
             return reviewer or (own and can(membership, Action.ANNOTATE))
         return reviewer and action in {ReviewAction.REOPEN, ReviewAction.RESTORE}
+
+    def may_approve_own(self, action: str, project: Project) -> bool:
+        """Whether the author may take this decision on their own work: only approving, and
+        only where the project allows self-approval (a recorded exception, for projects with
+        a single supervisor). Nobody ever rejects or sends back their own work."""
+        return action == ReviewAction.APPROVE and project.allow_self_approval
 
     def refusal(self, membership: Membership, action: str) -> str | None:
         """Why the member may not take `action` now; None when they may."""
@@ -426,7 +432,9 @@ class Annotation(Versioned):
                 raise StaleDecision(seen_version, current.version)
             if action == ReviewAction.SUBMIT and current.author_id != by.pk:
                 raise TransitionError("Only the author can submit an annotation for review.")
-            if action in DECISIONS and current.author_id == by.pk:
+            self_approval = action in DECISIONS and current.author_id == by.pk
+            project = membership.project if membership is not None else current.project
+            if self_approval and not current.may_approve_own(action, project):
                 raise TransitionError(
                     "You cannot decide on your own annotation; another supervisor must."
                 )
@@ -443,6 +451,7 @@ class Annotation(Versioned):
                 comment=comment.strip(),
                 annotation_version=current.version,
                 created_at=when,
+                self_approval=self_approval,
             )
             changes: dict[str, object] = {"status": target, "status_changed_at": when}
             if action == ReviewAction.WITHDRAW:
@@ -901,6 +910,8 @@ class ReviewEvent(models.Model):
     comment = models.TextField(blank=True)
     annotation_version = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+    # An approval by the annotation's own author, which only a project allowing it permits.
+    self_approval = models.BooleanField(default=False)
 
     objects = ReviewEventQuerySet.as_manager()
 

@@ -144,6 +144,21 @@ def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             history = history.filter(pk__gte=since_event) if since_event else history.none()
             revisions = revisions.filter(version__gte=first_version)
     actions = annotation.allowed_actions(membership)
+    # An approval its author gave (where the project allows it) is said on the page, to all.
+    # Read from the history when it is shown (no extra query), else asked for.
+    self_approved = False
+    if history is not None:
+        history = list(history)
+        approvals = [e for e in history if e.to_status == Status.APPROVED]
+        self_approved = bool(approvals) and approvals[-1].self_approval
+    elif annotation.status == Status.APPROVED:
+        self_approved = bool(
+            annotation.review_events.filter(to_status=Status.APPROVED)
+            .order_by("-pk")
+            .values_list("self_approval", flat=True)
+            .first()
+        )
+    self_approved = self_approved and annotation.status == Status.APPROVED
     # Earlier versions are part of the history: shown to those who may read it.
     changes = None
     if history is not None:
@@ -166,6 +181,7 @@ def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             "decision_draft": decision_draft(request, annotation.pk),
             "changes": changes,
             "first_version": first_version,
+            "self_approved": bool(self_approved),
         },
     )
 

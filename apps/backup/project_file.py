@@ -53,8 +53,8 @@ from apps.library.richtext import render_markdown
 from apps.people.models import NameVariant, Person, name_key, strict_key
 
 FORMAT = "citemap-project"
-VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 # Rows read or written per query; a source carries its texts, so fewer of them.
 BATCH = 1000
 SOURCE_BATCH = 100
@@ -251,6 +251,7 @@ PROJECT = Table(
         Column("name", "name"),
         Column("description", "description"),
         Column("students_see_history", "students_see_history"),
+        Column("allow_self_approval", "allow_self_approval", since=4),
         Column("created_at", "created_at", TIME),
     ],
     excluded=NO_ID,
@@ -453,6 +454,7 @@ REVIEW_EVENTS = Table(
         Column("comment", "comment"),
         Column("annotation_version", "annotation_version"),
         Column("created_at", "created_at", TIME),
+        Column("self_approval", "self_approval", since=4),
     ],
     parent="annotation",
     excluded=NO_ID,

@@ -26,6 +26,7 @@ from apps.annotations.models import (
     AnchorState,
     Annotation,
     AnnotationRevision,
+    ReviewAction,
     ReviewEvent,
     Status,
 )
@@ -98,9 +99,24 @@ def test_the_seed_review_survives_export_and_import_into_an_empty_database(db, t
         # Saved, not updated: the sort key is derived from the particles too.
         person.non_dropping_particle, person.dropping_particle, person.suffix = "al-", "ibn", "Jr."
         person.save()
+    # Version 4: a project allowing self-approval, and a self-approval in the ledger.
+    Project.objects.filter(slug=SLUG).update(allow_self_approval=True)
+    approved = Annotation.objects.filter(project__slug=SLUG, status=Status.APPROVED).first()
+    ReviewEvent.objects.create(
+        annotation=approved,
+        actor=approved.author,
+        action=ReviewAction.APPROVE,
+        from_status=Status.SUBMITTED,
+        to_status=Status.APPROVED,
+        annotation_version=approved.version,
+        self_approval=True,
+    )
     first = export()
     data = json.loads(first)
-    assert data["format"] == "citemap-project" and data["version"] == 3
+    assert data["format"] == "citemap-project" and data["version"] == 4
+    assert data["project"]["allow_self_approval"] is True
+    flags = [e["self_approval"] for a in data["annotations"] for e in a["review_events"]]
+    assert flags.count(True) == 1 and flags.count(False) > 1
     counts = {kind: len(data[kind]) for kind in ("sources", "people", "claims", "annotations")}
     assert min(counts.values()) > 1
     assert {(p["non_dropping_particle"], p["suffix"]) for p in data["people"]} == {("al-", "Jr.")}
@@ -126,7 +142,7 @@ def test_the_seed_review_survives_export_and_import_into_an_empty_database(db, t
 def test_the_file_has_one_row_per_line(db):
     load_seed_review()
     lines = export().splitlines()
-    assert lines[:3] == ["{", '"format": "citemap-project",', '"version": 3,']
+    assert lines[:3] == ["{", '"format": "citemap-project",', '"version": 4,']
     start = lines.index('"people": [')
     end = lines.index("],", start)
     people = [json.loads(line.removesuffix(",")) for line in lines[start + 1 : end]]
@@ -263,14 +279,18 @@ def test_a_version_2_file_made_by_the_previous_export_is_read(db):
     project = import_text((DATA / "seed-review-v2.json").read_bytes())
 
     again = json.loads(export(project.slug))
-    assert again["version"] == 3
+    assert again["version"] == 4
+    # Fields added since are the model's defaults: no self-approval in the ledger.
+    added = [e.pop("self_approval") for a in again["annotations"] for e in a["review_events"]]
+    assert added and not any(added)
     # Everything version 2 wrote comes back, in the order it was written; new fields are empty.
     for kind in ("memberships", "people", "sources", "concepts", "claims", "annotations"):
         assert len(again[kind]) == len(reference[kind])
         for old, new in zip(reference[kind], again[kind], strict=True):
             assert {key: new[key] for key in old} == old
     assert {(p["dropping_particle"], p["suffix"]) for p in again["people"]} == {("", "")}
-    assert again["project"] == reference["project"]
+    assert {key: again["project"][key] for key in reference["project"]} == reference["project"]
+    assert again["project"]["allow_self_approval"] is False
     assert again["users"] == reference["users"]
     states = {a["quote"]: a["anchor_state"] for a in again["annotations"]}
     assert states["ends here"] == AnchorState.ORPHANED
