@@ -336,11 +336,13 @@ class Invitation(models.Model):
 
     def accept(self, user: User) -> Membership | None:
         """Make `user` a member with the invited role and use the invitation up, or raise
-        InvitationError when it can no longer be used. A user who already is a member keeps
-        their role (None is returned)."""
+        InvitationError when it can no longer be used or `user`'s email is not the invited
+        address. A user who already is a member keeps their role (None is returned)."""
         with transaction.atomic():
             current = Invitation.objects.select_for_update().get(pk=self.pk)
             current.check_usable(self.key)
+            if (refusal := self.refusal_for(user)) is not None:
+                raise refusal
             membership = None
             if not Membership.objects.filter(project_id=self.project_id, user=user).exists():
                 membership = Membership.objects.create(
@@ -351,6 +353,18 @@ class Invitation(models.Model):
             )
         self.status, self.accepted_by = InvitationStatus.ACCEPTED, user
         return membership
+
+    def refusal_for(self, user: User) -> InvitationError | None:
+        """Why `user` may not accept: a link that reached someone else (forwarded, or opened
+        while signed in to another account) neither lets them in nor uses the invitation up."""
+        if (user.email or "").strip().lower() == self.email.strip().lower():
+            return None
+        return InvitationError(
+            f"This invitation was sent to {self.email}, and you are signed in as "
+            f"{user.get_username()}, whose address is another. Sign out and open the link "
+            "again to join with that address.",
+            status=403,
+        )
 
     def check_usable(self, key: str) -> None:
         """Raise InvitationError unless a link with `key` may still be accepted."""

@@ -4,6 +4,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
@@ -339,6 +340,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     except InvitationError as error:
         return invitation_refused(request, error)
     if request.user.is_authenticated:
+        if (refusal := invitation.refusal_for(request.user)) is not None:
+            return invitation_refused(request, refusal)
         if request.method != "POST":
             return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
         return join(request, invitation, request.user)
@@ -392,6 +395,19 @@ def invitation_refused(request: HttpRequest, error: InvitationError) -> HttpResp
 
 
 # --- The member's own account -----------------------------------------------------------------
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's view; a new password set from the mailed link also lifts a sign-in lockout of
+    the account (the lockout message offers the reset as a way out, and only the mailbox's
+    owner can follow the link)."""
+
+    def form_valid(self, form):
+        from axes.utils import reset as reset_sign_in_failures
+
+        response = super().form_valid(form)
+        reset_sign_in_failures(username=form.user.get_username())
+        return response
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

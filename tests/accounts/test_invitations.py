@@ -315,6 +315,7 @@ def test_forged_and_tampered_links_are_refused_and_change_nothing(cast, client_f
 
 
 def test_someone_with_an_account_signs_in_and_joins(cast, client_for):
+    User.objects.filter(pk=cast.outsider.pk).update(email="Outsider@example.org")
     invite(client_for(cast.supervisor), email="outsider@example.org", role="analyst")
     link = link_in(mail.outbox[0])
     anonymous = client_for(None).get(link)
@@ -327,17 +328,33 @@ def test_someone_with_an_account_signs_in_and_joins(cast, client_for):
     assert response.status_code == 302 and response.url == "/p/review/"
     assert Membership.objects.get(project=cast.project, user=cast.outsider).role == Role.ANALYST
     assert Invitation.objects.get().status == InvitationStatus.ACCEPTED
-    assert User.objects.filter(email="outsider@example.org").count() == 0  # no new account
+    assert User.objects.filter(email__iexact="outsider@example.org").count() == 1  # no new one
 
 
-def test_a_member_who_follows_an_invitation_keeps_their_role(cast, client_for):
+def test_a_member_who_follows_their_own_invitation_keeps_their_role(cast, client_for):
     invitation = cast.project.invite("x@example.org", role="supervisor", by=cast.supervisor)
+    User.objects.filter(pk=cast.student.pk).update(email="x@example.org")  # changed since
     link = reverse("accounts:invitation_accept", args=[invitation.make_token()])
     response = client_for(cast.student).post(link)
     assert response.status_code == 302
     assert Membership.objects.get(project=cast.project, user=cast.student).role == Role.STUDENT
     invitation.refresh_from_db()
     assert invitation.status == InvitationStatus.ACCEPTED
+
+
+@pytest.mark.parametrize("who", ["student", "outsider"])
+def test_a_link_followed_by_another_account_neither_joins_nor_uses_it_up(cast, client_for, who):
+    invitation = cast.project.invite("x@example.org", role="supervisor", by=cast.supervisor)
+    link = reverse("accounts:invitation_accept", args=[invitation.make_token()])
+    client = client_for(getattr(cast, who))
+    before = state(cast.project)
+    for response in (client.get(link), client.post(link)):
+        assert response.status_code == 403
+        assert "This invitation was sent to x@example.org" in response.text
+    assert state(cast.project) == before
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.PENDING
+    assert client_for(None).get(link).status_code == 200  # still there for its addressee
 
 
 def test_a_taken_username_or_weak_password_is_refused_with_the_reason(cast, client_for):
@@ -370,6 +387,7 @@ def test_a_project_deleted_meanwhile_takes_its_invitations(cast, client_for):
 
 
 def test_signing_in_from_the_invitation_comes_back_to_it(cast, client_for):
+    User.objects.filter(pk=cast.outsider.pk).update(email="x@example.org")
     invitation = cast.project.invite("x@example.org", role="analyst", by=cast.supervisor)
     link = reverse("accounts:invitation_accept", args=[invitation.make_token()])
     client = client_for(None)
@@ -384,12 +402,14 @@ def test_signing_in_from_the_invitation_comes_back_to_it(cast, client_for):
 
 
 def test_two_acceptances_of_one_link_make_one_member(cast, client_for):
+    User.objects.filter(pk=cast.outsider.pk).update(email="x@example.org")
+    cast.outsider.refresh_from_db()
     invitation = cast.project.invite("x@example.org", role="analyst", by=cast.supervisor)
     link = reverse("accounts:invitation_accept", args=[invitation.make_token()])
     first = Invitation.from_token(invitation.make_token())
     second = Invitation.from_token(invitation.make_token())
     first.accept(cast.outsider)
     with pytest.raises(InvitationError, match="already been used"):
-        second.accept(factories.make_user("late"))
+        second.accept(factories.make_user("late", email="x@example.org"))
     assert not Membership.objects.filter(user__username="late").exists()
     assert client_for(cast.outsider).get(link).status_code == 410

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.test import Client
 from django.utils import timezone
 
+from apps.accounts.models import User
 from tests import factories
 
 LOGIN = "/accounts/login/"
@@ -188,3 +189,18 @@ def test_authenticate_needs_the_request_so_nothing_skips_the_throttle(cast):
     client = Client()
     assert client.login(request=HttpRequest(), username="student", password=factories.PASSWORD)
     assert client.get("/").status_code == 200
+
+
+def test_a_new_password_set_from_the_mailed_link_lifts_the_lock(cast):
+    from tests.accounts.test_self_service import NEW, RESET, reset_link, set_new_password
+
+    User.objects.filter(pk=cast.student.pk).update(email="student@example.org")
+    fail(Client(), "student", 5)
+    assert attempt(Client(), "student", factories.PASSWORD).status_code == 429
+    client = Client()
+    client.post(RESET, {"email": "student@example.org"})
+    set_new_password(client, reset_link())
+    assert signed_in(attempt(Client(), "student", NEW))
+    # Another account's lock stays.
+    fail(Client(), "analyst", 5, REMOTE_ADDR="10.0.0.9")
+    assert attempt(Client(), "analyst", factories.PASSWORD).status_code == 429
