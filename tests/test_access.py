@@ -468,8 +468,10 @@ def test_account_pages_answer_signed_out_and_signed_in_people(cast, client_for, 
 
 def test_invitation_links_answer_everyone_and_refuse_other_methods(cast, world, client_for):
     url = reverse("accounts:invitation_accept", args=[world["invitation"].make_token()])
-    for user in (None, cast.student, cast.outsider):
-        assert client_for(user).get(url).status_code == 200
+    # Signed out, the link offers to sign up or sign in; signed in to an account whose address
+    # is not the invited one, it is refused (and stays pending).
+    for user, status in ((None, 200), (cast.student, 403), (cast.outsider, 403)):
+        assert client_for(user).get(url).status_code == status
         for method in ("put", "patch", "delete"):
             assert getattr(client_for(user), method)(url).status_code == 405
     forged = reverse("accounts:invitation_accept", args=["x" * 40])
