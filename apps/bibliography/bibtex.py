@@ -26,6 +26,7 @@ from apps.bibliography.records import (
     Entry,
     FileError,
     clean_citation_key,
+    key_suffixes,
     make_citation_key,
     name_parts,
 )
@@ -453,23 +454,11 @@ def _unique_keys(entries: list[Entry]) -> None:
 def _with_suffix(key: str, taken: set[str]) -> str:
     if key.lower() not in taken:
         return key
-    for suffix in _letters():
+    for suffix in key_suffixes():
         candidate = f"{key[:95]}{suffix}"
         if candidate.lower() not in taken:
             return candidate
     raise AssertionError("unreachable")
-
-
-def _letters():
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    yield from letters
-    for first in letters:
-        for second in letters:
-            yield first + second
-    number = 1
-    while True:
-        yield str(number)
-        number += 1
 
 
 def _failure(block: model.ParsingFailedBlock) -> str:

@@ -364,14 +364,15 @@ def unique_key(wanted: str, taken: set[str]) -> str:
     """`wanted`, or wanted-a, wanted-b … when the project already has it."""
     if wanted not in taken:
         return wanted
-    for suffix in _suffixes():
+    for suffix in key_suffixes():
         candidate = f"{wanted[:95]}-{suffix}"
         if candidate not in taken:
             return candidate
     raise AssertionError("unreachable")
 
 
-def _suffixes():
+def key_suffixes():
+    """a, b … z, aa, ab … zz, then 1, 2 …: what tells keys that would be equal apart."""
     letters = "abcdefghijklmnopqrstuvwxyz"
     yield from letters
     for first in letters:
