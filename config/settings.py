@@ -214,6 +214,16 @@ AXES_VERBOSE = False
 # Invitations to a project (apps.accounts.models.Invitation) are valid this many days after
 # they were (last) sent.
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 7)
+# A link confirming a new email address (from the profile) is valid this many days.
+EMAIL_CHANGE_MAX_AGE_DAYS = env_int("EMAIL_CHANGE_MAX_AGE_DAYS", 3)
+# At most this many mails of each kind within an hour per sender (a signed-in member), per
+# recipient address and per client address (apps.accounts.mail.spend). Counted in the cache,
+# so several app processes share the count where the cache is Redis.
+MAIL_LIMITS = {
+    "invitation": {"sender": env_int("INVITATIONS_PER_HOUR", 50), "recipient": 5},
+    "password_reset": {"client": env_int("PASSWORD_RESETS_PER_HOUR", 20), "recipient": 3},
+    "email_change": {"sender": 5, "recipient": 3},
+}
 # Password reset links are valid this long (Django's setting, in seconds).
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_HOURS", 24) * 3600
 

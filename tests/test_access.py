@@ -479,6 +479,25 @@ def test_invitation_links_answer_everyone_and_refuse_other_methods(cast, world, 
     assert client_for(cast.student).post(forged).status_code == 404
 
 
+def test_an_email_confirmation_link_answers_only_its_own_account(cast, client_for):
+    from apps.accounts.mail import email_change_token
+
+    url = reverse("accounts:email_confirm", args=[email_change_token(cast.student, "s@x.org")])
+    response = client_for(None).get(url)
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+    assert client_for(cast.student).get(url).status_code == 200
+    for user in (cast.analyst, cast.outsider):
+        assert client_for(user).get(url).status_code == 403
+        assert client_for(user).post(url).status_code == 403
+    for method in ("put", "patch", "delete"):
+        assert getattr(client_for(cast.student), method)(url).status_code == 405, method
+    forged = reverse("accounts:email_confirm", args=["x" * 40])
+    assert client_for(cast.student).post(forged).status_code == 404
+    cast.student.refresh_from_db()
+    assert cast.student.email == ""
+
+
 def test_a_password_reset_link_answers_signed_out_people(cast, client_for):
     from django.contrib.auth.tokens import default_token_generator
     from django.utils.encoding import force_bytes

@@ -146,8 +146,9 @@ class SignUpForm(UserCreationForm):
 
 
 class ProfileForm(forms.ModelForm):
-    """The member's own name and address. Changing the address asks for the password: whoever
-    controls the address can reset the password."""
+    """The member's own name and address. Changing the address asks for the password (whoever
+    controls the address can reset the password); the view then mails the new address a link,
+    and only that link changes it."""
 
     current_password = forms.CharField(
         label="Current password",
@@ -163,7 +164,8 @@ class ProfileForm(forms.ModelForm):
         labels = {"first_name": "Given name", "last_name": "Family name", "email": "Email"}
         help_texts = {
             "first_name": "Your name as the other members see it: given name and family name.",
-            "email": "Invitations and password resets are sent here.",
+            "email": "Invitations and password resets are sent here. A new address takes "
+            "effect when you open the link we mail to it.",
         }
 
     def clean(self) -> dict:

@@ -1,5 +1,4 @@
 import copy
-import logging
 
 from django.conf import settings
 from django.contrib import messages
@@ -7,15 +6,14 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from apps.accounts import mail
 from apps.accounts.forms import (
     AddMemberForm,
     InviteForm,
@@ -32,15 +30,15 @@ from apps.accounts.models import (
     Project,
     ProjectError,
     Role,
+    User,
 )
 from apps.accounts.navigation import redirect_back
 from apps.accounts.policy import SCOPE_SESSION_KEY, Action, Scope, project_view
+from apps.accounts.throttling import client_address
 
 MEMBERS_PAGE_SIZE = 100
 # Pending invitations shown on the members page (the oldest beyond this are counted, not listed).
 INVITATIONS_SHOWN = 100
-
-log = logging.getLogger(__name__)
 
 
 @require_safe
@@ -123,6 +121,7 @@ def render_member_list(
     membership: Membership,
     add_form: AddMemberForm,
     invite_form: InviteForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     members = Membership.objects.for_project(membership.project).with_list_data()
     page = Paginator(members, MEMBERS_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -146,6 +145,7 @@ def render_member_list(
             "invitations_shown": INVITATIONS_SHOWN,
             "roles": Role.choices,
         },
+        status=status,
     )
 
 
@@ -244,7 +244,8 @@ def get_invitation_for_user(membership: Membership, pk: int) -> Invitation:
 
 
 def send_invitation(request: HttpRequest, invitation: Invitation) -> bool:
-    """Email the invitation's current link; False when the mail server refused it."""
+    """Email the invitation's current link; False when the mail server refused it (the
+    invitation stays saved, and the supervisor is told and can send it again)."""
     link = request.build_absolute_uri(
         reverse("accounts:invitation_accept", args=[invitation.make_token()])
     )
@@ -255,16 +256,7 @@ def send_invitation(request: HttpRequest, invitation: Invitation) -> bool:
         "link": link,
         "days": settings.INVITATION_MAX_AGE_DAYS,
     }
-    subject = render_to_string("accounts/invitation_email_subject.txt", context)
-    body = render_to_string("accounts/invitation_email.txt", context)
-    try:
-        send_mail(" ".join(subject.split()), body, None, [invitation.email])
-    except Exception:
-        # A mail server that is down or refuses the address must not lose the invitation
-        # (it is saved) nor answer 500: the supervisor is told and can send it again.
-        log.exception("Could not send the invitation %s", invitation.pk)
-        return False
-    return True
+    return mail.send("invitation_email", context, invitation.email)
 
 
 def report_sending(request: HttpRequest, invitation: Invitation, sent: bool, verb: str) -> None:
@@ -288,13 +280,19 @@ def member_invite(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = InviteForm(request.POST)
     if not form.is_valid():
         return render_member_list(request, membership, AddMemberForm(), form)
+    email = form.cleaned_data["email"]
     try:
-        invitation = membership.project.invite(
-            form.cleaned_data["email"], role=form.cleaned_data["role"], by=request.user
-        )
+        with transaction.atomic():
+            invitation = membership.project.invite(
+                email, role=form.cleaned_data["role"], by=request.user
+            )
+            mail.spend("invitation", sender=request.user.pk, recipient=email)
     except ProjectError as error:
         form.add_error("email", str(error))
         return render_member_list(request, membership, AddMemberForm(), form)
+    except mail.MailRefused as error:
+        form.add_error("email", str(error))
+        return render_member_list(request, membership, AddMemberForm(), form, status=429)
     report_sending(request, invitation, send_invitation(request, invitation), "sent")
     return redirect("accounts:member_list", membership.project.slug)
 
@@ -304,8 +302,9 @@ def member_invite(request: HttpRequest, membership: Membership) -> HttpResponse:
 def invitation_resend(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     invitation = get_invitation_for_user(membership, pk)
     try:
+        mail.spend("invitation", sender=request.user.pk, recipient=invitation.email)
         invitation.send_again()
-    except ProjectError as error:
+    except (ProjectError, mail.MailRefused) as error:
         messages.error(request, str(error))
     else:
         report_sending(request, invitation, send_invitation(request, invitation), "sent again")
@@ -410,15 +409,113 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return response
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's view, with the mails it sends limited per client and per address typed (the
+    same answer whether an account has the address or not: the count is of requests)."""
+
+    def form_valid(self, form):
+        try:
+            mail.spend(
+                "password_reset",
+                client=client_address(self.request),
+                recipient=form.cleaned_data["email"],
+            )
+        except mail.MailRefused as error:
+            form.add_error(None, str(error))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
+    """The member's name, and their address: a new address takes effect only once the link
+    mailed to it is opened, so nobody can claim an address (and the invitations sent to it)
+    that they cannot read."""
+    user = request.user
     # The form edits a copy: a refused change must not show in the page header.
-    form = ProfileForm(
-        request.POST if request.method == "POST" else None, instance=copy.copy(request.user)
-    )
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=copy.copy(user))
     if form.is_valid():
+        new_email = form.cleaned_data["email"]
+        asks_new_address = "email" in form.changed_data and new_email
+        if asks_new_address:
+            try:
+                mail.spend("email_change", sender=user.pk, recipient=new_email)
+            except mail.MailRefused as error:
+                form.add_error("email", str(error))
+                return render(request, "accounts/profile.html", {"form": form}, status=429)
+            form.instance.email = user.email
         form.save()
-        messages.success(request, "Your profile is saved.")
+        if not asks_new_address:
+            messages.success(request, "Your profile is saved.")
+        elif send_email_confirmation(request, form.instance, new_email):
+            messages.success(
+                request,
+                f"Your profile is saved. We sent a link to {new_email}: your address changes "
+                f"when you open it (within {settings.EMAIL_CHANGE_MAX_AGE_DAYS} days). Until "
+                f"then mail goes to {user.email or 'no address'}.",
+            )
+        else:
+            messages.error(
+                request,
+                f"Your profile is saved, but the link to confirm {new_email} could not be "
+                "sent, so your address is unchanged. Try again later.",
+            )
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+def send_email_confirmation(request: HttpRequest, user, new_email: str) -> bool:
+    link = request.build_absolute_uri(
+        reverse("accounts:email_confirm", args=[mail.email_change_token(user, new_email)])
+    )
+    context = {
+        "user": user,
+        "new_email": new_email,
+        "link": link,
+        "days": settings.EMAIL_CHANGE_MAX_AGE_DAYS,
+    }
+    return mail.send("email_change", context, new_email)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Open the mailed link (signed in to the account that asked), then confirm: the address
+    changes, and the old one is told."""
+    try:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise mail.EmailChangeError("This confirmation link is not valid.", status=404)
+        new_email = mail.email_change_from_token(token, request.user)
+    except mail.EmailChangeError as error:
+        return render(
+            request,
+            "accounts/email_confirm.html",
+            {"refusal": str(error)},
+            status=error.status,
+        )
+    if request.method != "POST":
+        return render(request, "accounts/email_confirm.html", {"new_email": new_email})
+    user = request.user
+    old_email = user.email
+    with transaction.atomic():
+        # Two tabs confirming at once: the row lock makes the second see the new address,
+        # so the link works once.
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.email != old_email:
+            return render(
+                request,
+                "accounts/email_confirm.html",
+                {"refusal": "This confirmation link was already used."},
+                status=410,
+            )
+        locked.email = new_email
+        locked.save(update_fields=["email"])
+    if old_email:
+        mail.send(
+            "email_changed",
+            {"user": locked, "old_email": old_email, "new_email": new_email},
+            old_email,
+        )
+    messages.success(request, f"Your email address is now {new_email}.")
+    return redirect("accounts:profile")

@@ -152,6 +152,31 @@ def test_a_mail_server_that_refuses_keeps_the_invitation_and_says_so(cast, clien
     assert "could not be sent" in "".join(str(m) for m in page.context["messages"])
 
 
+def test_invitation_mails_are_limited_per_supervisor_and_per_address(cast, client_for, settings):
+    settings.MAIL_LIMITS = {**settings.MAIL_LIMITS, "invitation": {"sender": 3, "recipient": 2}}
+    client = client_for(cast.supervisor)
+    for n in range(3):
+        assert invite(client, email=f"s{n}@example.org").status_code == 302
+    before = state(cast.project)
+    refused = invite(client, email="s3@example.org")
+    assert refused.status_code == 429
+    assert "as many of these emails as one person may within an hour" in refused.text
+    assert state(cast.project) == before  # no invitation saved for s3
+    assert len(mail.outbox) == 3
+    # Another supervisor may still invite, but not flood one address by sending again.
+    other = factories.make_user("super2")
+    factories.add_member(cast.project, other, "supervisor")
+    resend = reverse("accounts:invitation_resend", args=["review", Invitation.objects.first().pk])
+    page = client_for(other).post(resend, follow=True)
+    assert len(mail.outbox) == 4
+    page = client_for(other).post(resend, follow=True)
+    assert "That address has been sent as many of these emails" in page.text
+    assert len(mail.outbox) == 4
+    with time_machine.travel(timezone.now() + timedelta(hours=1, minutes=1)):
+        assert invite(client, email="s3@example.org").status_code == 302
+    assert len(mail.outbox) == 5
+
+
 # Resending and revoking
 
 

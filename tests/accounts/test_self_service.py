@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate
 from django.core import mail
 from django.http import HttpRequest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -50,18 +51,106 @@ def test_the_profile_changes_the_name_others_see(cast, client_for):
     assert 'href="/accounts/profile/"' in client.get(PROFILE).text
 
 
+def confirmation_link() -> str:
+    (message,) = [m for m in mail.outbox if "Confirm your new" in m.subject]
+    match = re.search(r"http://testserver(/accounts/profile/email/[^/\s]+/)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+def ask_for_address(client: Client, email: str, password: str = factories.PASSWORD):
+    data = {"first_name": "", "last_name": "", "email": email, "current_password": password}
+    return client.post(PROFILE, data)
+
+
 def test_changing_the_email_needs_the_current_password(cast, client_for):
     client = client_for(cast.student)
-    data = {"first_name": "", "last_name": "", "email": "new@example.org"}
-    refused = client.post(PROFILE, {**data, "current_password": "wrong"})
+    refused = ask_for_address(client, "new@example.org", password="wrong")
     assert refused.status_code == 200
     assert "Give your current password" in refused.text
+    assert mail.outbox == []
     cast.student.refresh_from_db()
     assert cast.student.email == ""
-    accepted = client.post(PROFILE, {**data, "current_password": factories.PASSWORD})
-    assert accepted.status_code == 302
+
+
+def test_a_new_address_takes_effect_only_from_the_link_mailed_to_it(cast, client_for):
+    cast.student.email = "old@example.org"
+    cast.student.save()
+    client = client_for(cast.student)
+    asked = ask_for_address(client, "new@example.org")
+    assert asked.status_code == 302
+    page = client.get(asked.url).text
+    assert "We sent a link to new@example.org" in page
+    cast.student.refresh_from_db()
+    assert cast.student.email == "old@example.org"
+    (message,) = mail.outbox
+    assert message.to == ["new@example.org"]
+    link = confirmation_link()
+
+    # Opening the link asks; only confirming changes the address, and the old one is told.
+    assert "Use <strong>new@example.org</strong>" in client.get(link).text
+    cast.student.refresh_from_db()
+    assert cast.student.email == "old@example.org"
+    confirmed = client.post(link)
+    assert confirmed.status_code == 302
+    assert "Your email address is now new@example.org" in client.get(confirmed.url).text
     cast.student.refresh_from_db()
     assert cast.student.email == "new@example.org"
+    notice = mail.outbox[-1]
+    assert notice.to == ["old@example.org"]
+    assert "is now new@example.org" in notice.body
+
+    # The link works once.
+    again = client.post(link)
+    assert again.status_code == 410
+    assert "already used" in again.text
+    cast.student.refresh_from_db()
+    assert cast.student.email == "new@example.org"
+
+
+def test_a_confirmation_link_is_refused_to_another_account_expired_or_tampered(cast, client_for):
+    ask_for_address(client_for(cast.student), "new@example.org")
+    link = confirmation_link()
+    other = client_for(cast.analyst).post(link)
+    assert other.status_code == 403
+    assert "for another account" in other.text
+    tampered = client_for(cast.student).post(link[:-3] + "xx/")
+    assert tampered.status_code == 404
+    assert "not valid" in tampered.text
+    with time_machine.travel(timezone.now() + timedelta(days=4)):
+        expired = client_for(cast.student).post(link)
+    assert expired.status_code == 410
+    assert "expired" in expired.text
+    for user in (cast.student, cast.analyst):
+        user.refresh_from_db()
+        assert user.email == ""
+
+
+def test_an_unconfirmed_address_does_not_take_an_invitation_sent_to_it(cast, client_for):
+    """The impostor's path: set someone's invited address on one's own profile, then open the
+    invitation. Without the mailbox the address never changes, so the invitation is refused."""
+    invitation = cast.project.invite("invited@example.org", role="student", by=cast.supervisor)
+    client = client_for(cast.outsider)
+    assert ask_for_address(client, invitation.email).status_code == 302
+    url = reverse("accounts:invitation_accept", args=[invitation.make_token()])
+    assert client.post(url).status_code == 403
+    invitation.refresh_from_db()
+    assert invitation.status == "pending"
+    assert not invitation.project.memberships.filter(user=cast.outsider).exists()
+
+
+def test_address_confirmations_are_limited_per_hour(cast, client_for, settings):
+    settings.MAIL_LIMITS = {**settings.MAIL_LIMITS, "email_change": {"sender": 2, "recipient": 9}}
+    client = client_for(cast.student)
+    for n in range(2):
+        assert ask_for_address(client, f"new{n}@example.org").status_code == 302
+    refused = ask_for_address(client, "new3@example.org")
+    assert refused.status_code == 429
+    assert "as many of these emails as one person may within an hour" in refused.text
+    assert len(mail.outbox) == 2
+    with time_machine.travel(timezone.now() + timedelta(hours=1, minutes=1)):
+        assert ask_for_address(client, "new3@example.org").status_code == 302
+    assert len(mail.outbox) == 3
 
 
 def test_a_bad_profile_is_shown_again_and_changes_nothing(cast, client_for):
@@ -144,6 +233,36 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(cast, client):
     assert response.status_code == 302
     assert response.url == "/accounts/password_reset/done/"
     assert not mail.outbox
+
+
+def test_reset_mails_are_limited_per_address_and_per_client(cast, client, settings):
+    settings.MAIL_LIMITS = {
+        **settings.MAIL_LIMITS,
+        "password_reset": {"client": 5, "recipient": 2},
+    }
+    cast.student.email = "student@example.org"
+    cast.student.save()
+    for _ in range(2):
+        assert client.post(RESET, {"email": "student@example.org"}).status_code == 302
+    assert len(mail.outbox) == 2
+    # The third request for the address is refused — with the same answer for an address no
+    # account has, so the limit tells nothing about who has an account.
+    for email in ("Student@Example.org", "nobody@example.org"):
+        if email == "nobody@example.org":
+            for _ in range(2):
+                client.post(RESET, {"email": email})
+        refused = client.post(RESET, {"email": email})
+        assert refused.status_code == 429, email
+        assert "That address has been sent as many of these emails" in refused.text
+    assert len(mail.outbox) == 2
+    # Refused requests count nothing; the client's own allowance (5 requests) runs out too.
+    assert client.post(RESET, {"email": "third@example.org"}).status_code == 302
+    other = client.post(RESET, {"email": "fourth@example.org"})
+    assert other.status_code == 429
+    assert "from your network address" in other.text
+    with time_machine.travel(timezone.now() + timedelta(hours=1, minutes=1)):
+        assert client.post(RESET, {"email": "student@example.org"}).status_code == 302
+    assert len(mail.outbox) == 3
 
 
 def test_an_expired_reset_link_is_refused_and_changes_nothing(cast, client):

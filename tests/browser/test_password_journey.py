@@ -80,3 +80,32 @@ def test_the_sign_in_page_explains_a_lockout(page, live_server, seed_review):
     sign_in_form(page, live_server, "analyst", DEMO_PASSWORD)
     expect(page.get_by_role("alert")).to_contain_text("even with the right password")
     expect(page).to_have_url(f"{live_server.url}/accounts/login/")
+
+
+def test_a_member_changes_their_email_from_the_link_mailed_to_the_new_address(
+    page, live_server, seed_review
+):
+    User.objects.filter(username="analyst").update(email="analyst@example.org")
+    mail.outbox.clear()
+    sign_in_form(page, live_server, "analyst", DEMO_PASSWORD)
+    page.wait_for_url(f"{live_server.url}/")
+    page.get_by_role("navigation", name="Account").get_by_role("link").click()
+    page.get_by_label("Email").fill("analyst@new.example.org")
+    page.get_by_label("Current password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Save profile").click()
+    expect(page.get_by_role("status")).to_contain_text("We sent a link to analyst@new.example.org")
+    # Until the link is opened, the address on the profile is the old one.
+    expect(page.get_by_label("Email")).to_have_value("analyst@example.org")
+
+    (message,) = mail.outbox
+    assert message.to == ["analyst@new.example.org"]
+    link = re.search(r"http://\S+/accounts/profile/email/\S+/", message.body).group(0)
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your email address")
+    page.get_by_role("button", name="Use this address").click()
+    expect(page.get_by_label("Email")).to_have_value("analyst@new.example.org")
+    assert mail.outbox[-1].to == ["analyst@example.org"]
+
+    # The link works once.
+    page.goto(link)
+    expect(page.get_by_role("alert")).to_contain_text("already used")
