@@ -3,15 +3,16 @@ from django.contrib import admin
 from apps.annotations.models import Annotation, Evidence, Mention, ReviewEvent
 from apps.annotations.tallies import Counted, retally
 from apps.claims.models import Claim
+from config.admin import ForgivingAutocomplete
 
 
-class EvidenceInline(admin.TabularInline):
+class EvidenceInline(ForgivingAutocomplete, admin.TabularInline):
     model = Evidence
     extra = 1
     autocomplete_fields = ["claim"]
 
 
-class MentionInline(admin.TabularInline):
+class MentionInline(ForgivingAutocomplete, admin.TabularInline):
     model = Mention
     extra = 1
     autocomplete_fields = ["person", "work"]
@@ -31,7 +32,7 @@ class ReviewEventInline(admin.TabularInline):
 
 
 @admin.register(Annotation)
-class AnnotationAdmin(admin.ModelAdmin):
+class AnnotationAdmin(ForgivingAutocomplete, admin.ModelAdmin):
     list_display = ["__str__", "status", "author", "locator", "project", "status_changed_at"]
     list_filter = ["status", "project", "author"]
     search_fields = ["quote", "note", "source__title", "source__citation_key"]

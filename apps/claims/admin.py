@@ -1,9 +1,10 @@
 from django.contrib import admin
 
 from apps.claims.models import Claim, ClaimRelation, Concept
+from config.admin import ForgivingAutocomplete
 
 
-class RelationOutInline(admin.TabularInline):
+class RelationOutInline(ForgivingAutocomplete, admin.TabularInline):
     model = ClaimRelation
     fk_name = "source"
     extra = 1
@@ -22,7 +23,7 @@ class ClaimAdmin(admin.ModelAdmin):
 
 
 @admin.register(Concept)
-class ConceptAdmin(admin.ModelAdmin):
+class ConceptAdmin(ForgivingAutocomplete, admin.ModelAdmin):
     list_display = ["name", "parent", "originator", "project"]
     list_filter = ["project"]
     search_fields = ["name", "definition"]

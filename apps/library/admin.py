@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.db import models
 
 from apps.library.models import Contributor, Source, SourceIdentifier
+from config.admin import ForgivingAutocomplete
 
 
-class ContributorInline(admin.TabularInline):
+class ContributorInline(ForgivingAutocomplete, admin.TabularInline):
     model = Contributor
     extra = 1
     autocomplete_fields = ["person"]
