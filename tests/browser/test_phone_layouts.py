@@ -2,8 +2,13 @@
 and the source page not many times longer than on a desktop."""
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
+from apps.accounts.mail import email_change_token
 from apps.annotations.anchoring import replace_text
 from apps.annotations.models import Annotation, Status
 from apps.claims.models import Claim, Concept
@@ -65,6 +70,10 @@ def page_types(project) -> dict[str, str]:
         "members": f"{p}/members/",
         "jobs": f"{p}/jobs/",
         "project settings": f"{p}/edit/",
+        "profile": "/accounts/profile/",
+        "password change": "/accounts/password_change/",
+        "password changed": "/accounts/password_change/done/",
+        "new project": "/projects/new/",
     }
 
 
@@ -86,6 +95,38 @@ def test_no_page_is_wider_than_a_phone(page, live_server, seed_review, sign_in, 
         assert scroll == width == 390, f"{name} ({url}) is {scroll} px wide"
         seen.append(name)
     assert len(seen) >= 18
+    assert {"profile", "password change"} <= set(seen)
+    # The address confirmation a mailed link opens, for this role's own account.
+    user = seed_review.memberships.get(user__username=role).user
+    link = reverse("accounts:email_confirm", args=[email_change_token(user, "x@example.org")])
+    page.goto(live_server.url + link)
+    expect(page.get_by_role("button", name="Use this address")).to_be_visible()
+    assert page.evaluate(WIDTH) == [390, 390], link
+
+
+def test_pages_for_people_signed_out_fit_a_phone(page, live_server, seed_review):
+    supervisor = seed_review.memberships.get(user__username="supervisor").user
+    invitation = seed_review.invite("new@example.org", role="student", by=supervisor)
+    uid = urlsafe_base64_encode(force_bytes(supervisor.pk))
+    pages = {
+        "sign in": "/accounts/login/",
+        "password reset": "/accounts/password_reset/",
+        "reset sent": "/accounts/password_reset/done/",
+        "reset link": reverse(
+            "password_reset_confirm", args=[uid, default_token_generator.make_token(supervisor)]
+        ),
+        "bad reset link": reverse("password_reset_confirm", args=[uid, "nope"]),
+        "invitation": reverse("accounts:invitation_accept", args=[invitation.make_token()]),
+        "bad invitation": reverse("accounts:invitation_accept", args=["x" * 40]),
+    }
+    page.set_viewport_size(PHONE)
+    for name, url in pages.items():
+        page.goto(live_server.url + url)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        scroll, width = page.evaluate(WIDTH)
+        assert scroll == width == 390, f"{name} ({url}) is {scroll} px wide"
+    page.goto(live_server.url + pages["invitation"])
+    page.screenshot(path="test-results/phone-invitation.png", full_page=True)
 
 
 def test_the_source_page_on_a_phone_is_under_three_desktop_heights(
