@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
+from django.template.loader import render_to_string
 
+from apps.accounts import mail
 from apps.accounts.models import Project, Role, User
 
 
@@ -177,3 +179,15 @@ class ProfileForm(forms.ModelForm):
                     "current_password", "Give your current password to change your email address."
                 )
         return cleaned
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's form, with the mail queued for the job runner instead of sent in the request:
+    talking to a mail server takes long enough to show, by the time the page takes, whether
+    an account has the address typed."""
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, **kw
+    ) -> None:
+        subject = render_to_string(subject_template_name, context)
+        mail.send_later(subject, render_to_string(email_template_name, context), to_email)

@@ -16,7 +16,9 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
+from django_tasks import task
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,21 @@ def send(template: str, context: dict, to: str) -> bool:
         log.exception("Could not send the %s mail", template)
         return False
     return True
+
+
+@task()
+def deliver(subject: str, body: str, to: str) -> None:
+    """Send one mail from the background jobs' queue (a failure is the task's, logged)."""
+    send_mail(subject, body, None, [to])
+
+
+def send_later(subject: str, body: str, to: str) -> None:
+    """Queue a mail for the job runner: the request that asks for it answers at once, and in
+    the same time whether or not a mail is sent."""
+    from apps.jobs.running import wake_thread
+
+    deliver.enqueue(" ".join(subject.split()), body, to)
+    transaction.on_commit(wake_thread)
 
 
 # --- Confirming a new email address ----------------------------------------------------------

@@ -20,6 +20,7 @@ from apps.accounts.forms import (
     ProfileForm,
     ProjectCreateForm,
     ProjectSettingsForm,
+    QueuedPasswordResetForm,
     RoleForm,
     SignUpForm,
 )
@@ -411,7 +412,10 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's view, with the mails it sends limited per client and per address typed (the
-    same answer whether an account has the address or not: the count is of requests)."""
+    same answer whether an account has the address or not: the count is of requests), and
+    sent from the job queue (QueuedPasswordResetForm)."""
+
+    form_class = QueuedPasswordResetForm
 
     def form_valid(self, form):
         try:

@@ -323,3 +323,28 @@ def test_account_pages_carry_the_security_headers_and_no_inline_code(cast, clien
         assert_secure_headers(response)
         assert not INLINE.search(response.text), url
     assert_secure_headers(client_for(cast.outsider).get(invitation_url))
+
+
+def test_reset_mails_are_sent_by_the_job_runner_not_in_the_request(cast, client, settings):
+    """The page answers before any mail server is spoken to, so the time it takes does not
+    tell whether an account has the address."""
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    settings.JOBS_MODE = "worker"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    cast.student.email = "student@example.org"
+    cast.student.save()
+    for email in ("student@example.org", "nobody@example.org"):
+        response = client.post(RESET, {"email": email})
+        assert response.status_code == 302
+        assert response.url == "/accounts/password_reset/done/"
+    assert mail.outbox == []
+    (queued,) = DBTaskResult.objects.all()
+    assert queued.args_kwargs["args"][2] == "student@example.org"
+    call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+    (message,) = mail.outbox
+    assert message.to == ["student@example.org"]
+    assert message.subject == "Choose a new Citemap password"
+    set_new_password(client, reset_link())
+    assert can_sign_in("student", NEW)
