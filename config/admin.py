@@ -1,4 +1,4 @@
-"""What every model admin of the project shares.
+"""What the model admins of the project share.
 
 Django's autocomplete widgets look up the chosen ids they are given to show their labels; an
 id of the wrong type (a form posted with `user=abc`) makes that lookup raise while the page is
@@ -8,6 +8,7 @@ choice". The widgets here leave out such ids before the lookup, so the form's ow
 
 from __future__ import annotations
 
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -55,3 +56,16 @@ class ForgivingAutocomplete:
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
             kwargs["widget"] = SelectMultiple(db_field, self.admin_site, using=kwargs.get("using"))
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ForgivingLookups:
+    """Mix into a ModelAdmin whose list filters by a field the database checks itself (an IP
+    address column on PostgreSQL): a filter value it cannot take (`?ip_address=abc`) shows the
+    list unfiltered with the admin's own "invalid lookup" notice, as other bad filters do,
+    instead of a 500 when the query is run."""
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except ValueError as error:
+            raise IncorrectLookupParameters(error) from error

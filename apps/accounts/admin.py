@@ -1,8 +1,10 @@
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from apps.accounts.models import Invitation, Membership, Project, User
-from config.admin import ForgivingAutocomplete
+from config.admin import ForgivingAutocomplete, ForgivingLookups
 
 
 class MembershipInline(ForgivingAutocomplete, admin.TabularInline):
@@ -43,3 +45,14 @@ class InvitationAdmin(admin.ModelAdmin):
     # The key is the secret half of the link: never shown, never edited here.
     exclude = ["key"]
     readonly_fields = ["accepted_by", "decided_at", "created_at"]
+
+
+# django-axes' own admin of sign-in failures and lockouts, with its lists' filters made safe.
+for model, model_admin in [
+    (AccessAttempt, axes_admin.AccessAttemptAdmin),
+    (AccessLog, axes_admin.AccessLogAdmin),
+    (AccessFailureLog, axes_admin.AccessFailureLogAdmin),
+]:
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+        admin.site.register(model, type(model_admin.__name__, (ForgivingLookups, model_admin), {}))
