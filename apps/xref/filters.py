@@ -1,12 +1,12 @@
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from apps.accounts.models import Membership
 from apps.accounts.references import query_words
 from apps.annotations.models import Annotation, Mention
 from apps.claims.models import Concept
-from apps.library.models import Source, SourceType
+from apps.library.models import Contributor, ContributorRole, Source, SourceType
 from apps.people.models import Person
 from apps.people.names import search_tokens
 
@@ -57,6 +57,18 @@ class SourceFilter(django_filters.FilterSet):
         empty_label="Any concept",
     )
 
+    sort = django_filters.ChoiceFilter(
+        label="Sort by",
+        choices=[
+            ("author", "First author"),
+            ("year", "Year, newest first"),
+            ("year-asc", "Year, oldest first"),
+            ("added", "Recently added"),
+        ],
+        empty_label="Title",
+        method="sort_by",
+    )
+
     class Meta:
         model = Source
         fields: list[str] = []
@@ -91,6 +103,33 @@ class SourceFilter(django_filters.FilterSet):
             .values("annotation__source_id")
         )
         return queryset.filter(Q(pk__in=authored) | Q(pk__in=citing))
+
+    def sort_by(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Another order than the title's; ties, and sources without a year or a contributor,
+        follow by title. Filters run first, so the order applies to what they kept."""
+        if value == "author":
+            # The first author's sort key (family name first), or for an edited book without
+            # authors its first editor's; one index lookup per source of the filtered list.
+            first = (
+                Contributor.objects.filter(source=OuterRef("pk"))
+                .order_by(
+                    Case(
+                        When(role=ContributorRole.AUTHOR, then=Value(0)),
+                        default=Value(1),
+                        output_field=IntegerField(),
+                    ),
+                    "position",
+                )
+                .values("person__sort_key")[:1]
+            )
+            return queryset.alias(first_author=Subquery(first)).order_by(
+                F("first_author").asc(nulls_last=True), "title", "pk"
+            )
+        if value == "year":
+            return queryset.order_by(F("issued_year").desc(nulls_last=True), "title", "pk")
+        if value == "year-asc":
+            return queryset.order_by(F("issued_year").asc(nulls_last=True), "title", "pk")
+        return queryset.order_by("-pk")
 
     def filter_concept(self, queryset: QuerySet, name: str, value: Concept) -> QuerySet:
         coded = Annotation.objects.visible_to(self.membership).filter(concepts=value)
