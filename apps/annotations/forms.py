@@ -53,6 +53,8 @@ class Occurrence:
     page: str
     how: str
     score: float
+    # Where a reader finds it, as the locator would say: "p. 14", else "¶12".
+    where: str = ""
 
     @property
     def value(self) -> str:
@@ -73,6 +75,7 @@ def occurrence_at(haystack: Haystack, place: Place) -> Occurrence:
         page=haystack.page_label(place.start),
         how=place.how,
         score=place.score,
+        where=haystack.locator(place.start),
     )
 
 

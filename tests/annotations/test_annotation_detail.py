@@ -121,3 +121,12 @@ def test_odd_seen_versions_are_ignored(cast, client_for, annotation, seen):
     response = client_for(cast.supervisor).get(url(annotation), {"seen": seen})
     assert response.status_code == 200
     assert "Changed since" not in response.text
+
+
+def test_a_placed_passage_links_to_its_place_without_offsets(cast, client_for, annotation):
+    annotation.start, annotation.end = 3272, 3361
+    annotation.save()
+    text = client_for(cast.student).get(url(annotation)).text
+    assert f'#at-{annotation.pk}">in the text</a>' in text
+    assert "¶4" in text
+    assert "3272" not in text and "characters" not in text

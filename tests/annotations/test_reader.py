@@ -514,6 +514,9 @@ def test_a_repeated_quote_asks_which_one(cast, client_for, source):
     assert response.status_code == 200
     assert "occurs 2 times" in response.content.decode()
     choices = response.context["form"].occurrences
+    # Each is told by where a reader finds it and its words around, never by offsets.
+    assert [o.where for o in choices] == ["¶2", "¶2"]
+    assert "characters" not in response.content.decode().split("occurrences-choice")[1]
     second = choices[1]
     response = annotation_post(client, source, quote="chain takfir", occurrence=second.value)
     assert response.status_code == 302
