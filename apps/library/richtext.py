@@ -4,6 +4,7 @@
 (`Annotation.save`), and only the sanitised copy is ever shown as HTML.
 """
 
+import html
 from collections.abc import Iterable
 from functools import cache, partial
 
@@ -63,3 +64,13 @@ def render_markdown(text: str) -> str:
     if not text.strip():
         return ""
     return sanitize(_markdown.render(text)).strip()
+
+
+def markdown_to_text(text: str) -> str:
+    """What Markdown reads as, without its marks: "Defines *chain takfir*" → "Defines chain
+    takfir", a link's words without its address. For snippets of notes, which show plain text
+    (characters outside Markdown, like search's match markers, pass through)."""
+    if not text.strip():
+        return text
+    plain = _narrow_cleaner(frozenset()).clean(_markdown.render(text))
+    return " ".join(html.unescape(plain).split())

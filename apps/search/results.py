@@ -24,6 +24,7 @@ from apps.accounts.models import Membership, User
 from apps.annotations.models import Annotation, Mention
 from apps.claims.models import Claim, Concept
 from apps.library.models import Source, source_texts
+from apps.library.richtext import markdown_to_text
 from apps.people.models import Person
 from apps.search.backends import backend_for
 from apps.search.models import DocumentQuerySet, Kind
@@ -257,7 +258,8 @@ def present(results: Results, query: Query, membership: Membership) -> None:
 def _snippets(hit: Hit, lead: str, body: str, bulk: str) -> None:
     if hit.kind == Kind.PASSAGE:
         hit.snippet = marked(lead)
-        hit.note = marked(body) if has_match(body) else SafeString("")
+        # Notes are Markdown: shown as the text it reads as, not its asterisks and brackets.
+        hit.note = marked(markdown_to_text(body)) if has_match(body) else SafeString("")
     elif hit.kind == Kind.CLAIM:
         hit.snippet = marked(lead)
     elif hit.kind == Kind.SOURCE:

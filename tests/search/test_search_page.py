@@ -193,6 +193,21 @@ def test_snippets_escape_everything_but_their_marks(cast, search):
     assert page.count("<mark>") == page.count("</mark>")
 
 
+def test_a_note_snippet_shows_the_text_its_markdown_reads_as(cast, search):
+    source = factories.make_source(cast.project)
+    factories.make_annotation(
+        source,
+        cast.analyst,
+        quote="Withdrawal from society.",
+        note="Defines **chain takfir**, after [al-Hazimi](https://example.org/h) & *others*.",
+        status=Status.APPROVED,
+        reviewer=cast.supervisor,
+    )
+    page = search(cast.student, cast.project, q="takfir").content.decode()
+    assert "Defines chain <mark>takfir</mark>, after al-Hazimi &amp; others." in page
+    assert "**" not in page and "](https://example.org" not in page
+
+
 def test_a_passage_links_to_its_place_on_its_sources_page(cast, search, client_for):
     source = factories.make_source(cast.project)
     passages = [
