@@ -79,10 +79,15 @@ class ConfirmForm(forms.Form):
         return {n for n in self.duplicates if self.cleaned_data.get(f"merge-{n}")}
 
 
+# Files carry every field for another tool; a formatted bibliography is text in a citation
+# style. Grouped so that the style is seen to belong to the second kind only.
+FORMATTED = {"html", "text"}
 EXPORT_FORMATS = [
-    *Format.choices,
-    ("html", "Formatted bibliography (HTML)"),
-    ("text", "Formatted bibliography (plain text)"),
+    ("A file for a reference manager", Format.choices),
+    (
+        "A formatted bibliography",
+        [("html", "Formatted bibliography (HTML)"), ("text", "Formatted bibliography (plain text)")],
+    ),
 ]
 
 
@@ -93,7 +98,8 @@ class ExportForm(forms.Form):
         choices=[(style.value, style.label) for style in Style],
         initial=Style.APA.value,
         required=False,
-        help_text="For formatted bibliographies.",
+        help_text="Only for a formatted bibliography: a file for a reference manager carries "
+        "every field, and the manager formats it in any style.",
     )
 
 
