@@ -86,7 +86,10 @@ EXPORT_FORMATS = [
     ("A file for a reference manager", Format.choices),
     (
         "A formatted bibliography",
-        [("html", "Formatted bibliography (HTML)"), ("text", "Formatted bibliography (plain text)")],
+        [
+            ("html", "Formatted bibliography (HTML)"),
+            ("text", "Formatted bibliography (plain text)"),
+        ],
     ),
 ]
 
