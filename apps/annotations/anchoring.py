@@ -431,6 +431,29 @@ def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+# A selection is widened to whole words by at most this many characters at each end: a longer
+# run of letters is not a word (a URL, a line of data) and is kept as selected.
+MAX_WORD_GROWTH = 40
+
+
+def is_word_character(char: str) -> bool:
+    """Letters and digits of any script, with the combining marks written on them (Arabic
+    harakat, accents) and the apostrophe inside a word (don't, Mu'tazila)."""
+    return char.isalnum() or unicodedata.category(char).startswith("M") or char in "'’"
+
+
+def word_snapped(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened to whole words where it begins or ends inside one (a drag that ends
+    at "exco|mmunication" takes the whole word); spans on word boundaries are unchanged."""
+    floor = max(0, start - MAX_WORD_GROWTH)
+    while start > floor and is_word_character(text[start - 1]) and is_word_character(text[start]):
+        start -= 1
+    ceiling = min(len(text), end + MAX_WORD_GROWTH)
+    while end < ceiling and is_word_character(text[end - 1]) and is_word_character(text[end]):
+        end += 1
+    return start, end
+
+
 def paragraph_number(text: str, offset: int) -> int:
     """Which paragraph (blank-line separated; single lines when there are none) `offset` is in."""
     # Breaks are matched in the whole text: a break's look-ahead must see the paragraph that

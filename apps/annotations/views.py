@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -21,7 +23,7 @@ from apps.accounts.policy import (
     project_view,
 )
 from apps.accounts.references import NewReference, reference_label
-from apps.annotations.anchoring import Haystack, current_haystack, trimmed
+from apps.annotations.anchoring import Haystack, current_haystack, trimmed, word_snapped
 from apps.annotations.filters import AnnotationFilter
 from apps.annotations.forms import (
     AnnotationForm,
@@ -369,20 +371,33 @@ def annotation_edit(request: HttpRequest, membership: Membership, pk: int) -> Ht
 
 def selection_initial(request: HttpRequest, haystack: Haystack) -> dict:
     """The form's first values for a passage selected in the reading view (`?start=&end=`):
-    the words, their offsets and where they are. Offsets outside the text are ignored."""
+    the words, their offsets and where they are. Offsets outside the text are ignored.
+
+    A selection that begins or ends inside a word is widened to whole words, unless `exact=1`
+    asks for the characters as selected; `snapped_from` (not a field) then holds what was
+    selected and the address that keeps it, for the form to offer."""
     start, end = request.GET.get("start", ""), request.GET.get("end", "")
     if not (start.isdigit() and end.isdigit()):
         return {}
-    start, end = trimmed(haystack.text, int(start), int(end))
-    if not 0 <= start < end <= len(haystack.text) or end - start > MAX_QUOTE_LENGTH:
+    text = haystack.text
+    start, end = trimmed(text, int(start), int(end))
+    if not 0 <= start < end <= len(text) or end - start > MAX_QUOTE_LENGTH:
         return {}
+    snapped_from = None
+    if request.GET.get("exact") != "1":
+        wide_start, wide_end = word_snapped(text, start, end)
+        if (wide_start, wide_end) != (start, end) and wide_end - wide_start <= MAX_QUOTE_LENGTH:
+            exact = f"{request.path}?{urlencode({'start': start, 'end': end, 'exact': 1})}"
+            snapped_from = {"quote": text[start:end], "url": exact}
+            start, end = wide_start, wide_end
     page = haystack.page_label(start)
     return {
-        "quote": haystack.text[start:end],
+        "quote": text[start:end],
         "start": start,
         "end": end,
         "page_label": page,
         "locator": haystack.locator(start),
+        "snapped_from": snapped_from,
     }
 
 

@@ -697,3 +697,47 @@ def test_jargon_is_left_out_of_what_researchers_read(cast, client_for, source):
     assert "anchor--exact" not in cards and ">Exact<" not in cards
     page = client.get(url(source)).text
     assert 'rel="icon"' in page
+
+
+@pytest.mark.parametrize(
+    ("text", "selected", "expected"),
+    [
+        ("Chain takfir spread among the groups.", "hain takf", "Chain takfir"),
+        ("Chain takfir spread among the groups.", "Chain takfir", "Chain takfir"),
+        ("Chain takfir spread among the groups.", "groups.", "groups."),
+        ("the Mu'tazila held it", "u'taz", "Mu'tazila"),
+        ("قال أبو مصعب السوري ذلك", "صعب السو", "مصعب السوري"),
+        ("قَالَ الشَّيْخُ", "الشَّي", "الشَّيْخُ"),  # harakat are part of the word
+        ("in 2016 and 2017", "01", "2016"),
+        ("x" * 100, "x" * 10, "x" * 90),  # 40 letters at most on each side
+    ],
+)
+def test_a_selection_inside_words_is_widened_to_whole_words(text, selected, expected):
+    from apps.annotations.anchoring import word_snapped
+
+    at = text.index(selected) if selected != "x" * 10 else 45
+    start, end = word_snapped(text, at, at + len(selected))
+    assert text[start:end] == expected
+
+
+def test_the_form_offers_whole_words_and_a_way_to_keep_the_exact_characters(
+    cast, client_for, source
+):
+    client = client_for(cast.analyst)
+    start = TEXT.index("hain takf")
+    new = f"/p/review/sources/{source.pk}/annotations/new/"
+    page = client.get(new, {"start": start, "end": start + 9})
+    assert page.context["form"].initial["quote"] == "Chain takfir"
+    assert page.context["form"].initial["start"] == start - 1
+    html = page.content.decode()
+    assert "began or ended inside a word" in html
+    assert "<q dir=\"auto\">hain takf</q>" in html
+    exact = page.context["form"].initial["snapped_from"]["url"]
+    assert exact == f"{new}?start={start}&end={start + 9}&exact=1"
+    kept = client.get(exact)
+    assert kept.context["form"].initial["quote"] == "hain takf"
+    assert "inside a word" not in kept.content.decode()
+    # A selection on word boundaries says nothing.
+    whole = client.get(new, {"start": start - 1, "end": start + 11})
+    assert whole.context["form"].initial["quote"] == "Chain takfir"
+    assert "inside a word" not in whole.content.decode()

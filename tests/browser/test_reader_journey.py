@@ -214,6 +214,34 @@ def test_analyst_excerpts_a_passage_selected_with_the_mouse(
     expect(mark).to_have_text(SELECTED)
 
 
+def test_a_drag_that_ends_inside_a_word_takes_the_whole_word_unless_asked(
+    page, live_server, seed_review, sign_in
+):
+    source = _source_with_text(seed_review, _analyst(seed_review), TEXT, language="en")
+    start = TEXT.index("aderless cells")
+    end = TEXT.index("outlast") + 3  # "…would out|last"
+    sign_in(page, "analyst")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    first, last = page.evaluate(CHAR_BOX, start), page.evaluate(CHAR_BOX, end - 1)
+    page.mouse.move(first["left"] + 1, first["top"] + first["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(last["right"] - 1, last["top"] + last["height"] / 2, steps=8)
+    page.mouse.up()
+    assert page.evaluate("window.getSelection().toString()") == "aderless cells would out"
+    page.get_by_role("link", name="Excerpt this passage").click()
+
+    expect(page.locator("#id_quote")).to_have_value("leaderless cells would outlast")
+    note = page.locator("#snapped-note")
+    expect(note).to_contain_text("inside a word")
+    expect(note.locator("q")).to_have_text("aderless cells would out")
+    note.get_by_role("link", name="Keep exactly the characters selected").click()
+    expect(page.locator("#id_quote")).to_have_value("aderless cells would out")
+    expect(page.locator("#snapped-note")).to_have_count(0)
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_url(re.compile(r"/annotations/\d+/$"))
+    assert Annotation.objects.get(source=source).quote == "aderless cells would out"
+
+
 # Selects from `start` (or from the boundary before the segment starting at -`start`) to the
 # end of the block holding it (a boundary between elements, as a triple click or a drag past a
 # paragraph's end gives), or to the character at `end`.
