@@ -321,3 +321,13 @@ def test_forged_versions_are_refused(cast, client_for, setting, draft, version):
     assert response.status_code in {200, 409}
     draft.refresh_from_db()
     assert (draft.locator, draft.version) == ("¶4", 1)
+
+
+def test_rows_of_links_are_not_marked_required_but_the_quote_is(cast, client_for, setting):
+    page = client_for(cast.analyst).get(create_url(setting["source"])).content.decode()
+    before_rows = page.split('class="formset"')[0]
+    rows = page.split('class="formset"', 1)[1]
+    # The quote is required; an empty row of links is simply not saved, and its choices
+    # (kind, stance, function) have defaults: nothing there carries the mark.
+    assert 'Quote <span class="required"' in before_rows
+    assert 'class="required"' not in rows
