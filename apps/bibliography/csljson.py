@@ -17,22 +17,13 @@ from apps.bibliography.records import (
     FileError,
     csl_from_source,
     entry_from_csl,
+    load_json,
 )
 from apps.library.models import Source
 
 
 def read(text: str) -> list[Entry]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise FileError(
-            f"This is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
-        ) from None
-    except RecursionError:
-        raise FileError("This file's brackets are nested too deeply to be CSL-JSON.") from None
-    except ValueError as error:  # an integer of more digits than Python converts
-        raise FileError(f"This is not valid CSL-JSON: {error}.") from None
-    return read_data(data)
+    return read_data(load_json(text))
 
 
 def read_data(data: Any) -> list[Entry]:

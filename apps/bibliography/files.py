@@ -13,13 +13,18 @@ tiny entries is refused in the time it takes to count to the limit.
 from __future__ import annotations
 
 import codecs
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from apps.bibliography import bibtex, crossref, csljson, ris, wos, zotero
-from apps.bibliography.records import MAX_ENTRIES, MAX_FILE_BYTES, Entry, FileError
+from apps.bibliography.records import (
+    MAX_ENTRIES,
+    MAX_FILE_BYTES,
+    Entry,
+    FileError,
+    load_json,
+)
 
 
 class ReadFormat:
@@ -169,7 +174,7 @@ def detect(text: str, filename: str = "") -> str:
     """The format of `text`, judged by its content alone."""
     start = text.lstrip("\ufeff \t\r\n")
     if start[:1] in "[{":
-        return json_kind(_load_json(start))
+        return json_kind(load_json(start))
     if _WOS_START.match(start):
         return ReadFormat.WOS
     head = start[:100_000]
@@ -184,19 +189,6 @@ def detect(text: str, filename: str = "") -> str:
         "This file is none of the formats Citemap reads (BibTeX, RIS, Web of Science plain "
         f"text, CSL-JSON, Crossref or Zotero JSON).{named} first line is “{first}”."
     )
-
-
-def _load_json(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise FileError(
-            f"This is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
-        ) from None
-    except RecursionError:
-        raise FileError("This JSON is nested too deeply to be a bibliography.") from None
-    except ValueError as error:  # an integer of more digits than Python converts
-        raise FileError(f"This is not valid JSON: {error}.") from None
 
 
 def json_kind(data) -> str:
@@ -289,7 +281,7 @@ def read_files(files: list[tuple[str, bytes]], *, format: str = "") -> Reading:
             decoded = decode(data)
             start = decoded.text.lstrip("\ufeff \t\r\n")
             if not format and start[:1] in "[{":
-                parsed[len(texts)] = _load_json(start)
+                parsed[len(texts)] = load_json(start)
                 kind = json_kind(parsed[len(texts)])
             else:
                 kind = format or detect(decoded.text, name)
@@ -324,7 +316,7 @@ def read_files(files: list[tuple[str, bytes]], *, format: str = "") -> Reading:
 def read_text(text: str, format: str, data=None) -> list[Entry]:
     if format in ReadFormat.JSON:
         if data is None:
-            data = _load_json(text.lstrip("\ufeff \t\r\n"))
+            data = load_json(text.lstrip("\ufeff \t\r\n"))
         return {
             ReadFormat.CSLJSON: csljson.read_data,
             ReadFormat.CROSSREF: crossref.read_data,

@@ -11,6 +11,7 @@ import calendar
 import datetime
 import functools
 import html
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -33,6 +34,48 @@ UNTITLED = "[Untitled]"
 
 class FileError(Exception):
     """The file as a whole cannot be read; the message names the problem, for the user."""
+
+
+# JSON objects one file may hold: a 50,000-item bibliography has a few hundred thousand (names,
+# dates, Crossref's references), while a 50 MB file of "{}" would hold 16 million and take
+# gigabytes once read. The count is checked while the file is parsed.
+MAX_JSON_OBJECTS = 1_000_000
+
+
+class _TooManyObjects(Exception):
+    pass
+
+
+def load_json(text: str) -> Any:
+    """The JSON document, or FileError saying why it cannot be one bibliography."""
+    hook = None
+    # Every object opens with "{": fewer of them than the limit need no counting (the fast
+    # path of every real file); otherwise each object parsed is counted.
+    if text.count("{") > MAX_JSON_OBJECTS:
+        made = 0
+
+        def hook(obj: dict) -> dict:
+            nonlocal made
+            made += 1
+            if made > MAX_JSON_OBJECTS:
+                raise _TooManyObjects
+            return obj
+
+    try:
+        return json.loads(text, object_hook=hook)
+    except _TooManyObjects:
+        raise FileError(
+            f"This JSON holds more than {MAX_JSON_OBJECTS:,} objects, more than a bibliography of "
+            f"{MAX_ENTRIES:,} items has. Split it and import the parts."
+        ) from None
+    except json.JSONDecodeError as error:
+        raise FileError(
+            f"This is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
+        ) from None
+    except RecursionError:
+        raise FileError("This JSON is nested too deeply to be a bibliography.") from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise FileError(f"This is not valid JSON: {error}.") from None
 
 
 @dataclass
