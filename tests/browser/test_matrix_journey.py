@@ -52,3 +52,22 @@ def test_student_follows_a_matrix_cell_to_its_passages(page, live_server, seed_r
     others = Annotation.objects.filter(source=article).exclude(pk__in=citing)
     for annotation in others:
         expect(page.locator(f"#annotation-{annotation.pk}")).to_have_count(0)
+
+
+FITS = "e => e.scrollHeight <= e.clientHeight + 1 && e.scrollWidth <= e.clientWidth + 1"
+
+
+def test_column_headings_show_whole_labels_and_most_of_a_claim(
+    page, live_server, seed_review, sign_in
+):
+    sign_in(page, "student")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/matrix/")
+    heading = page.locator("th.matrix__col a", has_text="Internal dissent and ultra-extremism")
+    expect(heading).to_have_text("Internal dissent and ultra-extremism")
+    assert heading.evaluate(FITS), "the concept's name is cut"
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/matrix/?cols=claims")
+    first = page.locator("th.matrix__col a").first
+    shown = first.evaluate("e => e.getBoundingClientRect().width")
+    # Three lines of a rotated claim, not one: about 50 characters or more are in view.
+    assert shown > 40, shown
+    assert first.get_attribute("title").startswith(first.inner_text()[:40])
