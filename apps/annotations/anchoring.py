@@ -291,7 +291,16 @@ class Haystack:
         for places in (self.exact(quote), self.tolerant(quote)):
             if places:
                 chosen, certain = self._choose(places, prefix, suffix, start)
-                return self._anchor_for(chosen, quote, certain)
+                anchor = self._anchor_for(chosen, quote, certain)
+                if (
+                    start is None
+                    and anchor.state == AnchorState.MOVED
+                    and self.text[anchor.start : anchor.end] == quote
+                ):
+                    # Placed for the first time (an import without a position), on the very
+                    # characters: nothing moved.
+                    return Anchor(AnchorState.EXACT, anchor.start, anchor.end, 1.0)
+                return anchor
         guesses = self.fuzzy(quote, near=start, limit=1)
         if guesses:
             best = guesses[0]

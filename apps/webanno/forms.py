@@ -9,7 +9,8 @@ class AnnotationsUploadForm(forms.Form):
     file = forms.FileField(
         label="Annotations file",
         widget=forms.ClearableFileInput(attrs={"accept": ".jsonld,.json"}),
-        help_text="W3C Web Annotations as JSON-LD (.jsonld or .json), such as Citemap's export; "
+        help_text="W3C Web Annotations as JSON-LD (.jsonld or .json), such as Citemap's or "
+        "Hypothesis' export, or Hypothesis API JSON; "
         f"UTF-8, at most {webanno.MAX_FILE_BYTES // 1_048_576} MB.",
     )
 

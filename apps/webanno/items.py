@@ -9,15 +9,17 @@ this site's own.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.db import transaction
 from django.urls import Resolver404, resolve, reverse
 
 from apps.accounts.models import Project
 from apps.accounts.references import NewReference, referenced_id
+from apps.annotations.anchoring import current_haystack
 from apps.annotations.models import AnchorState, Annotation
 from apps.claims.models import Claim, Concept
 from apps.library.models import IdentifierScheme, Source, source_texts
@@ -161,7 +163,7 @@ def _create(project: Project, item: Item, *, by, site: Site) -> Annotation:
         end=item.end,
         page_label=item.page_label,
         page_index=item.page_index,
-        locator=item.locator,
+        locator=_locator(item, source),
         note=item.note,
     )
     placement = {"reanchor": True} if item.start is None else {"placed": (item.start, item.end)}
@@ -178,6 +180,20 @@ def _create(project: Project, item: Item, *, by, site: Site) -> Annotation:
             "the quote, and the quote is nowhere in the source's text."
         )
     return annotation
+
+
+def _locator(item: Item, source: Source) -> str:
+    """The file's locator, else where the quote is in the source's text, as the form would
+    say it ("¶12", or the page), else DEFAULT_LOCATOR."""
+    if item.locator != DEFAULT_LOCATOR:
+        return item.locator
+    haystack, _ = current_haystack(source.pk)
+    if not haystack.text:
+        return DEFAULT_LOCATOR
+    if item.start is not None and haystack.text[item.start : item.end] == item.quote:
+        return haystack.locator(item.start)
+    anchor = haystack.reanchor(item.quote, item.prefix, item.suffix, item.start)
+    return haystack.locator(anchor.start) if anchor.start is not None else DEFAULT_LOCATOR
 
 
 def _find_source(project: Project, ref: SourceRef, site: Site) -> Source | None:
@@ -197,7 +213,47 @@ def _find_source(project: Project, ref: SourceRef, site: Site) -> Source | None:
         )
     if found is None and ref.urls:
         found = sources.filter(url__in=ref.urls).order_by("pk").first()
+    for url in ref.urls if found is None else []:
+        found = _source_at(sources, url)
+        if found is not None:
+            break
     return found
+
+
+# Query parameters that say how a reader came to a page, not which page it is.
+TRACKING = re.compile(
+    r"^(utm_[a-z]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|_ga|_gl|yclid|ref_src|"
+    r"ref_url|spm|__twitter_impression|share|s_cid|cmpid|ito)$",
+    re.IGNORECASE,
+)
+
+
+def page_key(url: str) -> str:
+    """An address as a page, whatever way it was reached: no scheme (http and https are the
+    same page), the host in lower case without "www.", no trailing slash, no fragment, and no
+    tracking parameters (the others sorted)."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port and parts.port not in (80, 443):
+        host += f":{parts.port}"
+    path = parts.path.rstrip("/")
+    query = sorted(
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not TRACKING.match(key)
+    )
+    return f"{host}{path}" + (f"?{urlencode(query)}" if query else "")
+
+
+def _source_at(sources, url: str) -> Source | None:
+    """The source whose URL is the same page as `url` (see page_key); the database narrows the
+    candidates to URLs holding the host and path, the keys decide."""
+    key = page_key(url)
+    if not key.strip("/"):
+        return None
+    core = key.split("?", 1)[0]
+    candidates = sources.filter(url__icontains=core).only("pk", "url").order_by("pk")[:50]
+    return next((source for source in candidates if page_key(source.url) == key), None)
 
 
 def _evidence(project: Project, item: Item, site: Site) -> list[dict]:

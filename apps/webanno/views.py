@@ -163,6 +163,8 @@ def annotations_import(request: HttpRequest, membership: Membership) -> HttpResp
             messages.success(
                 request, f"Imported {count} annotation{'s' if count != 1 else ''} as drafts."
             )
+            if items.skipped:
+                messages.info(request, skipped_summary(items.skipped))
             list_url = reverse("annotations:annotation_list", args=[membership.project.slug])
             return redirect(f"{list_url}?status=draft")
     return render(
@@ -171,3 +173,11 @@ def annotations_import(request: HttpRequest, membership: Membership) -> HttpResp
         _context(membership, form=form),
         status=400 if form.errors else 200,
     )
+
+
+def skipped_summary(skipped: list[str], shown: int = 5) -> str:
+    """What an import left out (replies, page notes), the first few by name."""
+    listed = " ".join(skipped[:shown]) + (
+        f" And {len(skipped) - shown} more." if len(skipped) > shown else ""
+    )
+    return f"Skipped {len(skipped)}, which mark no passage: {listed}"

@@ -47,6 +47,7 @@ from apps.annotations.models import (
 from apps.library.identifiers import normalise_identifier
 from apps.library.models import IdentifierScheme, Source, SourceIdentifier
 from apps.people.models import NAME_MAX
+from apps.webanno import hypothesis
 from apps.webanno.items import (
     DEFAULT_LOCATOR,
     ClaimLink,
@@ -378,10 +379,38 @@ def _bodies(
 # --- Import: reading the file ---------------------------------------------------------------
 
 
-def read_items(data: bytes) -> list[Item]:
-    """The file's annotations, checked; WebAnnoError for the first problem found."""
-    raws = _raw_items(_parse_json(data))
-    return [parse_item(raw, number) for number, raw in enumerate(raws, start=1)]
+class Items(list):
+    """The annotations read from a file, with a line for each one it holds but Citemap skips
+    (a reply, a page note)."""
+
+    skipped: list[str]
+
+    def __init__(self, items=(), skipped: list[str] | None = None) -> None:
+        super().__init__(items)
+        self.skipped = skipped or []
+
+
+# What one Hypothesis annotation may hold, as for a W3C one.
+HYPOTHESIS_LIMITS = {
+    "items": MAX_ITEMS,
+    "quote": MAX_QUOTE_LENGTH,
+    "context": CONTEXT_KEEP,
+    "note": MAX_NOTE_LENGTH,
+    "page_label": PAGE_LABEL_MAX,
+    "locator": LOCATOR_MAX,
+    "concept": CONCEPT_NAME_MAX,
+}
+
+
+def read_items(data: bytes) -> Items:
+    """The file's annotations, checked; WebAnnoError for the first problem found. W3C Web
+    Annotations (Citemap's, Hypothesis' W3C form, other tools'), or Hypothesis' API JSON."""
+    parsed = _parse_json(data)
+    if hypothesis.looks_like(parsed):
+        items, skipped = hypothesis.read(parsed, limits=HYPOTHESIS_LIMITS)
+        return Items(items, skipped)
+    raws = _raw_items(parsed)
+    return Items(parse_item(raw, number) for number, raw in enumerate(raws, start=1))
 
 
 def _parse_json(data: bytes) -> Any:
@@ -445,8 +474,8 @@ def _raw_items(parsed: Any) -> list:
         items = _items_of(parsed)
     else:
         raise WebAnnoError(
-            f"This is not a W3C Web Annotation file: its @context does not include "
-            f"“{ANNO_CONTEXT}”."
+            f"This is neither a W3C Web Annotation file (its @context does not include "
+            f"“{ANNO_CONTEXT}”) nor annotations from Hypothesis' API."
         )
     if not items:
         raise WebAnnoError("The file holds no annotations.")

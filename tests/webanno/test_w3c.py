@@ -600,7 +600,8 @@ def test_a_single_foreign_annotation_is_placed_by_its_quote(cast, review, client
     assert response.status_code == 302
     created = Annotation.objects.get(note="Seen elsewhere.")
     assert created.source == review["source"]
-    assert (created.start, created.locator) == (TEXT.index(QUOTE), "imported")
+    # No locator in the file: where the quote was found, as the form would say it.
+    assert (created.start, created.locator) == (TEXT.index(QUOTE), "¶1")
 
 
 # --- Import access --------------------------------------------------------------------------
@@ -630,7 +631,7 @@ def as_file(*annotations: dict) -> bytes:
 
 BAD_FILES = {
     "malformed JSON": (b'{"@context": "http://www.w3.org/ns/anno.jsonld", ', "not valid JSON"),
-    "not a web annotation": (b'{"format": "citemap-project"}', "not a W3C Web Annotation"),
+    "not a web annotation": (b'{"format": "citemap-project"}', "neither a W3C Web Annotation"),
     "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "binary file"),
     "empty": (b"", "The submitted file is empty"),
     "no annotations": (

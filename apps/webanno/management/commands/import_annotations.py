@@ -6,12 +6,13 @@ from apps.accounts.models import Membership
 from apps.accounts.policy import Action, can
 from apps.webanno import w3c as webanno
 from apps.webanno.items import Site, WebAnnoError, import_annotations
+from apps.webanno.views import skipped_summary
 
 
 class Command(BaseCommand):
     help = (
-        "Add the annotations of a W3C Web Annotation (JSON-LD) file to a project as drafts of "
-        "--user, all or nothing."
+        "Add the annotations of a W3C Web Annotation (JSON-LD) file, or of Hypothesis' API JSON, "
+        "to a project as drafts of --user, all or nothing."
     )
 
     def add_arguments(self, parser):
@@ -39,9 +40,10 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from None
         try:
+            items = webanno.read_items(data)
             created = import_annotations(
                 project=membership.project,
-                items=webanno.read_items(data),
+                items=items,
                 by=membership.user,
                 site=Site(base=base_url.rstrip("/"), slug=project),
             )
@@ -50,3 +52,5 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Imported {len(created)} annotations into “{project}” as drafts.")
         )
+        if items.skipped:
+            self.stdout.write(skipped_summary(items.skipped, shown=len(items.skipped)))
