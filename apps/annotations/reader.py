@@ -21,6 +21,7 @@ from apps.annotations.models import (
     MAX_QUOTE_LENGTH,
     AnchorState,
     Annotation,
+    AnnotationQuerySet,
     Status,
 )
 from apps.annotations.views import get_annotation_for_user
@@ -46,48 +47,63 @@ def reading_direction(source: Source) -> str:
 LIST_PAGE = 100
 
 
-def list_data(placed: list[Annotation]) -> dict:
+def list_data(placed: list[tuple]) -> dict:
     """The side list as compact rows for reader.js, which takes each quote's opening from the
     text on the page: [id, start, end, locator, status, anchor state, fuzzy score]."""
     return {
         "statuses": dict(Status.choices),
-        "anchors": {state: AnchorState(state).label for state in ANCHOR_WARNINGS},
-        "rows": [
-            [a.pk, a.start, a.end, a.locator, a.status, a.anchor_state, a.anchor_score]
-            for a in placed
-        ],
+        "anchors": {s: label for s, label in AnchorState.choices if s in ANCHOR_WARNINGS},
+        # READER_ROW, without the quote's opening.
+        "rows": [row[:-1] for row in placed],
     }
+
+
+def entries(rows: list[tuple]) -> list[Annotation]:
+    """The passages the page draws as list entries (a page of them, or the few not placed),
+    as unsaved annotations, for the templates other pages share (status and anchor labels)."""
+    drawn = []
+    for pk, start, end, locator, status, anchor_state, anchor_score, opening in rows:
+        annotation = Annotation(
+            pk=pk, start=start, end=end, status=status, locator=locator,
+            anchor_state=anchor_state, anchor_score=anchor_score,
+        )  # fmt: skip
+        annotation.quote_opening = opening
+        drawn.append(annotation)
+    return drawn
+
+
+def concept_colours(passages: AnnotationQuerySet) -> tuple[list[tuple[str, int]], dict[int, int]]:
+    """The legend (each concept's name and colour, by name) and each passage's colour: that of
+    its first concept by name, -1 without one."""
+    links = list(passages.reader_concepts())
+    names = {concept: name for _, concept, name in links}
+    ordered = sorted(names, key=names.__getitem__)
+    colour = {concept: min(i, PALETTE_SIZE - 1) for i, concept in enumerate(ordered)}
+    passage_colour: dict[int, int] = {}
+    for annotation, concept, _ in links:
+        k = colour[concept]
+        if k < passage_colour.get(annotation, PALETTE_SIZE):
+            passage_colour[annotation] = k
+    return [(names[c], colour[c]) for c in ordered], passage_colour
 
 
 @require_safe
 @project_view()
 def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     source = _source(membership, pk)
+    text = source.full_text
     # The text came with the source; only its page boundaries are read besides.
     pages = text_pages(source.pk, source.text_version)
-    annotations = list(
-        Annotation.objects.visible_to(membership)
-        .filter(source=source)
-        .with_reader_data()
-        .in_text_order()
-    )
-    concepts = sorted(
-        {c.pk: c for a in annotations for c in a.concepts.all()}.values(), key=lambda c: c.name
-    )
-    colour = {c.pk: min(i, PALETTE_SIZE - 1) for i, c in enumerate(concepts)}
+    passages = Annotation.objects.visible_to(membership).filter(source=source)
+    # Plain rows in text order: (id, start, end, locator, status, anchor state, score, opening).
+    rows = list(passages.reader_rows().in_text_order())
+    legend, passage_colour = concept_colours(passages)
+    length = len(text)
     placed, unplaced = [], []
-    for a in annotations:
-        fits = a.start is not None and a.end <= len(source.full_text)
-        (placed if fits else unplaced).append(a)
+    for row in rows:
+        (placed if row[1] is not None and row[2] <= length else unplaced).append(row)
     highlights = [
-        Highlight(
-            a.pk,
-            a.start,
-            a.end,
-            a.status,
-            min((colour[c.pk] for c in a.concepts.all()), default=-1),
-        )
-        for a in placed
+        Highlight(row[0], row[1], row[2], row[4], passage_colour.get(row[0], -1)) for row in placed
     ]
     return render(
         request,
@@ -96,15 +112,16 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
             "membership": membership,
             "project": membership.project,
             "source": source,
-            "text_html": render_text(source.full_text, highlights, pages),
+            "text_length": length,
+            "text_html": render_text(text, highlights, pages),
             "direction": reading_direction(source),
-            "placed": placed if request.GET.get("list") == "all" else placed[:LIST_PAGE],
+            "placed": entries(placed if request.GET.get("list") == "all" else placed[:LIST_PAGE]),
             "placed_count": len(placed),
             "list_data": list_data(placed) if len(placed) > LIST_PAGE else None,
-            "unplaced": unplaced,
-            "legend_concepts": [(c, colour[c.pk]) for c in concepts],
-            "palette_overflow": len(concepts) > PALETTE_SIZE,
-            "anchor_counts": Counter(a.anchor_state for a in annotations),
+            "unplaced": entries(unplaced),
+            "legend_concepts": legend,
+            "palette_overflow": len(legend) > PALETTE_SIZE,
+            "anchor_counts": Counter(row[5] for row in rows),
             "may_annotate": can(membership, Action.ANNOTATE),
             "may_edit_text": can(membership, Action.EDIT_LIBRARY),
             "warnings": ANCHOR_WARNINGS,
