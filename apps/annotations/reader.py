@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.accounts.models import Membership
@@ -19,6 +20,7 @@ from apps.annotations.highlights import PALETTE_SIZE, Highlight, detected_direct
 from apps.annotations.models import (
     ANCHOR_WARNINGS,
     MAX_QUOTE_LENGTH,
+    QUOTE_OPENING,
     AnchorState,
     Annotation,
     AnnotationQuerySet,
@@ -58,18 +60,50 @@ def list_data(placed: list[tuple]) -> dict:
     }
 
 
-def entries(rows: list[tuple]) -> list[Annotation]:
-    """The passages the page draws as list entries (a page of them, or the few not placed),
-    as unsaved annotations, for the templates other pages share (status and anchor labels)."""
-    drawn = []
-    for pk, start, end, locator, status, anchor_state, anchor_score, opening in rows:
-        annotation = Annotation(
-            pk=pk, start=start, end=end, status=status, locator=locator,
-            anchor_state=anchor_state, anchor_score=anchor_score,
-        )  # fmt: skip
-        annotation.quote_opening = opening
-        drawn.append(annotation)
-    return drawn
+STATUS_LABELS = dict(Status.choices)
+# Characters of a quote's opening the side list shows: QUOTE_OPENING are read, so that a
+# longer quote is known to be longer.
+OPENING_SHOWN = QUOTE_OPENING - 1
+
+
+def shortened(opening: str) -> str:
+    """The opening as `truncatechars` shows it, without its cost for the common case: plain
+    ASCII (no combining characters to skip, nothing to normalise)."""
+    if not opening.isascii():
+        return Truncator(opening).chars(OPENING_SHOWN)
+    return opening if len(opening) <= OPENING_SHOWN else opening[: OPENING_SHOWN - 1] + "…"
+
+
+ANCHOR_LABELS = dict(AnchorState.choices)
+
+
+class ListEntry:
+    """A passage as a side-list entry: what the templates (this page's and the shared status
+    and anchor badges) read of an annotation, made from a plain row for a fraction of the cost
+    of a model object. The list draws a page of them, or all on request, and those not placed.
+    """
+
+    __slots__ = ("pk", "locator", "status", "anchor_state", "anchor_score", "quote_opening")
+
+    def __init__(self, row: tuple) -> None:
+        pk, _, _, locator, status, anchor_state, anchor_score, opening = row
+        # A string already: the template would format a number through the locale each time.
+        self.pk = str(pk)
+        self.locator = locator
+        self.status = status
+        self.anchor_state = anchor_state
+        self.anchor_score = anchor_score
+        self.quote_opening = shortened(opening)
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == Status.APPROVED
+
+    def get_status_display(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    def get_anchor_state_display(self) -> str:
+        return ANCHOR_LABELS[self.anchor_state]
 
 
 def concept_colours(passages: AnnotationQuerySet) -> tuple[list[tuple[str, int]], dict[int, int]]:
@@ -115,10 +149,13 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
             "text_length": length,
             "text_html": render_text(text, highlights, pages),
             "direction": reading_direction(source),
-            "placed": entries(placed if request.GET.get("list") == "all" else placed[:LIST_PAGE]),
+            "placed": [
+                ListEntry(row)
+                for row in (placed if request.GET.get("list") == "all" else placed[:LIST_PAGE])
+            ],
             "placed_count": len(placed),
             "list_data": list_data(placed) if len(placed) > LIST_PAGE else None,
-            "unplaced": entries(unplaced),
+            "unplaced": [ListEntry(row) for row in unplaced],
             "legend_concepts": legend,
             "palette_overflow": len(legend) > PALETTE_SIZE,
             "anchor_counts": Counter(row[5] for row in rows),

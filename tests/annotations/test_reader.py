@@ -694,3 +694,24 @@ def test_jargon_is_left_out_of_what_researchers_read(cast, client_for, source):
     assert "anchor--exact" not in cards and ">Exact<" not in cards
     page = client.get(url(source)).text
     assert 'rel="icon"' in page
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "",
+        "Short.",
+        "x" * 90,
+        "x" * 91,
+        "é" * 91,  # one code point each
+        "e\u0301" * 60,  # decomposed: normalised, and the accents do not count
+        "ال" * 46,
+        "x" * 89 + "\u0301" + "yz",
+    ],
+)
+def test_the_lists_quote_openings_are_cut_as_truncatechars_cuts_them(opening):
+    from django.template.defaultfilters import truncatechars
+
+    from apps.annotations.reader import shortened
+
+    assert shortened(opening) == truncatechars(opening, 90)
