@@ -7,8 +7,10 @@ from collections import Counter
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import json_script
 from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -47,6 +49,12 @@ def reading_direction(source: Source) -> str:
 # The side list's entries drawn by the server; the script builds the rest from compact data
 # (`list_data`), and without it "Show all" asks the server for every entry.
 LIST_PAGE = 100
+
+
+class CompactJSON(DjangoJSONEncoder):
+    # No space after a comma or colon: a long source's side list is thousands of rows.
+    item_separator = ","
+    key_separator = ":"
 
 
 def list_data(placed: list[tuple]) -> dict:
@@ -154,7 +162,11 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
                 for row in (placed if request.GET.get("list") == "all" else placed[:LIST_PAGE])
             ],
             "placed_count": len(placed),
-            "list_data": list_data(placed) if len(placed) > LIST_PAGE else None,
+            "list_data": (
+                json_script(list_data(placed), "reader-list-data", CompactJSON)
+                if len(placed) > LIST_PAGE
+                else None
+            ),
             "unplaced": [ListEntry(row) for row in unplaced],
             "legend_concepts": legend,
             "palette_overflow": len(legend) > PALETTE_SIZE,
