@@ -59,12 +59,21 @@ class CompactJSON(DjangoJSONEncoder):
 
 def list_data(placed: list[tuple]) -> dict:
     """The side list as compact rows for reader.js, which takes each quote's opening from the
-    text on the page: [id, start, end, locator, status, anchor state, fuzzy score]."""
+    text on the page: [id, start, end, locator, status, anchor state, fuzzy score], the usual
+    left out at the end: [id, start, end, locator] is approved with its place not in doubt (no
+    anchor warning), [id, start, end, locator, status] not in doubt."""
+    rows = []
+    for pk, start, end, locator, status, anchor_state, anchor_score, _ in placed:
+        if anchor_state in ANCHOR_WARNINGS:
+            rows.append((pk, start, end, locator, status, anchor_state, anchor_score))
+        elif status != Status.APPROVED:
+            rows.append((pk, start, end, locator, status))
+        else:
+            rows.append((pk, start, end, locator))
     return {
         "statuses": dict(Status.choices),
         "anchors": {s: label for s, label in AnchorState.choices if s in ANCHOR_WARNINGS},
-        # READER_ROW, without the quote's opening.
-        "rows": [row[:-1] for row in placed],
+        "rows": rows,
     }
 
 
