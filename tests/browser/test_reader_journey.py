@@ -645,3 +645,31 @@ def test_the_list_built_in_the_browser_reads_as_the_servers(
     )
     assert shown[f"ann-{passages[LIST_PAGE + 8].pk}"].endswith(f" Draft {draft}")
     assert shown[f"ann-{passages[LIST_PAGE + 9].pk}"].endswith(" Fuzzy 50% anchor anchor--fuzzy")
+
+
+# The background of an element, and whether a line is drawn under it (covered twice or more).
+LOOK = """(element) => {
+  const style = getComputedStyle(element);
+  return [style.backgroundColor, style.boxShadow !== "none"];
+}"""
+
+
+def test_highlights_take_the_colours_the_legend_shows(page, live_server, seed_review, sign_in):
+    source = _source_with_text(seed_review, _analyst(seed_review), TEXT, language="en")
+    approved = _approved(source, "small circles of readers")
+    inside = _approved(source, "circles")
+    draft = factories.make_annotation(source, _analyst(seed_review), quote=SELECTED)
+    draft.anchor_in(source.full_text, source.text_version)
+    draft.save()
+    sign_in(page, "supervisor")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    legend = {
+        status: page.locator(f'.legend--status mark[data-status="{status}"]').evaluate(LOOK)[0]
+        for status in ("approved", "draft")
+    }
+    assert legend["approved"] != legend["draft"]
+    # Covered by one approved passage, then by two (the shorter, also approved, gives the
+    # colour; a line under it says there are two), then a draft.
+    assert page.locator(f"#at-{approved.pk}").evaluate(LOOK) == [legend["approved"], False]
+    assert page.locator(f"#at-{inside.pk}").evaluate(LOOK) == [legend["approved"], True]
+    assert page.locator(f"#at-{draft.pk}").evaluate(LOOK) == [legend["draft"], False]
