@@ -715,3 +715,34 @@ def test_the_lists_quote_openings_are_cut_as_truncatechars_cuts_them(opening):
     from apps.annotations.reader import shortened
 
     assert shortened(opening) == truncatechars(opening, 90)
+
+
+def test_highlights_take_the_colour_of_their_first_concept_by_name(cast, client_for, source):
+    names = ["Takfir", "Hijra", "Chain takfir", "Isolation"]
+    concepts = {name: factories.make_concept(cast.project, name) for name in names}
+    passages = {}
+    for quote, linked in [
+        ("Withdrawal from society", ["Takfir", "Isolation"]),
+        ("Chain takfir spread", ["Chain takfir", "Takfir"]),
+        ("It ends here.", []),
+    ]:
+        annotation = factories.make_annotation(
+            source, cast.analyst, status=Status.APPROVED, reviewer=cast.supervisor,
+            quote=quote, concepts=[concepts[name] for name in linked],
+        )  # fmt: skip
+        annotation.anchor_in(TEXT, 1)
+        annotation.save()
+        passages[quote] = annotation
+    # "Hijra" is linked to no passage of this source: not in its legend.
+    page = client_for(cast.student).get(url(source)).content.decode()
+    legend = re.findall(r'<li><mark data-k="(\d+)">([^<]+)</mark></li>', page)
+    assert legend == [("0", "Chain takfir"), ("1", "Isolation"), ("2", "Takfir")]
+    colour = {
+        quote: re.search(rf'<mark [^>]*data-k="(-?\d+)"[^>]* id="at-{a.pk}"', page)[1]
+        for quote, a in passages.items()
+    }
+    assert colour == {
+        "Withdrawal from society": "1",
+        "Chain takfir spread": "0",
+        "It ends here.": "-1",
+    }
