@@ -10,7 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.html import json_script
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -156,15 +158,14 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
     highlights = [
         Highlight(row[0], row[1], row[2], row[4], passage_colour.get(row[0], -1)) for row in placed
     ]
-    return render(
-        request,
+    page = render_to_string(
         "annotations/source_read.html",
         {
             "membership": membership,
             "project": membership.project,
             "source": source,
             "text_length": length,
-            "text_html": render_text(text, highlights, pages),
+            "text_here": mark_safe(TEXT_HERE),  # noqa: S308 - our own constant
             "direction": reading_direction(source),
             "placed": [
                 ListEntry(row)
@@ -185,7 +186,23 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
             "warnings": ANCHOR_WARNINGS,
             "passages_max": PassageIdsForm.MAX_IDS,
         },
+        request,
     )
+    return HttpResponse(with_text(page, render_text(text, highlights, pages) if text else ""))
+
+
+# Where the text goes in the reading view. Its HTML is most of the page (up to millions of
+# characters), and a template copies what it is given at every level of nested blocks (each
+# joins its parts): the template gets this marker instead, and the page is put together around
+# it once. Whatever else the page shows is escaped, so it cannot hold the marker.
+TEXT_HERE = "<!-- the text -->"
+
+
+def with_text(page: str, text_html: str) -> bytes:
+    head, here, tail = page.partition(TEXT_HERE)
+    if not here:
+        return page.encode()  # a source without text: none to put in
+    return b"".join((head.encode(), text_html.encode(), tail.encode()))
 
 
 @require_safe

@@ -746,3 +746,19 @@ def test_highlights_take_the_colour_of_their_first_concept_by_name(cast, client_
         "Chain takfir spread": "0",
         "It ends here.": "-1",
     }
+
+
+def test_the_text_is_in_its_place_once_whatever_the_title_and_text_say(cast, client_for):
+    from apps.annotations.reader import TEXT_HERE
+
+    source = factories.make_source(cast.project, f"A title with {TEXT_HERE} in it")
+    text = f"The text quotes {TEXT_HERE} once.\n\nAnd ends."
+    replace_text(source, text, by=cast.analyst, origin="pasted")
+    page = client_for(cast.student).get(url(source)).content.decode()
+    assert TEXT_HERE not in page  # escaped where it is shown, replaced where it was put
+    body = re.search(r'<article class="reader__text[^>]*>(.*?)</article>', page, re.S).group(1)
+    assert [p.replace("&lt;", "<").replace("&gt;", ">") for p in paragraphs_of(body)] == [
+        f"The text quotes {TEXT_HERE} once.",
+        "And ends.",
+    ]
+    assert page.count('<p class="reader__p"') == 2
