@@ -181,8 +181,8 @@ class AnnotationQuerySet(models.QuerySet):
     def reader_rows(self) -> models.QuerySet:
         """What the reading view shows of every passage of a source, as plain rows (a source
         may have thousands of passages: no model objects are built): READER_ROW and the opening
-        of its quote. Notes and links wait
-        until a passage is opened (`with_links()`); concepts come from `reader_concepts()`."""
+        of its quote. Notes and links wait until a passage is opened (`with_links()`); concepts
+        come from `reader_concepts()`."""
         return self.annotate(quote_opening=Substr("quote", 1, QUOTE_OPENING)).values_list(
             *READER_ROW, "quote_opening"
         )

@@ -79,7 +79,6 @@ def list_data(placed: list[tuple]) -> dict:
     }
 
 
-STATUS_LABELS = dict(Status.choices)
 # Characters of a quote's opening the side list shows: QUOTE_OPENING are read, so that a
 # longer quote is known to be longer.
 OPENING_SHOWN = QUOTE_OPENING - 1
@@ -93,6 +92,7 @@ def shortened(opening: str) -> str:
     return opening if len(opening) <= OPENING_SHOWN else opening[: OPENING_SHOWN - 1] + "…"
 
 
+STATUS_LABELS = dict(Status.choices)
 ANCHOR_LABELS = dict(AnchorState.choices)
 
 
