@@ -29,8 +29,9 @@ with a concept or two and a claim. Then:
   passages after it move), and for one with words changed inside 50 passages and 20 passages'
   text deleted (fuzzy and orphaned passages); the states the passages end in are printed.
 
-With --postgres the database `citemap_bench` is created if missing (never dropped: the page
-benchmarks' corpus may be in it); this benchmark's project, `bench-reader`, is replaced.
+With --postgres the database `citemap_bench` (or the one --database-url names) is created if
+missing (never dropped: the page benchmarks' corpus may be in it); this benchmark's project,
+`bench-reader`, is replaced.
 Targets: the reading view under 1 s at the server, re-anchoring 2,000 passages under 5 s.
 """
 
@@ -327,6 +328,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true", help="use PostgreSQL at 127.0.0.1")
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="with --postgres, this database instead of citemap_bench (created if missing)",
+    )
     parser.add_argument("--chars", type=int, default=1_000_000)
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--annotations", type=int, default=2_000)
@@ -352,14 +358,13 @@ def main() -> None:
     if args.postgres:
         import psycopg
 
-        with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = 'citemap_bench'"
-            ).fetchone()
+        server, _, name = (args.database_url or f"{args.pg_url}/citemap_bench").rpartition("/")
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             if not exists:
-                conn.execute("CREATE DATABASE citemap_bench")
-        os.environ["DATABASE_URL"] = f"{args.pg_url}/citemap_bench"
-        where = "PostgreSQL database citemap_bench"
+                conn.execute(f'CREATE DATABASE "{name}"')
+        os.environ["DATABASE_URL"] = f"{server}/{name}"
+        where = f"PostgreSQL database {name}"
     else:
         folder = tempfile.mkdtemp(prefix="citemap-bench-")
         os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
