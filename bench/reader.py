@@ -4,6 +4,8 @@
     .venv/bin/python bench/reader.py --postgres       # PostgreSQL, database citemap_bench
     .venv/bin/python bench/reader.py --chars 200000 --annotations 400 --repeat 5
     .venv/bin/python bench/reader.py --chars 200000 --annotations 2000 --taguette --keep
+    .venv/bin/python bench/reader.py --chars 200000 --annotations 2000 --taguette \
+        --baseline /tmp/citemap-main --repeat 20
 
 One source gets a generated text of `--chars` characters (paragraphs of the corpus words) in
 `--pages` pages, and `--annotations` approved passages spread over it (some overlapping), each
@@ -20,19 +22,23 @@ with a concept or two and a claim. Then:
   given the same text (each paragraph a <p>) and the same highlights, and its document view
   (the page and the two requests its script makes for the highlights and the contents) is
   requested in turn with our reading view, each app served by its own process: median time,
-  CPU per view, bytes and the ratios;
+  CPU per view, bytes and the ratios; with `--baseline DIR` (a checkout of another commit,
+  e.g. `git worktree add /tmp/citemap-main main`), that Citemap's reading view is requested
+  in the same turns, on the same database, so that before and after come from one run;
 - `replace_text()` is timed for a new version with a paragraph inserted near the start (the
   passages after it move), and for one with words changed inside 50 passages and 20 passages'
   text deleted (fuzzy and orphaned passages); the states the passages end in are printed.
 
-With --postgres the database `citemap_bench` is created if missing (never dropped: the page
-benchmarks' corpus may be in it); this benchmark's project, `bench-reader`, is replaced.
+With --postgres the database `citemap_bench` (or the one --database-url names) is created if
+missing (never dropped: the page benchmarks' corpus may be in it); this benchmark's project,
+`bench-reader`, is replaced.
 Targets: the reading view under 1 s at the server, re-anchoring 2,000 passages under 5 s.
 """
 
 import argparse
 import os
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -218,19 +224,31 @@ def compare_with_taguette(url: str, session: str, text: str, spans: list, args) 
 
     ours_port, theirs_port = free_port(), free_port()
     env = {**os.environ, "DEBUG": "", "ALLOWED_HOSTS": "127.0.0.1"}
-    ours = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", "--nothreading",
-         f"127.0.0.1:{ours_port}"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+
+    def citemap(folder: Path, port: int) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", "--noreload", "--nothreading",
+             f"127.0.0.1:{port}"],
+            cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    ours = citemap(ROOT, ours_port)
+    servers = [ours]
+    if args.baseline:
+        baseline_port = free_port()
+        baseline = citemap(Path(args.baseline), baseline_port)
+        servers.append(baseline)
     log = folder / "taguette.log"
     theirs = subprocess.Popen(
         [str(TAGUETTE_VENV / "bin" / "taguette"), "--no-browser", "--port", str(theirs_port),
          "--bind", "127.0.0.1", "--database", database],
         stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
+    servers.append(theirs)
     try:
         wait_for(f"http://127.0.0.1:{ours_port}/healthz/")
+        if args.baseline:
+            wait_for(f"http://127.0.0.1:{baseline_port}/healthz/")
         wait_for(f"http://127.0.0.1:{theirs_port}/")
         token = re.search(r"\?token=(\w+)", log.read_text())
         jar = http.cookiejar.CookieJar()
@@ -252,13 +270,29 @@ def compare_with_taguette(url: str, session: str, text: str, spans: list, args) 
         def theirs_view() -> int:
             return sum(len(taguette.open(address).read()) for address in theirs_urls)
 
-        sizes = {"ours": ours_view(), "theirs": theirs_view()}  # warm-up
-        times: dict[str, list[float]] = {"ours": [], "theirs": []}
-        cpu = {"ours": 0.0, "theirs": 0.0}
-        pids = {"ours": ours.pid, "theirs": theirs.pid}
         views = {"ours": ours_view, "theirs": theirs_view}
+        pids = {"ours": ours.pid, "theirs": theirs.pid}
+        labels = {"ours": "Citemap", "theirs": "Taguette"}
+        if args.baseline:
+            baseline_request = urllib.request.Request(
+                f"http://127.0.0.1:{baseline_port}{url}",
+                headers={"Cookie": f"sessionid={session}"},
+            )
+
+            def baseline_view() -> int:
+                response = urllib.request.urlopen(baseline_request)
+                assert response.url.endswith(url), "the baseline did not accept the session"
+                return len(response.read())
+
+            views = {"baseline": baseline_view, **views}
+            pids["baseline"] = baseline.pid
+            labels = {"baseline": "baseline", **labels}
+        sizes = {side: view() for side, view in views.items()}  # warm-up
+        times: dict[str, list[float]] = {side: [] for side in views}
+        cpu = dict.fromkeys(views, 0.0)
+        load_before = os.getloadavg()[0]
         for _ in range(args.repeat):
-            for side in ("ours", "theirs"):  # alternating, so both see the same load
+            for side in views:  # in turn, so that all see the same load
                 cpu_before = cpu_seconds(pids[side])
                 begun = time.perf_counter()
                 views[side]()
@@ -268,22 +302,24 @@ def compare_with_taguette(url: str, session: str, text: str, spans: list, args) 
         print(
             f"Against Taguette {TAGUETTE_VERSION} (its page, highlights and contents; the same "
             f"{len(text):,} characters and {len(spans):,} highlights), {args.repeat} views each "
-            f"in turn, load average {os.getloadavg()[0]:.2f}:"
+            f"in turn, load average {load_before:.2f} before and {os.getloadavg()[0]:.2f} after:"
         )
-        print(f"{'':<10} {'median ms':>10} {'CPU ms/view':>12} {'MB':>7}")
-        for side, label in (("ours", "Citemap"), ("theirs", "Taguette")):
+        if args.baseline:
+            print(f"(baseline: the Citemap in {args.baseline}, on the same database)")
+        print(f"{'':<10} {'median ms':>10} {'CPU ms/view':>12} {'MB':>7} {'/ Taguette':>28}")
+        for side, label in labels.items():
+            ratios = (
+                f"time {statistics.median(times[side]) / statistics.median(times['theirs']):.2f}, "
+                f"CPU {cpu[side] / max(cpu['theirs'], 1e-9):.2f}, "
+                f"bytes {sizes[side] / sizes['theirs']:.2f}"
+            )
             print(
                 f"{label:<10} {statistics.median(times[side]):>10.1f} "
-                f"{cpu[side] / args.repeat * 1000:>12.1f} {sizes[side] / 1e6:>7.2f}"
+                f"{cpu[side] / args.repeat * 1000:>12.1f} {sizes[side] / 1e6:>7.2f} "
+                f"{ratios if side != 'theirs' else '':>28}"
             )
-        print(
-            "ours / Taguette: time "
-            f"{statistics.median(times['ours']) / statistics.median(times['theirs']):.2f}, CPU "
-            f"{cpu['ours'] / max(cpu['theirs'], 1e-9):.2f}, bytes "
-            f"{sizes['ours'] / sizes['theirs']:.2f}"
-        )
     finally:
-        for process in (ours, theirs):
+        for process in servers:
             process.terminate()
             process.wait(timeout=10)
 
@@ -292,6 +328,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true", help="use PostgreSQL at 127.0.0.1")
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="with --postgres, this database instead of citemap_bench (created if missing)",
+    )
     parser.add_argument("--chars", type=int, default=1_000_000)
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--annotations", type=int, default=2_000)
@@ -307,25 +348,32 @@ def main() -> None:
         action="store_true",
         help="also compare with Taguette's document view on the same text and highlights",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="with --taguette, also the reading view of the Citemap checked out in DIR",
+    )
     args = parser.parse_args()
 
     if args.postgres:
         import psycopg
 
-        with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = 'citemap_bench'"
-            ).fetchone()
+        server, _, name = (args.database_url or f"{args.pg_url}/citemap_bench").rpartition("/")
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             if not exists:
-                conn.execute("CREATE DATABASE citemap_bench")
-        os.environ["DATABASE_URL"] = f"{args.pg_url}/citemap_bench"
-        where = "PostgreSQL database citemap_bench"
+                conn.execute(f'CREATE DATABASE "{name}"')
+        os.environ["DATABASE_URL"] = f"{server}/{name}"
+        where = f"PostgreSQL database {name}"
     else:
         folder = tempfile.mkdtemp(prefix="citemap-bench-")
         os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.sqlite3"
         where = f"SQLite file {folder}/bench.sqlite3"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    # One key for this process and the servers it starts (a baseline checkout would otherwise
+    # keep its own), so that they all accept the session made here.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
     import django
 

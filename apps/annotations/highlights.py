@@ -5,6 +5,11 @@ Every segment carries `data-s`, its first character's offset (in code points) in
 text; the page script adds the position inside a segment to find a selection's offsets. Page
 starts are empty markers whose label CSS draws, so they add no characters to the text.
 
+A highlight (`<mark>`) says which passages cover it (`data-a`) and the status, concept colour
+and depth of covering that draw it; the most common values are left out, the stylesheet
+taking them as given (`data-status` approved, `data-depth` 1): a long source has thousands of
+highlights, and every byte of them is sent and parsed.
+
 Segments are grouped in blocks of a few paragraphs, which the browser lays out only when they
 come near the screen (CSS content-visibility): a text of a million characters opens in a
 fraction of the time one block would take.
@@ -12,15 +17,17 @@ fraction of the time one block would take.
 
 from __future__ import annotations
 
+import html
 import unicodedata
 from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.annotations.anchoring import LINE_BREAK, PARAGRAPH_BREAK
+from apps.annotations.models import Status
 
 # Concept colours in the legend and the text; concepts beyond these share the last one.
 PALETTE_SIZE = 8
@@ -31,8 +38,8 @@ BLOCK_CHARS = 2_000
 LINE_CHARS = 80
 
 
-@dataclass(frozen=True)
-class Highlight:
+class Highlight(NamedTuple):
+    # A tuple: the reading view makes one per passage, thousands for a long source.
     pk: int
     start: int
     end: int
@@ -42,7 +49,12 @@ class Highlight:
 
 def _chunk(text: str) -> str:
     # A literal CR would become LF in the page's text; a character reference keeps it.
-    return escape(text).replace("\r", "&#13;")
+    return html.escape(text).replace("\r", "&#13;")
+
+
+def _narrowest(highlight: Highlight) -> tuple[int, int]:
+    """The passage whose status and colour a place covered by several shows."""
+    return (highlight.end - highlight.start, highlight.pk)
 
 
 def paragraphs(text: str) -> list[tuple[int, int]]:
@@ -123,53 +135,67 @@ def render_text(text: str, highlights: list[Highlight], pages: list) -> SafeStri
         {0, len(text), *starting, *ending, *empty, *page_at, *block_at}
         | {offset for span in spans for offset in span}
     )
+    # The stdlib's escape: Django's (the same characters) costs a wrapper call per segment.
+    chunk = _chunk if "\r" in text else html.escape
     active: dict[int, Highlight] = {}
+    # The attributes the marks share while the same passages cover the text: made again only
+    # where a passage starts or ends, not for every segment a paragraph or block splits.
+    covering = ""
     parts: list[str] = [block_at[0]]
+    append = parts.append
     in_paragraph = False
     for begin, stop in zip(bounds, [*bounds[1:], len(text)], strict=True):
-        for highlight in ending.get(begin, ()):
-            active.pop(highlight.pk, None)
-        targets = "".join(f'<span id="at-{h.pk}"></span>' for h in empty.get(begin, ()))
+        if begin in ending:
+            for highlight in ending[begin]:
+                active.pop(highlight.pk, None)
+            covering = ""
+        targets = (
+            "".join(f'<span id="at-{h.pk}"></span>' for h in empty[begin]) if begin in empty else ""
+        )
         if in_paragraph and begin in paragraph_end:
-            parts.append(targets + "</p>")
+            append(targets + "</p>")
             targets = ""
             in_paragraph = False
         if begin and begin in block_at:
-            parts.append("</div>" + block_at[begin])
+            append("</div>" + block_at[begin])
         if begin in paragraph_at and not in_paragraph:
-            parts.append(
+            append(
                 f'<p class="reader__p" id="para-{paragraph_at[begin]}" '
                 f'data-n="{paragraph_at[begin]}" dir="auto">'
             )
             in_paragraph = True
-        if in_paragraph:
-            parts.append(targets)
-        for highlight in starting.get(begin, ()):
+        if in_paragraph and targets:
+            append(targets)
+        starts_here = starting.get(begin, ())
+        for highlight in starts_here:
             active[highlight.pk] = highlight
+            covering = ""
         if begin in page_at and in_paragraph:
-            parts.append(
+            append(
                 f'<span class="page-mark" data-page="{escape(page_at[begin])}" '
                 'aria-hidden="true"></span>'
             )
         if not in_paragraph or begin == stop:
             continue  # a separator between paragraphs, or the end
         if not active:
-            parts.append(f'<span data-s="{begin}">{_chunk(text[begin:stop])}</span>')
+            append(f'<span data-s="{begin}">{chunk(text[begin:stop])}</span>')
             continue
-        inner = min(active.values(), key=lambda h: (h.end - h.start, h.pk))
-        ids = " ".join(str(pk) for pk in active)
+        if not covering:
+            inner = min(active.values(), key=_narrowest)
+            ids = " ".join(str(pk) for pk in active)
+            status = "" if inner.status == Status.APPROVED else f' data-status="{inner.status}"'
+            depth = min(len(active), MAX_DEPTH)
+            covering = f'data-a="{ids}"{status} data-k="{inner.colour}"' + (
+                f' data-depth="{depth}"' if depth > 1 else ""
+            )
         # A passage's first segment is where the keyboard and the link #at-<pk> reach it;
         # passages starting at the same character get empty targets of their own before it.
         first = ""
-        if begin in starting:
-            starts_here = starting[begin]
-            parts.extend(f'<span id="at-{h.pk}"></span>' for h in starts_here[1:])
+        if starts_here:
+            for h in starts_here[1:]:
+                append(f'<span id="at-{h.pk}"></span>')
             first = f' id="at-{starts_here[0].pk}" tabindex="0"'
-        parts.append(
-            f'<mark data-s="{begin}" data-a="{ids}" data-status="{inner.status}" '
-            f'data-k="{inner.colour}" data-depth="{min(len(active), MAX_DEPTH)}"{first}>'
-            f"{_chunk(text[begin:stop])}</mark>"
-        )
+        append(f'<mark data-s="{begin}" {covering}{first}>{chunk(text[begin:stop])}</mark>')
     if in_paragraph:
         parts.append("</p>")
     parts.append("</div>")

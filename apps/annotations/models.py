@@ -113,6 +113,9 @@ class MentionFunction(models.TextChoices):
 
 # Characters of a quote the reading view's list shows (with an ellipsis when it is longer).
 QUOTE_OPENING = 91
+# The fields of a reading-view row (`AnnotationQuerySet.reader_rows()`), in this order, which
+# is also that of the side list's compact rows reader.js reads.
+READER_ROW = ("id", "start", "end", "locator", "status", "anchor_state", "anchor_score")
 
 
 class AnnotationQuerySet(models.QuerySet):
@@ -175,26 +178,22 @@ class AnnotationQuerySet(models.QuerySet):
             Prefetch("concepts", queryset=Concept.objects.only("id", "name")),
         )
 
-    def with_reader_data(self) -> AnnotationQuerySet:
-        """What the reading view shows of every passage of a source: where it is, its status,
-        the opening of its quote (`quote_opening`) and its concepts (for colour). Notes and
-        links wait until a passage is opened (`with_links()`), so a source with thousands of
-        passages opens fast."""
+    def reader_rows(self) -> models.QuerySet:
+        """What the reading view shows of every passage of a source, as plain rows (a source
+        may have thousands of passages: no model objects are built): READER_ROW and the opening
+        of its quote. Notes and links wait until a passage is opened (`with_links()`); concepts
+        come from `reader_concepts()`."""
+        return self.annotate(quote_opening=Substr("quote", 1, QUOTE_OPENING)).values_list(
+            *READER_ROW, "quote_opening"
+        )
+
+    def reader_concepts(self) -> models.QuerySet:
+        """(annotation id, concept id, concept name) for every concept of these annotations:
+        the reading view's colours and legend, in one query whatever the number of passages."""
         return (
-            self.annotate(quote_opening=Substr("quote", 1, QUOTE_OPENING))
-            .only(
-                "project_id",
-                "source_id",
-                "author_id",
-                "status",
-                "start",
-                "end",
-                "locator",
-                "anchor_state",
-                "anchor_score",
-                "withdrawn_at",
-            )
-            .prefetch_related(Prefetch("concepts", queryset=Concept.objects.only("id", "name")))
+            Annotation.concepts.through.objects.filter(annotation__in=self.values("pk"))
+            .values_list("annotation_id", "concept_id", "concept__name")
+            .order_by()
         )
 
     def with_list_data(self) -> AnnotationQuerySet:

@@ -7,8 +7,13 @@ from collections import Counter
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.html import json_script
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.accounts.models import Membership
@@ -19,8 +24,10 @@ from apps.annotations.highlights import PALETTE_SIZE, Highlight, detected_direct
 from apps.annotations.models import (
     ANCHOR_WARNINGS,
     MAX_QUOTE_LENGTH,
+    QUOTE_OPENING,
     AnchorState,
     Annotation,
+    AnnotationQuerySet,
     Status,
 )
 from apps.annotations.views import get_annotation_for_user
@@ -46,71 +53,156 @@ def reading_direction(source: Source) -> str:
 LIST_PAGE = 100
 
 
-def list_data(placed: list[Annotation]) -> dict:
+class CompactJSON(DjangoJSONEncoder):
+    # No space after a comma or colon: a long source's side list is thousands of rows.
+    item_separator = ","
+    key_separator = ":"
+
+
+def list_data(placed: list[tuple]) -> dict:
     """The side list as compact rows for reader.js, which takes each quote's opening from the
-    text on the page: [id, start, end, locator, status, anchor state, fuzzy score]."""
+    text on the page: [id, start, end, locator, status, anchor state, fuzzy score], the usual
+    left out at the end: [id, start, end, locator] is approved with its place not in doubt (no
+    anchor warning), [id, start, end, locator, status] not in doubt."""
+    rows = []
+    for pk, start, end, locator, status, anchor_state, anchor_score, _ in placed:
+        if anchor_state in ANCHOR_WARNINGS:
+            rows.append((pk, start, end, locator, status, anchor_state, anchor_score))
+        elif status != Status.APPROVED:
+            rows.append((pk, start, end, locator, status))
+        else:
+            rows.append((pk, start, end, locator))
     return {
         "statuses": dict(Status.choices),
-        "anchors": {state: AnchorState(state).label for state in ANCHOR_WARNINGS},
-        "rows": [
-            [a.pk, a.start, a.end, a.locator, a.status, a.anchor_state, a.anchor_score]
-            for a in placed
-        ],
+        "anchors": {s: label for s, label in AnchorState.choices if s in ANCHOR_WARNINGS},
+        "rows": rows,
     }
+
+
+# Characters of a quote's opening the side list shows: QUOTE_OPENING are read, so that a
+# longer quote is known to be longer.
+OPENING_SHOWN = QUOTE_OPENING - 1
+
+
+def shortened(opening: str) -> str:
+    """The opening as `truncatechars` shows it, without its cost for the common case: plain
+    ASCII (no combining characters to skip, nothing to normalise)."""
+    if not opening.isascii():
+        return Truncator(opening).chars(OPENING_SHOWN)
+    return opening if len(opening) <= OPENING_SHOWN else opening[: OPENING_SHOWN - 1] + "…"
+
+
+STATUS_LABELS = dict(Status.choices)
+ANCHOR_LABELS = dict(AnchorState.choices)
+
+
+class ListEntry:
+    """A passage as a side-list entry: what the templates (this page's and the shared status
+    and anchor badges) read of an annotation, made from a plain row for a fraction of the cost
+    of a model object. The list draws a page of them, or all on request, and those not placed.
+    """
+
+    __slots__ = ("pk", "locator", "status", "anchor_state", "anchor_score", "quote_opening")
+
+    def __init__(self, row: tuple) -> None:
+        pk, _, _, locator, status, anchor_state, anchor_score, opening = row
+        # A string already: the template would format a number through the locale each time.
+        self.pk = str(pk)
+        self.locator = locator
+        self.status = status
+        self.anchor_state = anchor_state
+        self.anchor_score = anchor_score
+        self.quote_opening = shortened(opening)
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == Status.APPROVED
+
+    def get_status_display(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    def get_anchor_state_display(self) -> str:
+        return ANCHOR_LABELS[self.anchor_state]
+
+
+def concept_colours(passages: AnnotationQuerySet) -> tuple[list[tuple[str, int]], dict[int, int]]:
+    """The legend (each concept's name and colour, by name) and each passage's colour: that of
+    its first concept by name, -1 without one."""
+    links = list(passages.reader_concepts())
+    names = {concept: name for _, concept, name in links}
+    ordered = sorted(names, key=names.__getitem__)
+    colour = {concept: min(i, PALETTE_SIZE - 1) for i, concept in enumerate(ordered)}
+    passage_colour: dict[int, int] = {}
+    for annotation, concept, _ in links:
+        k = colour[concept]
+        if k < passage_colour.get(annotation, PALETTE_SIZE):
+            passage_colour[annotation] = k
+    return [(names[c], colour[c]) for c in ordered], passage_colour
 
 
 @require_safe
 @project_view()
 def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     source = _source(membership, pk)
+    text = source.full_text
     # The text came with the source; only its page boundaries are read besides.
     pages = text_pages(source.pk, source.text_version)
-    annotations = list(
-        Annotation.objects.visible_to(membership)
-        .filter(source=source)
-        .with_reader_data()
-        .in_text_order()
-    )
-    concepts = sorted(
-        {c.pk: c for a in annotations for c in a.concepts.all()}.values(), key=lambda c: c.name
-    )
-    colour = {c.pk: min(i, PALETTE_SIZE - 1) for i, c in enumerate(concepts)}
+    passages = Annotation.objects.visible_to(membership).filter(source=source)
+    # Plain rows in text order: (id, start, end, locator, status, anchor state, score, opening).
+    rows = list(passages.reader_rows().in_text_order())
+    legend, passage_colour = concept_colours(passages)
+    length = len(text)
     placed, unplaced = [], []
-    for a in annotations:
-        fits = a.start is not None and a.end <= len(source.full_text)
-        (placed if fits else unplaced).append(a)
+    for row in rows:
+        (placed if row[1] is not None and row[2] <= length else unplaced).append(row)
     highlights = [
-        Highlight(
-            a.pk,
-            a.start,
-            a.end,
-            a.status,
-            min((colour[c.pk] for c in a.concepts.all()), default=-1),
-        )
-        for a in placed
+        Highlight(row[0], row[1], row[2], row[4], passage_colour.get(row[0], -1)) for row in placed
     ]
-    return render(
-        request,
+    page = render_to_string(
         "annotations/source_read.html",
         {
             "membership": membership,
             "project": membership.project,
             "source": source,
-            "text_html": render_text(source.full_text, highlights, pages),
+            "text_length": length,
+            "text_here": mark_safe(TEXT_HERE),  # noqa: S308 - our own constant
             "direction": reading_direction(source),
-            "placed": placed if request.GET.get("list") == "all" else placed[:LIST_PAGE],
+            "placed": [
+                ListEntry(row)
+                for row in (placed if request.GET.get("list") == "all" else placed[:LIST_PAGE])
+            ],
             "placed_count": len(placed),
-            "list_data": list_data(placed) if len(placed) > LIST_PAGE else None,
-            "unplaced": unplaced,
-            "legend_concepts": [(c, colour[c.pk]) for c in concepts],
-            "palette_overflow": len(concepts) > PALETTE_SIZE,
-            "anchor_counts": Counter(a.anchor_state for a in annotations),
+            "list_data": (
+                json_script(list_data(placed), "reader-list-data", CompactJSON)
+                if len(placed) > LIST_PAGE
+                else None
+            ),
+            "unplaced": [ListEntry(row) for row in unplaced],
+            "legend_concepts": legend,
+            "palette_overflow": len(legend) > PALETTE_SIZE,
+            "anchor_counts": Counter(row[5] for row in rows),
             "may_annotate": can(membership, Action.ANNOTATE),
             "may_edit_text": can(membership, Action.EDIT_LIBRARY),
             "warnings": ANCHOR_WARNINGS,
             "passages_max": PassageIdsForm.MAX_IDS,
         },
+        request,
     )
+    return HttpResponse(with_text(page, render_text(text, highlights, pages) if text else ""))
+
+
+# Where the text goes in the reading view. Its HTML is most of the page (up to millions of
+# characters), and a template copies what it is given at every level of nested blocks (each
+# joins its parts): the template gets this marker instead, and the page is put together around
+# it once. Whatever else the page shows is escaped, so it cannot hold the marker.
+TEXT_HERE = "<!-- the text -->"
+
+
+def with_text(page: str, text_html: str) -> bytes:
+    head, here, tail = page.partition(TEXT_HERE)
+    if not here:
+        return page.encode()  # a source without text: none to put in
+    return b"".join((head.encode(), text_html.encode(), tail.encode()))
 
 
 @require_safe

@@ -604,3 +604,100 @@ def test_a_long_passage_list_is_built_in_the_browser(page, live_server, seed_rev
     entry.locator("a[data-jump]").click()
     expect(page.locator(f"#at-{last.pk}")).to_be_in_viewport()
     expect(entry).to_have_class(re.compile("is-current"))
+
+
+# Each entry of the side list as a reader sees it: the locator and the badges after it (their
+# text, and their kinds, which give their colours).
+ENTRIES = """() => Array.from(document.querySelectorAll("#reader-list > li"), (li) => {
+  const copy = li.cloneNode(true);
+  copy.querySelector(".reader__quote").remove();
+  const badges = Array.from(copy.querySelectorAll("span"), (badge) => badge.className);
+  return [li.id, `${copy.textContent.replace(/\\s+/g, " ").trim()} ${badges.join(" ")}`];
+})"""
+
+
+def test_the_list_built_in_the_browser_reads_as_the_servers(
+    page, live_server, seed_review, sign_in
+):
+    from apps.annotations.models import AnchorState
+    from apps.annotations.reader import LIST_PAGE
+
+    count = LIST_PAGE + 10
+    text = "\n\n".join(
+        f"Paragraph {n} has its own words, number {n} of many." for n in range(count)
+    )
+    source = _source_with_text(seed_review, _analyst(seed_review), text, language="en")
+    # Past the entries the server draws: a draft, one sent back, a fuzzy and an ambiguous
+    # place, a moved one (no badge); the others approved where they were.
+    unusual = {LIST_PAGE + 2, LIST_PAGE + 4, LIST_PAGE + 6, LIST_PAGE + 7, LIST_PAGE + 8}
+    passages = []
+    for n in range(count):
+        quote = f"its own words, number {n} of many"
+        if n in unusual:
+            annotation = factories.make_annotation(source, _analyst(seed_review), quote=quote)
+            annotation.anchor_in(text, source.text_version)
+            annotation.save()
+        else:
+            annotation = _approved(source, quote)
+        passages.append(annotation)
+    Annotation.objects.filter(pk=passages[LIST_PAGE + 4].pk).update(status=Status.CHANGES_REQUESTED)
+    for n, state, score in [
+        (LIST_PAGE + 6, AnchorState.FUZZY, 0.87),
+        (LIST_PAGE + 7, AnchorState.AMBIGUOUS, None),
+        (LIST_PAGE + 8, AnchorState.MOVED, 1.0),
+        (LIST_PAGE + 9, AnchorState.FUZZY, 0.5),
+    ]:
+        Annotation.objects.filter(pk=passages[n].pk).update(anchor_state=state, anchor_score=score)
+    sign_in(page, "supervisor")
+    url = f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/"
+    page.goto(url)
+    expect(page.locator("#reader-list > li")).to_have_count(count)
+    built = page.evaluate(ENTRIES)
+    # The server's own entries, every one drawn ("Show all", as without the script).
+    page.goto(url + "?list=all")
+    expect(page.locator("#reader-list > li")).to_have_count(count)
+    drawn = page.evaluate(ENTRIES)
+    assert built == drawn
+    shown = dict(drawn)
+    draft = "status status--draft"
+    assert shown[f"ann-{passages[LIST_PAGE + 1].pk}"] == f"{passages[LIST_PAGE + 1].locator} "
+    assert shown[f"ann-{passages[LIST_PAGE + 2].pk}"].endswith(f" Draft {draft}")
+    assert shown[f"ann-{passages[LIST_PAGE + 4].pk}"].endswith(
+        " Changes requested status status--changes_requested"
+    )
+    assert shown[f"ann-{passages[LIST_PAGE + 6].pk}"].endswith(
+        f" Draft Fuzzy 87% {draft} anchor anchor--fuzzy"
+    )
+    assert shown[f"ann-{passages[LIST_PAGE + 7].pk}"].endswith(
+        f" Draft Ambiguous {draft} anchor anchor--ambiguous"
+    )
+    assert shown[f"ann-{passages[LIST_PAGE + 8].pk}"].endswith(f" Draft {draft}")
+    assert shown[f"ann-{passages[LIST_PAGE + 9].pk}"].endswith(" Fuzzy 50% anchor anchor--fuzzy")
+
+
+# The background of an element, and whether a line is drawn under it (covered twice or more).
+LOOK = """(element) => {
+  const style = getComputedStyle(element);
+  return [style.backgroundColor, style.boxShadow !== "none"];
+}"""
+
+
+def test_highlights_take_the_colours_the_legend_shows(page, live_server, seed_review, sign_in):
+    source = _source_with_text(seed_review, _analyst(seed_review), TEXT, language="en")
+    approved = _approved(source, "small circles of readers")
+    inside = _approved(source, "circles")
+    draft = factories.make_annotation(source, _analyst(seed_review), quote=SELECTED)
+    draft.anchor_in(source.full_text, source.text_version)
+    draft.save()
+    sign_in(page, "supervisor")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/{source.pk}/read/")
+    legend = {
+        status: page.locator(f'.legend--status mark[data-status="{status}"]').evaluate(LOOK)[0]
+        for status in ("approved", "draft")
+    }
+    assert legend["approved"] != legend["draft"]
+    # Covered by one approved passage, then by two (the shorter, also approved, gives the
+    # colour; a line under it says there are two), then a draft.
+    assert page.locator(f"#at-{approved.pk}").evaluate(LOOK) == [legend["approved"], False]
+    assert page.locator(f"#at-{inside.pk}").evaluate(LOOK) == [legend["approved"], True]
+    assert page.locator(f"#at-{draft.pk}").evaluate(LOOK) == [legend["draft"], False]
