@@ -238,6 +238,9 @@ class Annotation(Versioned):
     note = models.TextField(blank=True, help_text="Markdown.")
     # Derived from `note` on save by render_markdown(); the only copy ever marked safe.
     note_html = models.TextField(blank=True, editable=False)
+    # Where an imported annotation came from: {"tool", "file", "id", "url"} as far as known
+    # (apps.webanno); empty for one made here.
+    origin = models.JSONField(default=dict, blank=True, editable=False)
 
     concepts = models.ManyToManyField(Concept, blank=True, related_name="annotations")
     claims = models.ManyToManyField(Claim, through="Evidence", related_name="annotations")

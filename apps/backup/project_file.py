@@ -53,8 +53,8 @@ from apps.library.richtext import render_markdown
 from apps.people.models import NameVariant, Person, name_key, strict_key
 
 FORMAT = "citemap-project"
-VERSION = 4
-READABLE_VERSIONS = (1, 2, 3, 4)
+VERSION = 5
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 # Rows read or written per query; a source carries its texts, so fewer of them.
 BATCH = 1000
 SOURCE_BATCH = 100
@@ -485,6 +485,7 @@ ANNOTATIONS = Table(
         Column("status_changed_at", "status_changed_at", TIME),
         *(Column(name, name) for name in ANNOTATION_FIELDS),
         *(Column(name, name, since=2) for name in ANCHOR_STATE_FIELDS),
+        Column("origin", "origin", since=5),
         Column("withdrawn_at", "withdrawn_at", TIME),
         Column("withdrawn_by", "withdrawn_by", USER),
         *_versioned(),

@@ -82,6 +82,13 @@ def _item(raw: dict, where: str, limits: dict) -> Item | None:
         return None
     exact = _string(quote.get("exact"), where, "the quote", limits["quote"])
     item = Item(where=where, source=_source(raw, target, where), quote=exact)
+    item.origin = {"tool": "Hypothesis"}
+    if isinstance(raw.get("id"), str):
+        item.origin["id"] = raw["id"][:100]
+    links = raw.get("links")
+    html = links.get("html") if isinstance(links, dict) else None
+    if isinstance(html, str) and html.startswith("https://") and len(html) <= 500:
+        item.origin["url"] = html
     keep = limits["context"]
     item.prefix = _string(quote.get("prefix"), where, "the prefix", 10**6)[-keep:]
     item.suffix = _string(quote.get("suffix"), where, "the suffix", 10**6)[:keep]

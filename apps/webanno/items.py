@@ -131,13 +131,20 @@ class Item:
     claims: list[ClaimLink] = field(default_factory=list)
     people: list[PersonLink] = field(default_factory=list)
     concepts: list[str] = field(default_factory=list)
+    # Where it came from: the tool, its id there, its page there (see Annotation.origin).
+    origin: dict[str, str] = field(default_factory=dict)
 
 
 # --- Writing the annotations -----------------------------------------------------------------
 
 
-def import_annotations(*, project: Project, items: list[Item], by, site: Site) -> list[Annotation]:
-    """Create every item as a draft of `by`, with its links; all or nothing."""
+def import_annotations(
+    *, project: Project, items: list[Item], by, site: Site, file_name: str = ""
+) -> list[Annotation]:
+    """Create every item as a draft of `by`, with its links; all or nothing. Each records
+    where it came from (the file's name with the item's own origin)."""
+    for item in items:
+        item.origin = {**item.origin, **({"file": file_name[:200]} if file_name else {})}
     with transaction.atomic():
         return [_create(project, item, by=by, site=site) for item in items]
 
@@ -165,6 +172,7 @@ def _create(project: Project, item: Item, *, by, site: Site) -> Annotation:
         page_index=item.page_index,
         locator=_locator(item, source),
         note=item.note,
+        origin=item.origin,
     )
     placement = {"reanchor": True} if item.start is None else {"placed": (item.start, item.end)}
     annotation.save_content(

@@ -149,12 +149,14 @@ def annotations_import(request: HttpRequest, membership: Membership) -> HttpResp
     )
     if posted and form.is_valid():
         try:
-            items = webanno.read_items(form.cleaned_data["file"].read())
+            upload = form.cleaned_data["file"]
+            items = webanno.read_items(upload.read())
             created = import_annotations(
                 project=membership.project,
                 items=items,
                 by=request.user,
                 site=Site.of_request(request, membership.project),
+                file_name=upload.name,
             )
         except WebAnnoError as error:
             form.add_error("file", f"Nothing was imported. {error}")

@@ -565,6 +565,11 @@ def parse_item(raw: Any, number: int) -> Item:
         raise WebAnnoError(f"{where}: its type is not “Annotation”.")
     target = _target_of(raw, where)
     item = Item(where=where, source=_source_ref(target["source"], _described(target)), quote="")
+    item.origin = {"tool": "W3C Web Annotation"}
+    if _node_id(raw):
+        item.origin["id"] = _node_id(raw)[:500]
+        if _node_id(raw).startswith(("https://", "http://")):
+            item.origin["url"] = _node_id(raw)[:500]
     _read_selectors(item, _as_list(target.get("selector")))
     _read_places(item, target)
     for body in [*_as_list(raw.get("body")), *_body_value(raw)]:

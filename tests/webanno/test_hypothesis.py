@@ -275,3 +275,25 @@ def test_students_cannot_import_and_outsiders_do_not_see_the_page(cast, client_f
     assert upload(client_for(cast.outsider), cast.project, document).status_code == 404
     assert client_for(cast.outsider).get(import_url(cast.project)).status_code == 404
     assert not Annotation.objects.exists()
+
+
+def test_an_imported_annotation_says_where_it_came_from(cast, client_for, article):
+    client = client_for(cast.analyst)
+    response, (annotation,) = imported(cast, client_for, hypothesis_annotation(), client)
+    assert annotation.origin == {
+        "tool": "Hypothesis",
+        "id": "Ai3dc6FxEeq4ggP6g3vBHQ",
+        "url": "https://hypothes.is/a/Ai3dc6FxEeq4ggP6g3vBHQ",
+        "file": "h.json",
+    }
+    page = client.get(f"/p/{cast.project.slug}/annotations/{annotation.pk}/").content.decode()
+    assert "Imported from Hypothesis, file “h.json”, where it is" in page
+    assert '<a href="https://hypothes.is/a/Ai3dc6FxEeq4ggP6g3vBHQ" rel="nofollow' in page
+
+
+def test_a_hostile_origin_address_is_not_a_link(cast, client_for, article):
+    item = hypothesis_annotation(links={"html": "javascript:alert(1)"})
+    response, (annotation,) = imported(cast, client_for, item)
+    assert "url" not in annotation.origin
+    page = client_for(cast.analyst).get(f"/p/{cast.project.slug}/annotations/{annotation.pk}/")
+    assert "javascript:" not in page.content.decode()

@@ -602,6 +602,7 @@ def test_a_single_foreign_annotation_is_placed_by_its_quote(cast, review, client
     assert created.source == review["source"]
     # No locator in the file: where the quote was found, as the form would say it.
     assert (created.start, created.locator) == (TEXT.index(QUOTE), "¶1")
+    assert created.origin == {"tool": "W3C Web Annotation", "file": "annotations.jsonld"}
 
 
 # --- Import access --------------------------------------------------------------------------

@@ -46,6 +46,7 @@ class Command(BaseCommand):
                 items=items,
                 by=membership.user,
                 site=Site(base=base_url.rstrip("/"), slug=project),
+                file_name=file.name,
             )
         except WebAnnoError as error:
             raise CommandError(f"{file}: nothing was imported. {error}") from None
