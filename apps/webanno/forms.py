@@ -10,7 +10,7 @@ class AnnotationsUploadForm(forms.Form):
         label="Annotations file",
         widget=forms.ClearableFileInput(attrs={"accept": ".jsonld,.json"}),
         help_text="W3C Web Annotations as JSON-LD (.jsonld or .json), such as Citemap's or "
-        "Hypothesis' export, or Hypothesis API JSON; "
+        "Hypothesis' export, Hypothesis API JSON or Zotero Web API items; "
         f"UTF-8, at most {webanno.MAX_FILE_BYTES // 1_048_576} MB.",
     )
 

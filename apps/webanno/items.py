@@ -93,9 +93,12 @@ class SourceRef:
     urls: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     dois: list[str] = field(default_factory=list)
+    # Zotero item keys, as a bibliography imported from Zotero keeps them (extra["zotero"]).
+    zotero_keys: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        return (self.urls[:1] or [", ".join(self.keys + self.dois) or "(unnamed)"])[0]
+        named = self.keys + self.dois + [f"Zotero item {key}" for key in self.zotero_keys]
+        return (self.urls[:1] or [", ".join(named) or "(unnamed)"])[0]
 
 
 @dataclass
@@ -205,7 +208,8 @@ def _locator(item: Item, source: Source) -> str:
 
 
 def _find_source(project: Project, ref: SourceRef, site: Site) -> Source | None:
-    """By this project's page, else by citation key, else by DOI, else by URL."""
+    """By this project's page, else by citation key, else by DOI, else by URL (the same page
+    however reached), else by Zotero key."""
     sources = Source.objects.for_project(project).defer(*source_texts())
     pks = [site.local_pk(url, "xref:source_detail") for url in ref.urls]
     found = sources.filter(pk__in=[pk for pk in pks if pk is not None]).order_by("pk").first()
@@ -225,6 +229,8 @@ def _find_source(project: Project, ref: SourceRef, site: Site) -> Source | None:
         found = _source_at(sources, url)
         if found is not None:
             break
+    if found is None and ref.zotero_keys:
+        found = sources.filter(extra__zotero__key__in=ref.zotero_keys).order_by("pk").first()
     return found
 
 

@@ -47,7 +47,7 @@ from apps.annotations.models import (
 from apps.library.identifiers import normalise_identifier
 from apps.library.models import IdentifierScheme, Source, SourceIdentifier
 from apps.people.models import NAME_MAX
-from apps.webanno import hypothesis
+from apps.webanno import hypothesis, zotero
 from apps.webanno.items import (
     DEFAULT_LOCATOR,
     ClaimLink,
@@ -390,8 +390,8 @@ class Items(list):
         self.skipped = skipped or []
 
 
-# What one Hypothesis annotation may hold, as for a W3C one.
-HYPOTHESIS_LIMITS = {
+# What one annotation of Hypothesis or Zotero may hold, as for a W3C one.
+OTHER_TOOLS_LIMITS = {
     "items": MAX_ITEMS,
     "quote": MAX_QUOTE_LENGTH,
     "context": CONTEXT_KEEP,
@@ -404,11 +404,13 @@ HYPOTHESIS_LIMITS = {
 
 def read_items(data: bytes) -> Items:
     """The file's annotations, checked; WebAnnoError for the first problem found. W3C Web
-    Annotations (Citemap's, Hypothesis' W3C form, other tools'), or Hypothesis' API JSON."""
+    Annotations (Citemap's, Hypothesis' W3C form, other tools'), Hypothesis' API JSON, or
+    Zotero's annotation items (Web API JSON)."""
     parsed = _parse_json(data)
-    if hypothesis.looks_like(parsed):
-        items, skipped = hypothesis.read(parsed, limits=HYPOTHESIS_LIMITS)
-        return Items(items, skipped)
+    for tool in (hypothesis, zotero):
+        if tool.looks_like(parsed):
+            items, skipped = tool.read(parsed, limits=OTHER_TOOLS_LIMITS)
+            return Items(items, skipped)
     raws = _raw_items(parsed)
     return Items(parse_item(raw, number) for number, raw in enumerate(raws, start=1))
 
@@ -466,8 +468,8 @@ def _raw_items(parsed: Any) -> list:
         for number, raw in enumerate(parsed, start=1):
             if not isinstance(raw, dict) or not _has_anno_context(raw):
                 raise WebAnnoError(
-                    f"Annotation {number} is not a Web Annotation: it has no @context "
-                    f"“{ANNO_CONTEXT}”."
+                    f"Annotation {number} is neither a W3C Web Annotation (it has no @context "
+                    f"“{ANNO_CONTEXT}”) nor a Hypothesis or Zotero annotation."
                 )
         items = parsed
     elif isinstance(parsed, dict) and _has_anno_context(parsed):
@@ -475,7 +477,7 @@ def _raw_items(parsed: Any) -> list:
     else:
         raise WebAnnoError(
             f"This is neither a W3C Web Annotation file (its @context does not include "
-            f"“{ANNO_CONTEXT}”) nor annotations from Hypothesis' API."
+            f"“{ANNO_CONTEXT}”) nor annotations from Hypothesis' API or Zotero."
         )
     if not items:
         raise WebAnnoError("The file holds no annotations.")

@@ -1,0 +1,131 @@
+"""Highlights made in Zotero's PDF reader, as Zotero's Web API returns its items: a list of
+{"key", "data": {"itemType": "annotation", "parentItem", "annotationText", …}} beside (when the
+export holds them) the PDF attachments they were made on and the works those belong to.
+
+An annotation names its attachment, which names its work: the work's DOI, URL, citation key
+(Better BibTeX's "Citation Key:" line) or Zotero key find the source here. The highlighted
+words place the passage; the page label is its locator, the comment its note, the tags its
+concepts. Notes, images and ink drawings mark no words of the text and are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from apps.webanno.items import DEFAULT_LOCATOR, Item, SourceRef, WebAnnoError
+
+# Zotero keys are eight characters of this alphabet.
+ZOTERO_KEY = re.compile(r"^[23456789ABCDEFGHIJKLMNPQRSTUVWXYZ]{8}$")
+CITATION_KEY = re.compile(r"^\s*Citation Key:\s*(\S+)\s*$", re.MULTILINE | re.IGNORECASE)
+MARKS_WORDS = {"highlight", "underline"}
+
+
+def _data(item: Any) -> dict:
+    if not isinstance(item, dict):
+        return {}
+    data = item.get("data")
+    return data if isinstance(data, dict) else item
+
+
+def looks_like(parsed: Any) -> bool:
+    """A list of Zotero items among which at least one is an annotation."""
+    items = parsed if isinstance(parsed, list) else [parsed]
+    return any(_data(item).get("itemType") == "annotation" for item in items)
+
+
+def read(parsed: Any, *, limits: dict) -> tuple[list[Item], list[str]]:
+    rows = parsed if isinstance(parsed, list) else [parsed]
+    if len(rows) > limits["items"] * 3:
+        raise WebAnnoError(
+            f"The file holds {len(rows):,} Zotero items; split it and import the parts."
+        )
+    by_key = {}
+    for row in rows:
+        data = _data(row)
+        key = data.get("key") or (row.get("key") if isinstance(row, dict) else None)
+        if isinstance(key, str):
+            by_key[key] = (row, data)
+    annotations = [row for row in rows if _data(row).get("itemType") == "annotation"]
+    if len(annotations) > limits["items"]:
+        raise WebAnnoError(
+            f"The file holds {len(annotations):,} annotations; at most {limits['items']:,} are "
+            "imported at once. Split it and import the parts."
+        )
+    items, skipped = [], []
+    for number, row in enumerate(annotations, start=1):
+        data = _data(row)
+        key = data.get("key") or row.get("key")
+        where = f"Annotation {number}" + (f" ({key})" if isinstance(key, str) else "")
+        kind = data.get("annotationType")
+        if kind not in MARKS_WORDS:
+            skipped.append(f"{where} is a Zotero {kind or 'annotation'} with no highlighted words.")
+            continue
+        text = _string(data.get("annotationText"), where, "the highlighted text", limits["quote"])
+        if not text.strip():
+            skipped.append(f"{where} has no highlighted text (Zotero keeps none for it).")
+            continue
+        item = Item(where=where, source=_source(data, by_key, where), quote=text)
+        label = data.get("annotationPageLabel")
+        if isinstance(label, (str, int)) and str(label).strip():
+            item.page_label = str(label).strip()[: limits["page_label"]]
+            item.locator = f"p. {item.page_label}"[: limits["locator"]]
+        else:
+            item.locator = DEFAULT_LOCATOR
+        item.note = _string(data.get("annotationComment"), where, "the comment", limits["note"])
+        tags = data.get("tags") or []
+        if not isinstance(tags, list):
+            raise WebAnnoError(f"{where}: its tags are not a list.")
+        for tag in tags:
+            name = tag.get("tag") if isinstance(tag, dict) else tag
+            name = " ".join(_string(name, where, "a tag", limits["concept"]).split())
+            if name and name not in item.concepts:
+                item.concepts.append(name)
+        item.origin = {"tool": "Zotero"}
+        if isinstance(key, str):
+            item.origin["id"] = key[:100]
+        items.append(item)
+    if not items:
+        raise WebAnnoError(
+            "The file holds no Zotero highlight with its words: " + " ".join(skipped[:3])
+        )
+    return items, skipped
+
+
+def _source(data: dict, by_key: dict, where: str) -> SourceRef:
+    """The work the annotation's attachment belongs to, by what the file says of it."""
+    ref = SourceRef()
+    attachment_key = data.get("parentItem")
+    attachment = by_key.get(attachment_key, (None, {}))[1]
+    work_key = attachment.get("parentItem") if attachment else None
+    work = by_key.get(work_key, (None, {}))[1] if work_key else {}
+    if work:
+        from apps.webanno.w3c import _doi
+
+        doi = _doi(str(work.get("DOI") or ""))
+        if doi:
+            ref.dois.append(doi)
+        url = work.get("url")
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            ref.urls.append(url)
+        found = CITATION_KEY.search(str(work.get("extra") or ""))
+        if found:
+            ref.keys.append(found.group(1))
+    # The work's Zotero key, as a bibliography imported from Zotero keeps it; without the
+    # attachment in the file, the annotation's parent is all there is to try.
+    for key in (work_key, attachment_key):
+        if isinstance(key, str) and ZOTERO_KEY.match(key) and key not in ref.zotero_keys:
+            ref.zotero_keys.append(key)
+    if not (ref.dois or ref.urls or ref.keys or ref.zotero_keys):
+        raise WebAnnoError(f"{where}: it names no attachment or work to find its source by.")
+    return ref
+
+
+def _string(value: Any, where: str, what: str, limit: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WebAnnoError(f"{where}: {what} is not a string.")
+    if len(value) > limit:
+        raise WebAnnoError(f"{where}: {what} has {len(value):,} characters; at most {limit:,}.")
+    return value
