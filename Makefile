@@ -84,7 +84,23 @@ node_modules/.installed-dev: node_modules/.installed
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@ $<
 
-test-tools: node_modules/.installed-dev
+# The REFI-QDA standard's XML schemas (Project.xsd, Codebook.xsd), which the tests validate the
+# .qdpx and .qdc exports against: shipped in the sdist of pyrefiqda on PyPI (not in its wheel),
+# fetched at the pinned version and checked by its hash, kept beside the virtual environment.
+REFI_QDA := pyrefiqda-0.3.1
+REFI_QDA_SHA256 := e92aab320a3ca9320c17857208dce65c7846f248dfdfeea2b7318bf4198c6526
+REFI_XSD := $(VENV)/share/refi-qda/Project.xsd
+$(REFI_XSD): | $(BIN)/python
+	rm -rf $(VENV)/share/refi-qda.tmp && mkdir -p $(VENV)/share/refi-qda.tmp
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: "pyrefiqda==0.3.1" \
+		-d $(VENV)/share/refi-qda.tmp
+	echo "$(REFI_QDA_SHA256)  $(VENV)/share/refi-qda.tmp/$(REFI_QDA).tar.gz" | sha256sum -c --quiet
+	tar -xzf $(VENV)/share/refi-qda.tmp/$(REFI_QDA).tar.gz -C $(VENV)/share/refi-qda.tmp
+	mkdir -p $(VENV)/share/refi-qda
+	cp $(VENV)/share/refi-qda.tmp/$(REFI_QDA)/refi-qda-standard/*.xsd $(VENV)/share/refi-qda/
+	rm -rf $(VENV)/share/refi-qda.tmp
+
+test-tools: node_modules/.installed-dev $(REFI_XSD)
 
 ## test: the whole suite, browser tests included, on SQLite (or DATABASE_URL when set)
 test: install-dev browser test-tools

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "apps.bibliography",
     "apps.backup",
     "apps.webanno",
+    "apps.qda",
     "apps.demo",
 ]
 

@@ -22,6 +22,7 @@ project_patterns = [
     path("", include("apps.webanno.urls")),
     path("", include("apps.bibliography.urls")),
     path("", include("apps.backup.urls")),
+    path("", include("apps.qda.urls")),
     path("", include("apps.jobs.urls")),
 ]
 

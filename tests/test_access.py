@@ -64,6 +64,8 @@ PAGES = {
     ),
     # everyone lists their own jobs; supervisors everyone's
     "jobs:job_list": (None, ALL),
+    # REFI-QDA: the codebook of what the member may see
+    "qda:codebook_export": (None, ALL),
 }
 
 # Pages that need a query string to answer 200: url name -> the query, from `world`.
@@ -137,6 +139,8 @@ POST_ENDPOINTS = {
     ),
     # an empty choice is refused with a message
     "bibliography:duplicate_merge": (None, {**dict.fromkeys(ALL, 302), "student": 403}),
+    # a background job writes the REFI-QDA project of what the member may see
+    "qda:project_export": (None, dict.fromkeys(ALL, 302)),
 }
 
 # Pages of one upload waiting for confirmation, reached by the random token in their address:
