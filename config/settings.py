@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "apps.bibliography",
     "apps.backup",
     "apps.webanno",
+    "apps.api",
     "apps.demo",
 ]
 
@@ -93,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the middleware that refuses requests, so /api/ answers even those in JSON.
+    "apps.api.middleware.JsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "apps.accounts.middleware.RejectNullCharactersMiddleware",

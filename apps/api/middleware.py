@@ -1,0 +1,40 @@
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+PREFIX = "/api/"
+MESSAGES = {
+    400: "Bad request.",
+    404: "Not found: no such address in the API.",
+    405: "This address does not take that method.",
+}
+
+
+class JsonErrorsMiddleware:
+    """The API answers errors in JSON, also those no API view wrote: an address that matches
+    no route (Django's 404), a method a route does not take (405), a request refused before
+    routing (a NUL character: 400)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            not request.path.startswith(PREFIX)
+            or response.status_code < 400
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        message = MESSAGES.get(response.status_code, "The request failed.")
+        if response.status_code == 405 and response.has_header("Allow"):
+            message = f"This address does not take {request.method}; it takes {response['Allow']}."
+        elif response.status_code == 400 and not response.streaming and response.content:
+            text = response.content.decode(errors="replace")
+            if "<" not in text and len(text) < 300:
+                message = text if text.endswith(".") else text + "."
+        replacement = JsonResponse({"detail": message}, status=response.status_code)
+        for header in ("Allow", "WWW-Authenticate"):
+            if header in response:
+                replacement[header] = response[header]
+        return replacement
