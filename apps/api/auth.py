@@ -31,11 +31,20 @@ SCOPE_ACTIONS = {
 class ApiError(Exception):
     """An answer other than success, with the message the client is shown."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        errors: list[dict] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        # For 400: each refused parameter ({"where": "query.cursor", "message": …}).
+        self.errors = errors
 
 
 def unauthorised(message: str) -> ApiError:

@@ -59,7 +59,10 @@ Id = Path(..., ge=0, le=MAX_ID, description="The object's id.")
 
 class Paging(Schema):
     cursor: str | None = Field(
-        None, max_length=MAX_CURSOR_LENGTH, description="From the previous page's `next` link."
+        None,
+        max_length=MAX_CURSOR_LENGTH,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="From the previous page's `next` link.",
     )
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Rows per page.")
 
@@ -77,7 +80,10 @@ ScopeParam = Query(
 
 @api.exception_handler(ApiError)
 def api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    response = api.create_response(request, {"detail": exc.message}, status=exc.status)
+    body = {"detail": exc.message}
+    if exc.errors is not None:
+        body["errors"] = exc.errors
+    response = api.create_response(request, body, status=exc.status)
     for name, value in exc.headers.items():
         response[name] = value
     return response

@@ -27,6 +27,10 @@ MAX_ID = 10**18 - 1
 BAD_CURSOR = "The cursor is not one this API gave out; start again without it."
 
 
+def bad_cursor() -> ApiError:
+    return ApiError(400, BAD_CURSOR, errors=[{"where": "query.cursor", "message": BAD_CURSOR}])
+
+
 @dataclass
 class Page:
     rows: list
@@ -41,12 +45,12 @@ def encode(key: Any, pk: int) -> str:
 
 def decode(cursor: str, key_type: type) -> tuple[Any, int]:
     if len(cursor) > MAX_CURSOR_LENGTH:
-        raise ApiError(400, BAD_CURSOR)
+        raise bad_cursor()
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key, pk = json.loads(raw.decode())
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError):
-        raise ApiError(400, BAD_CURSOR) from None
+        raise bad_cursor() from None
     if (
         type(key) is not key_type
         or type(pk) is not int
@@ -54,7 +58,7 @@ def decode(cursor: str, key_type: type) -> tuple[Any, int]:
         or (key_type is int and not -MAX_ID <= key <= MAX_ID)
         or (key_type is str and "\x00" in key)
     ):
-        raise ApiError(400, BAD_CURSOR)
+        raise bad_cursor()
     return key, pk
 
 
