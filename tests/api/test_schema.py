@@ -6,7 +6,9 @@ import re
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
@@ -73,7 +75,13 @@ schema.app = get_wsgi_application()
 @pytest.fixture
 def fuzz_token(cast, world, token_for, grow):
     grow(2)
-    return token_for(cast.analyst)
+    # The WSGI app closes the database connection after each request, and with it the test's
+    # transaction on PostgreSQL; Django's test client keeps it open the same way.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield token_for(cast.analyst)
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
