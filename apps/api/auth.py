@@ -45,6 +45,8 @@ class ApiError(Exception):
         self.headers = headers or {}
         # For 400: each refused parameter ({"where": "query.cursor", "message": …}).
         self.errors = errors
+        # More of the answer: the current object of a 412, the references of a 409.
+        self.body: dict = {}
 
 
 def unauthorised(message: str) -> ApiError:

@@ -11,13 +11,15 @@ from functools import reduce
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Path, Query, Schema
+from ninja import Header, NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
+from apps.accounts.editing import SAVE_FAILED, StaleEdit, delete_if_unreferenced, save_edit
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, can
 from apps.annotations.models import Annotation
@@ -26,7 +28,9 @@ from apps.api.auth import AUTH, ApiError, member, permitted
 from apps.api.paging import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_ID, MAX_LIMIT, page_headers
 from apps.api.paging import paginate as paginate_rows
 from apps.claims.models import Claim, ClaimRelation, Concept
-from apps.library.models import Contributor, Source
+from apps.library.forms import SourceForm
+from apps.library.identifiers import normalise_identifier
+from apps.library.models import Contributor, IdentifierScheme, Source
 from apps.people.models import Person
 from apps.webanno.items import Site
 from apps.webanno.w3c import ANNOTATION_VALUES, annotation_items
@@ -80,9 +84,11 @@ ScopeParam = Query(
 
 @api.exception_handler(ApiError)
 def api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    body = {"detail": exc.message}
+    body = {"detail": exc.message, **exc.body}
     if exc.errors is not None:
         body["errors"] = exc.errors
+    elif exc.status == 400:  # every 400 says what was refused
+        body["errors"] = [{"where": "request", "message": exc.message}]
     response = api.create_response(request, body, status=exc.status)
     for name, value in exc.headers.items():
         response[name] = value
@@ -117,23 +123,26 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     message = str(exc)
     if exc.status_code == 403 and "CSRF" in message:
         message = "A signed-in browser's writes need the CSRF token (X-CSRFToken header)."
-    return api_error(request, ApiError(exc.status_code, message))
+    errors = None
+    if message == "Cannot parse request body":
+        message = "The request body is not the JSON object this operation takes."
+        errors = [{"where": "body", "message": message}]
+    return api_error(request, ApiError(exc.status_code, message, errors=errors))
 
 
 @api.exception_handler(NinjaValidationError)
 def invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    errors = [
-        {
-            "where": ".".join(str(part) for part in error.get("loc", ())),
-            "message": error.get("msg", ""),
-        }
-        for error in exc.errors
-    ]
-    summary = "; ".join(f"{e['where']}: {e['message']}" for e in errors)
-    response = api.create_response(
-        request, {"detail": f"Invalid request: {summary}", "errors": errors}, status=400
-    )
-    return response
+    errors = []
+    for error in exc.errors:
+        where = [str(part) for part in error.get("loc", ())]
+        if where[:2] == ["body", "payload"]:  # the body is the payload: say where in it
+            del where[1]
+        errors.append({"where": ".".join(where), "message": error.get("msg", "")})
+    return api_error(request, ApiError(400, f"Invalid request: {summary(errors)}", errors=errors))
+
+
+def summary(errors: list[dict]) -> str:
+    return "; ".join(f"{e['where']}: {e['message'].rstrip('.')}" for e in errors) + "."
 
 
 # --- Shaping -----------------------------------------------------------------------------------
@@ -378,9 +387,11 @@ def list_sources(
 @api.get(
     "/p/{slug:slug}/sources/{id:pk}/", response={200: schemas.SourceOut, **ERRORS}, tags=["sources"]
 )
-def get_source(request: HttpRequest, slug: str = Slug, pk: int = Id):
+def get_source(request: HttpRequest, response: HttpResponse, slug: str = Slug, pk: int = Id):
+    """One source; its `ETag` is its version, for `If-Match` when changing it."""
     membership = member(request, slug)
     source = _found(_sources(membership), pk, "source")
+    response["ETag"] = f'"{source.version}"'
     return _source_out(source, _library_actions(request, membership))
 
 
@@ -494,3 +505,195 @@ def get_annotation(request: HttpRequest, slug: str = Slug, pk: int = Id):
     membership = member(request, slug)
     annotation = _found(_annotations(membership), pk, "annotation")
     return _annotations_out(request, membership, [annotation])[0]
+
+
+# --- Writes: sources ---------------------------------------------------------------------------
+#
+# Checked by the source form of the pages (apps.library.forms.SourceForm), so the API accepts
+# what the pages accept. A change names the version it was made on (If-Unmodified-Since-Version,
+# or If-Match with the ETag): missing, 428; stale, 412 with the source as it is now. The check
+# and the write are one transaction with the row locked (Versioned.editing), so of two writers
+# with the same version one wins and the other gets 412.
+
+WRITE_ERRORS = {**ERRORS, 409: schemas.Referenced, 412: schemas.Stale, 428: schemas.Error}
+SeenVersion = Header(
+    None,
+    alias="If-Unmodified-Since-Version",
+    ge=1,
+    le=2**31 - 1,
+    description="The version you last read (the object's `version`).",
+)
+SeenTag = Header(
+    None, alias="If-Match", max_length=100, description='Or: the ETag you last read, e.g. `"3"`.'
+)
+# API names of the form's fields, where they differ.
+FORM_NAMES = {"csl_type": "type", "issued_year": "issued", "issued_month": "issued",
+              "issued_day": "issued", "loaded_version": "If-Unmodified-Since-Version"}  # fmt: skip
+
+
+def _seen_version(version: int | None, tag: str | None) -> int:
+    if version is not None:
+        return version
+    if tag is not None:
+        value = tag.strip().removeprefix("W/").strip('"')
+        if value.isdigit() and len(value) < 10:
+            return int(value)
+        if value != "*":
+            message = 'If-Match must be an ETag this API gave out, such as "3".'
+            raise ApiError(400, message, errors=[{"where": "header.If-Match", "message": message}])
+    raise ApiError(
+        428,
+        "Say which version you are changing: send If-Unmodified-Since-Version with the "
+        "`version` you last read (or If-Match with its ETag).",
+    )
+
+
+def _source_form(payload: schemas.SourceIn, source: Source, project, seen: int | None):
+    """The pages' source form, bound to the source's values overlaid with `payload`."""
+    # A new source starts from the model's defaults (the type), an existing one from its values.
+    data = {}
+    for name in SourceForm._meta.fields:
+        value = getattr(source, name)
+        data[name] = "" if value is None else str(value)
+    if source.pk is not None:
+        data["loaded_version"] = str(seen)
+    given = payload.model_dump(exclude_unset=True, exclude={"identifiers"})
+    if "type" in given:
+        given["csl_type"] = given.pop("type")
+    if "issued" in given:
+        issued = given.pop("issued") or {}
+        for part in ("year", "month", "day"):
+            given[f"issued_{part}"] = issued.get(part)
+    for name, value in given.items():
+        data[name] = "" if value is None else str(value)
+    form = SourceForm(data, instance=source, project=project)
+    if not form.is_valid():
+        errors = [
+            {"where": f"body.{FORM_NAMES.get(name, name)}", "message": str(message)}
+            for name, messages in form.errors.items()
+            for message in messages
+        ]
+        raise ApiError(400, f"Not saved: {summary(errors)}", errors=errors)
+    return form
+
+
+def _identifiers(payload: schemas.SourceIn) -> list[tuple[str, str]] | None:
+    if payload.identifiers is None:
+        return None
+    found, errors = [], []
+    for number, identifier in enumerate(payload.identifiers):
+        where = f"body.identifiers.{number}"
+        if identifier.scheme not in IdentifierScheme.values:
+            schemes = ", ".join(IdentifierScheme.values)
+            errors.append({"where": where, "message": f"The scheme is one of {schemes}."})
+            continue
+        try:
+            found.append((identifier.scheme, normalise_identifier(*identifier.dict().values())))
+        except ValueError as error:
+            errors.append({"where": where, "message": str(error)})
+    if errors:
+        raise ApiError(400, f"Not saved: {summary(errors)}", errors=errors)
+    return list(dict.fromkeys(found))
+
+
+def _save_source(request, membership, source: Source, form, identifiers) -> None:
+    def save() -> None:
+        form.save()
+        if identifiers is not None:
+            source.set_identifiers(identifiers)
+
+    try:
+        save_edit(source, form, by=request.user, save=save)
+    except StaleEdit as stale:
+        raise _stale(request, membership, stale.current.pk) from None
+    except IntegrityError:
+        raise ApiError(409, SAVE_FAILED) from None
+
+
+def _stale(request, membership, pk: int) -> ApiError:
+    current = _sources(membership).get(pk=pk)
+    error = ApiError(
+        412,
+        f"The source was changed since the version you read; it is now version "
+        f"{current.version}. Compare, then send your change again with that version.",
+        {"ETag": f'"{current.version}"'},
+    )
+    error.body = {"current": _source_out(current, _library_actions(request, membership))}
+    return error
+
+
+def _saved(request, response, membership, pk: int) -> dict:
+    source = _sources(membership).get(pk=pk)
+    response["ETag"] = f'"{source.version}"'
+    return _source_out(source, _library_actions(request, membership))
+
+
+@api.post(
+    "/p/{slug:slug}/sources/",
+    response={201: schemas.SourceOut, **WRITE_ERRORS},
+    tags=["sources"],
+    url_name="list_sources",
+)
+def create_source(
+    request: HttpRequest, response: HttpResponse, payload: schemas.SourceIn, slug: str = Slug
+):
+    """Add a source (analysts and supervisors; a token needs the `write` scope)."""
+    membership = member(request, slug, Action.EDIT_LIBRARY)
+    source = Source(project=membership.project)
+    form = _source_form(payload, source, membership.project, None)
+    _save_source(request, membership, source, form, _identifiers(payload))
+    response["Location"] = request.build_absolute_uri(f"{request.path}{source.pk}/")
+    return Status(201, _saved(request, response, membership, source.pk))
+
+
+@api.patch(
+    "/p/{slug:slug}/sources/{id:pk}/",
+    response={200: schemas.SourceOut, **WRITE_ERRORS},
+    tags=["sources"],
+    url_name="get_source",
+)
+def update_source(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: schemas.SourceIn,
+    slug: str = Slug,
+    pk: int = Id,
+    version: int | None = SeenVersion,
+    tag: str | None = SeenTag,
+):
+    """Change some fields of a source, naming the version you read."""
+    membership = member(request, slug, Action.EDIT_LIBRARY)
+    source = _found(Source.objects.for_project(membership.project), pk, "source")
+    seen = _seen_version(version, tag)
+    form = _source_form(payload, source, membership.project, seen)
+    _save_source(request, membership, source, form, _identifiers(payload))
+    return _saved(request, response, membership, source.pk)
+
+
+@api.delete(
+    "/p/{slug:slug}/sources/{id:pk}/",
+    response={204: None, **WRITE_ERRORS},
+    tags=["sources"],
+    url_name="get_source",
+)
+def delete_source(
+    request: HttpRequest,
+    slug: str = Slug,
+    pk: int = Id,
+    version: int | None = SeenVersion,
+    tag: str | None = SeenTag,
+):
+    """Delete a source nothing refers to (409 names what does), naming the version you read."""
+    membership = member(request, slug, Action.EDIT_LIBRARY)
+    source = _found(Source.objects.for_project(membership.project), pk, "source")
+    seen = _seen_version(version, tag)
+    try:
+        with source.editing(by=request.user, loaded_version=seen) as current:
+            references = delete_if_unreferenced(current)
+    except StaleEdit:
+        raise _stale(request, membership, pk) from None
+    if references:
+        error = ApiError(409, "Not deleted: other records refer to this source.")
+        error.body = {"references": references}
+        raise error
+    return Status(204, None)

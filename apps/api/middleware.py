@@ -33,7 +33,10 @@ class JsonErrorsMiddleware:
             text = response.content.decode(errors="replace")
             if "<" not in text and len(text) < 300:
                 message = text if text.endswith(".") else text + "."
-        replacement = JsonResponse({"detail": message}, status=response.status_code)
+        body = {"detail": message}
+        if response.status_code == 400:  # as the API's own 400s: what was refused
+            body["errors"] = [{"where": "request", "message": message}]
+        replacement = JsonResponse(body, status=response.status_code)
         for header in ("Allow", "WWW-Authenticate"):
             if header in response:
                 replacement[header] = response[header]

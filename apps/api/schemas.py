@@ -6,15 +6,20 @@ import datetime
 from typing import Any, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 
 class Error(Schema):
     detail: str = Field(description="What went wrong, for a person to read.")
 
 
+class Refusal(Schema):
+    where: str = Field(description="The refused part: `query.limit`, `body.title`, `body`…")
+    message: str
+
+
 class ValidationErrors(Error):
-    errors: list[dict[str, Any]] = Field(description="Each refused parameter and why.")
+    errors: list[Refusal] = Field(description="Each refused part of the request and why.")
 
 
 class ListOut(Schema):
@@ -220,3 +225,57 @@ class AnnotationOut(Schema):
 
 class AnnotationList(ListOut):
     results: list[AnnotationOut]
+
+
+# --- Writes ------------------------------------------------------------------------------------
+
+
+class IssuedIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = Field(ge=-9999, le=9999)
+    month: int | None = Field(None, ge=1, le=12)
+    day: int | None = Field(None, ge=1, le=31)
+
+
+class IdentifierIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: str = Field(max_length=20)
+    value: str = Field(max_length=2000)
+
+
+class SourceIn(Schema):
+    """A source's fields, checked by the rules of the source form. On create, `title` and
+    `citation_key` are required; on update, fields left out keep their value. `identifiers`,
+    when given, replaces the list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    citation_key: str | None = Field(None, max_length=100)
+    type: str | None = Field(None, max_length=30, description="CSL item type.")
+    title: str | None = Field(None, max_length=100_000)
+    title_short: str | None = Field(None, max_length=300)
+    container_title: str | None = Field(None, max_length=500)
+    collection_title: str | None = Field(None, max_length=500)
+    publisher: str | None = Field(None, max_length=300)
+    publisher_place: str | None = Field(None, max_length=200)
+    genre: str | None = Field(None, max_length=200)
+    edition: str | None = Field(None, max_length=50)
+    volume: str | None = Field(None, max_length=50)
+    issue: str | None = Field(None, max_length=50)
+    page: str | None = Field(None, max_length=50)
+    issued: IssuedIn | None = None
+    language: str | None = Field(None, max_length=35)
+    abstract: str | None = Field(None, max_length=100_000)
+    url: str | None = Field(None, max_length=2000)
+    accessed: datetime.date | None = None
+    identifiers: list[IdentifierIn] | None = Field(None, max_length=100)
+
+
+class Stale(Error):
+    current: SourceOut = Field(description="The object as it is now.")
+
+
+class Referenced(Error):
+    references: list[str] = Field(description="What still refers to the object.")

@@ -45,6 +45,19 @@ RESTRICTED = {
 WRONG_METHODS = ("post", "put", "patch", "delete")
 
 
+# Writes: (url name, method) -> status per member when allowed (a new source is posted; the
+# change and the deletion name the version read). Students may not curate: 403.
+def curators(status: int) -> dict[str, int]:
+    return {"supervisor": status, "analyst": status, "analyst2": status, "student": 403}
+
+
+WRITES = {
+    ("api:list_sources", "post"): curators(201),
+    ("api:get_source", "patch"): curators(200),
+    ("api:get_source", "delete"): curators(204),
+}
+
+
 def url_for(name, world, key, slug="review"):
     kwargs = {"slug": slug}
     if key:
@@ -126,9 +139,73 @@ def test_read_only_endpoints_refuse_other_methods(cast, world, api_for, token_fo
     url = url_for(name, world, key) if name in ENDPOINTS else reverse(name)
     for client in (api_for(cast.supervisor), api_for(token=token_for(cast.supervisor, "write"))):
         for method in WRONG_METHODS:
+            if (name, method) in WRITES:
+                continue
             response = getattr(client, method)(url)
             assert_json(response, 405)
             assert "GET" in response["Allow"]
+
+
+def write(client, name, method, world, *, slug="review", pk=None):
+    """The write `name`/`method` as a script sends it, on a new source of its own."""
+    if method == "post":
+        number = len(world.setdefault("posted", []))
+        world["posted"].append(number)
+        body = {"title": "Posted", "citation_key": f"posted{number}"}
+        return client.post(
+            reverse(name, kwargs={"slug": slug}), body, content_type="application/json"
+        )
+    if pk is None:
+        pk = factories.make_source(world["source"].project).pk
+    url = reverse(name, kwargs={"slug": slug, "pk": pk})
+    return getattr(client, method)(
+        url, {"page": "5"}, content_type="application/json", HTTP_IF_MATCH='"1"'
+    )
+
+
+@pytest.mark.parametrize(("name", "method"), sorted(WRITES))
+def test_writes_answer_members_as_their_role_allows(cast, world, api_for, token_for, name, method):
+    for role, status in WRITES[name, method].items():
+        user = cast.members()[role]
+        assert_json_or_empty(write(api_for(user), name, method, world), status)
+        token = token_for(user, "write")
+        assert_json_or_empty(write(api_for(token=token), name, method, world), status)
+        # A token that may only read (or review) is refused whatever the role allows.
+        for scope in ("read", "review"):
+            refused = write(api_for(token=token_for(user, scope)), name, method, world)
+            assert_json(refused, 403)
+
+
+@pytest.mark.parametrize(("name", "method"), sorted(WRITES))
+def test_writes_refuse_outsiders_signed_out_callers_and_other_projects(
+    cast, world, api_for, token_for, name, method
+):
+    from apps.library.models import Source
+
+    before = list(Source.objects.values_list("pk", "version"))
+    key = None if method == "post" else world["source"].pk
+    assert_json(write(api_for(cast.outsider), name, method, world, pk=key), 404)
+    assert_json(write(api_for(None), name, method, world, pk=key), 401)
+    other = factories.make_project(slug="other")
+    factories.add_member(other, cast.supervisor, "supervisor")
+    theirs = None if method == "post" else factories.make_source(other).pk
+    assert_json(
+        write(api_for(cast.supervisor), name, method, world, pk=theirs), 404 if theirs else 201
+    )
+    token = token_for(cast.supervisor, "write", project=other)
+    assert_json(write(api_for(token=token), name, method, world, pk=key), 404)
+    if method != "post":
+        for pk in (0, 999999999, 10**18 - 1):
+            assert_json(write(api_for(cast.supervisor), name, method, world, pk=pk), 404)
+        after = set(Source.objects.values_list("pk", "version"))
+        assert set(before) <= after
+
+
+def assert_json_or_empty(response, status):
+    if status == 204:
+        assert response.status_code == 204 and not response.content
+    else:
+        assert_json(response, status)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, (key, _) in ENDPOINTS.items() if key))
