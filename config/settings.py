@@ -94,8 +94,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Outside the middleware that refuses requests, so /api/ answers even those in JSON.
-    "apps.api.middleware.JsonErrorsMiddleware",
+    # Outside the middleware that reads forms or refuses requests: /api/ takes JSON bodies only
+    # and answers every error in JSON.
+    "apps.api.middleware.ApiJsonMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "apps.accounts.middleware.RejectNullCharactersMiddleware",

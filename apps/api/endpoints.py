@@ -123,11 +123,14 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     message = str(exc)
     if exc.status_code == 403 and "CSRF" in message:
         message = "A signed-in browser's writes need the CSRF token (X-CSRFToken header)."
-    errors = None
+    errors, status = None, exc.status_code
     if message == "Cannot parse request body":
-        message = "The request body is not the JSON object this operation takes."
-        errors = [{"where": "body", "message": message}]
-    return api_error(request, ApiError(exc.status_code, message, errors=errors))
+        if request.content_type != "application/json":
+            status, message = 415, "Send the request body as JSON (Content-Type: application/json)."
+        else:
+            message = "The request body is not the JSON object this operation takes."
+            errors = [{"where": "body", "message": message}]
+    return api_error(request, ApiError(status, message, errors=errors))
 
 
 @api.exception_handler(NinjaValidationError)
@@ -515,7 +518,14 @@ def get_annotation(request: HttpRequest, slug: str = Slug, pk: int = Id):
 # and the write are one transaction with the row locked (Versioned.editing), so of two writers
 # with the same version one wins and the other gets 412.
 
-WRITE_ERRORS = {**ERRORS, 409: schemas.Referenced, 412: schemas.Stale, 428: schemas.Error}
+WRITE_ERRORS = {
+    **ERRORS,
+    409: schemas.Referenced,
+    412: schemas.Stale,
+    413: schemas.ValidationErrors,
+    415: schemas.Error,
+    428: schemas.Error,
+}
 SeenVersion = Header(
     None,
     alias="If-Unmodified-Since-Version",

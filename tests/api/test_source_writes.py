@@ -2,6 +2,7 @@
 access policy, and a version named on every change (428 without one, 412 when stale, one winner
 of two concurrent writers)."""
 
+import io
 import json
 import threading
 import time
@@ -207,8 +208,8 @@ def test_oversized_bodies_are_refused(cast, api_for, settings):
     response = send(
         api_for(cast.analyst), "post", SOURCES, {"title": "x" * 2000, "citation_key": "k"}
     )
-    assert response.status_code == 400
-    assert response["Content-Type"].startswith("application/json")
+    assert response.status_code == 413
+    assert "larger than the limit of 1,000 bytes" in response.json()["detail"]
     assert not Source.objects.exists()
 
 
@@ -275,3 +276,18 @@ def test_of_two_writers_with_the_same_version_one_wins_and_one_gets_412(client_f
     assert sorted(statuses) == [200, 412]
     source.refresh_from_db()
     assert source.version == 2
+
+
+def test_bodies_that_are_not_json_are_refused_before_anything_reads_them(cast, api_for, source):
+    client = api_for(cast.analyst)
+    before = state()
+    upload = client.post(SOURCES, {"title": "T", "citation_key": "k", "file": io.BytesIO(b"x")})
+    form = client.post(
+        SOURCES, "title=T&citation_key=k", content_type="application/x-www-form-urlencoded"
+    )
+    text = client.patch(f"{SOURCES}{source.pk}/", "title", content_type="text/plain",
+                        HTTP_IF_MATCH='"1"')  # fmt: skip
+    for response in (upload, form, text):
+        assert response.status_code == 415
+        assert "application/json" in response.json()["detail"]
+    assert state() == before
