@@ -12,7 +12,7 @@ class TokenForm(forms.ModelForm):
     """A new token for one of the user's projects."""
 
     project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label=None)
-    scope = forms.ChoiceField(choices=Scope.choices, widget=forms.RadioSelect, initial=Scope.READ)
+    scope = forms.ChoiceField(choices=Scope.choices, initial=Scope.READ)
     lifetime = forms.TypedChoiceField(
         label="Expires after", choices=LIFETIMES, coerce=int, initial=90
     )

@@ -10,11 +10,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.api.endpoints import api
 from apps.api.forms import TokenForm
 from apps.api.models import ApiToken
+from apps.library.richtext import render_markdown
 
 ROOT = "/api/v1/"
 
@@ -97,7 +99,7 @@ def reference(document: dict) -> dict:
                     "path": path,
                     "anchor": operation.get("operationId", f"{method}-{path}"),
                     "summary": operation.get("summary", ""),
-                    "description": operation.get("description", ""),
+                    "description": _markdown(operation.get("description", "")),
                     "tag": (operation.get("tags") or ["other"])[0],
                     "parameters": [
                         {
@@ -146,12 +148,17 @@ def reference(document: dict) -> dict:
     return {
         "title": document["info"]["title"],
         "version": document["info"]["version"],
-        "description": document["info"].get("description", ""),
+        "description": _markdown(document["info"].get("description", "")),
         "openapi": document["openapi"],
         "tags": tags,
         "schemas": schemas,
         "security": list(document.get("components", {}).get("securitySchemes", {})),
     }
+
+
+def _markdown(text: str) -> str:
+    # Sanitised by render_markdown (and written by us, in the code's docstrings).
+    return mark_safe(render_markdown(text))
 
 
 def _type(schema: dict) -> str:

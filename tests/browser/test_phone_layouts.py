@@ -65,6 +65,8 @@ def page_types(project) -> dict[str, str]:
         "members": f"{p}/members/",
         "jobs": f"{p}/jobs/",
         "project settings": f"{p}/edit/",
+        "api tokens": "/accounts/tokens/",
+        "api reference": "/api/v1/docs/",
     }
 
 
