@@ -162,3 +162,19 @@ def test_the_token_list_costs_the_same_queries_with_ten_times_the_tokens(
 
 def test_the_profile_links_to_the_tokens(cast, client_for):
     assert URL in client_for(cast.student).get("/accounts/profile/").text
+
+
+def test_site_administrators_see_tokens_and_revoke_them_but_never_the_secret(
+    cast, admin_client, token_for
+):
+    secret = token_for(cast.analyst)
+    token = ApiToken.objects.get()
+    listing = admin_client.get("/admin/api/apitoken/")
+    assert listing.status_code == 200 and token.hint in listing.text
+    change = admin_client.get(f"/admin/api/apitoken/{token.pk}/change/")
+    assert change.status_code == 200
+    assert secret not in change.text and token.key_digest not in change.text
+    assert admin_client.get("/admin/api/apitoken/add/").status_code == 403
+    admin_client.post("/admin/api/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+    assert ApiToken.objects.get().is_revoked
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get("/api/v1/projects/").status_code == 401
