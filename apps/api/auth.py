@@ -77,9 +77,11 @@ class BearerToken(HttpBearer):
 class Session(SessionAuth):
     """The signed-in browser; unsafe methods need the CSRF token (ninja checks it)."""
 
-    def authenticate(self, request: HttpRequest, key: str | None):
+    def __call__(self, request: HttpRequest):
         request.api_token = None
-        return super().authenticate(request, key)
+        if not request.user.is_authenticated:
+            return None  # signed out: 401, not a complaint about the CSRF token
+        return super().__call__(request)
 
 
 AUTH = [BearerToken(), Session()]

@@ -81,6 +81,8 @@ def test_who_may_add_sources(cast, api_for, token_for):
 
 
 def test_a_browser_session_writes_with_the_csrf_token_only(cast):
+    signed_out = send(Client(enforce_csrf_checks=True), "post", SOURCES, {"title": "T"})
+    assert signed_out.status_code == 401
     client = Client(enforce_csrf_checks=True)
     client.force_login(cast.analyst)
     body = {"title": "T", "citation_key": "k"}
