@@ -191,7 +191,6 @@ def _source_out(source: Source, actions: list[str]) -> dict:
         "citation_key": source.citation_key,
         "type": source.csl_type,
         **{name: getattr(source, name) for name in SOURCE_FIELDS},
-        # fmt: skip
         "issued": issued,
         "contributors": [
             {
