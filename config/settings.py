@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "apps.backup",
     "apps.webanno",
     "apps.qda",
+    "apps.api",
     "apps.demo",
 ]
 
@@ -94,6 +95,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the middleware that reads forms or refuses requests: /api/ takes JSON bodies only
+    # and answers every error in JSON.
+    "apps.api.middleware.ApiJsonMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "apps.accounts.middleware.RejectNullCharactersMiddleware",

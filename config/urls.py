@@ -8,6 +8,7 @@ from config.health import healthz
 register_converter(IdConverter, "id")
 
 from apps.accounts.urls import auth_urlpatterns  # noqa: E402
+from apps.api.urls import token_urlpatterns  # noqa: E402
 from apps.webanno.urls import vocabulary_urlpatterns  # noqa: E402
 
 project_patterns = [
@@ -32,5 +33,7 @@ urlpatterns = [
     *vocabulary_urlpatterns,
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
+    path("api/v1/", include("apps.api.urls")),
+    path("accounts/tokens/", include((token_urlpatterns, "tokens"))),
     path("p/<slug:slug>/", include(project_patterns)),
 ]

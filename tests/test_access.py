@@ -4,6 +4,8 @@
 new page cannot be added without its access rules being written down here.
 """
 
+import datetime
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -450,8 +452,11 @@ ACCOUNT_PAGES = {
     "password_change": (302, 200),
     "password_change_done": (302, 200),
     "accounts:profile": (302, 200),
+    "tokens:token_list": (302, 200),
 }
-ACCOUNT_FORM_PAGES = {"login", "password_reset", "password_change", "accounts:profile"}
+ACCOUNT_FORM_PAGES = {
+    "login", "password_reset", "password_change", "accounts:profile", "tokens:token_list",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(ACCOUNT_PAGES))
@@ -468,6 +473,28 @@ def test_account_pages_answer_signed_out_and_signed_in_people(cast, client_for, 
     client = client_for(cast.student if signed_in == 200 else None)
     for method in methods:
         assert getattr(client, method)(url).status_code == 405, method
+
+
+def test_api_tokens_are_revoked_by_their_owner_only_and_by_post(cast, client_for):
+    from apps.api.models import ApiToken
+
+    token, _ = ApiToken.issue(
+        user=cast.student, project=cast.project, name="script", scope="read",
+        lifetime=datetime.timedelta(days=1),
+    )  # fmt: skip
+    url = reverse("tokens:token_revoke", args=[token.pk])
+    response = client_for(None).post(url)
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+    for user in (cast.supervisor, cast.outsider):
+        assert client_for(user).post(url).status_code == 404
+    for method in ("get", "head", "put", "patch", "delete"):
+        assert getattr(client_for(cast.student), method)(url).status_code == 405, method
+    assert (
+        client_for(cast.student).post(url.replace(f"/{token.pk}/", "/999999999/")).status_code
+        == 404
+    )
+    assert client_for(cast.student).post(url).status_code == 302
 
 
 def test_invitation_links_answer_everyone_and_refuse_other_methods(cast, world, client_for):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils import timezone
@@ -199,6 +199,12 @@ class AnnotationQuerySet(models.QuerySet):
     def with_list_data(self) -> AnnotationQuerySet:
         """Annotation rows shown out of their source: the source and author too."""
         return self.select_related("source", "author").defer(*source_texts("source__")).with_links()
+
+    def with_sent_back_version(self) -> AnnotationQuerySet:
+        """`sent_back_version`: the version last sent back for changes, so a list can tell
+        which review actions each row allows (`allowed_actions`) without a query per row."""
+        events = ReviewEvent.objects.filter(annotation=OuterRef("pk"))
+        return self.annotate(sent_back_version=Subquery(_sent_back_versions(events)[:1]))
 
 
 class Annotation(Versioned):
@@ -393,12 +399,10 @@ class Annotation(Versioned):
         """False while work sent back (changes requested) has not been changed since."""
         if self.status != Status.CHANGES_REQUESTED:
             return True
-        sent_back_at = (
-            self.review_events.filter(to_status=Status.CHANGES_REQUESTED)
-            .order_by("-pk")
-            .values_list("annotation_version", flat=True)
-            .first()
-        )
+        if hasattr(self, "sent_back_version"):  # read for a whole list (with_sent_back_version)
+            sent_back_at = self.sent_back_version
+        else:
+            sent_back_at = _sent_back_versions(self.review_events.all()).first()
         return sent_back_at is None or self.version > sent_back_at
 
     def transition(
@@ -676,6 +680,15 @@ class Annotation(Versioned):
         return AnnotationRevision.objects.create(
             annotation=self, version=self.version, content=fresh.snapshot(), edited_by=by
         )
+
+
+def _sent_back_versions(events: models.QuerySet) -> models.QuerySet:
+    """The annotation versions these review events sent back for changes, newest first."""
+    return (
+        events.filter(to_status=Status.CHANGES_REQUESTED)
+        .order_by("-pk")
+        .values_list("annotation_version", flat=True)
+    )
 
 
 class StaleDecision(TransitionError):

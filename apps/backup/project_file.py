@@ -537,6 +537,7 @@ NOT_IN_THE_FILE = {
     "contenttypes.ContentType": "Django's table of models",
     "sessions.Session": "who is signed in",
     "accounts.Invitation": "links mailed to people, signed with this site's key: useless elsewhere",
+    "api.ApiToken": "a person's key to this site's API, not project content (and only a hash)",
     **dict.fromkeys(
         [
             "axes.AccessAttempt",

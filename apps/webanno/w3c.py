@@ -147,11 +147,9 @@ def _collection(
     sources = _Sources(site)
     written = 0
     while batch := list(islice(rows, BATCH)):
-        links = _Links([row["pk"] for row in batch])
-        sources.load({row["source_id"] for row in batch} | links.works)
         lines = [
-            json.dumps(annotation_item(row, links, sources, site), ensure_ascii=False)
-            for row in batch
+            json.dumps(item, ensure_ascii=False)
+            for item in annotation_items(batch, site, sources=sources)
         ]
         yield ("\n" if not written else ",\n") + ",\n".join(lines)
         written += len(batch)
@@ -220,6 +218,19 @@ class _Sources:
 
     def __getitem__(self, pk: int) -> dict:
         return self.described[pk]
+
+
+def annotation_items(
+    rows: list[dict], site: Site, *, sources: _Sources | None = None
+) -> list[dict]:
+    """These annotations (rows with ANNOTATION_VALUES) as Web Annotations: their links and the
+    sources they name are read in four queries for all of them (the file's batches, the
+    API's pages)."""
+    links = _Links([row["pk"] for row in rows])
+    if sources is None:
+        sources = _Sources(site)
+    sources.load({row["source_id"] for row in rows} | links.works)
+    return [annotation_item(row, links, sources, site) for row in rows]
 
 
 def annotation_item(row: dict, links: _Links, sources: _Sources, site: Site) -> dict:

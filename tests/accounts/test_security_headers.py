@@ -19,6 +19,8 @@ OTHER_PAGES = {
     "/accounts/login/": None,
     "/p/no-such-project/": "supervisor",  # the 404 page
     "/p/review/edit/": "student",  # the 403 page
+    "/accounts/tokens/": "student",
+    "/api/v1/docs/": None,  # the API reference, rendered from its OpenAPI document
 }
 
 # A script element with its own code, a style block, or a style attribute. A <script> with a

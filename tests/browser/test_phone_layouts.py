@@ -74,6 +74,8 @@ def page_types(project) -> dict[str, str]:
         "password change": "/accounts/password_change/",
         "password changed": "/accounts/password_change/done/",
         "new project": "/projects/new/",
+        "api tokens": "/accounts/tokens/",
+        "api reference": "/api/v1/docs/",
     }
 
 

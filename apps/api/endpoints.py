@@ -1,0 +1,708 @@
+"""The JSON API under /api/v1/: the same access policy as the pages, described by OpenAPI 3.1.
+
+Every project URL resolves the caller's membership first (auth.member): outsiders get 404,
+members without the right 403, and the querysets are those the pages use, so a student sees
+approved work only. Lists are paged by cursor (paging.py).
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from typing import Literal
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Header, NinjaAPI, Path, Query, Schema, Status
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import Field
+
+from apps.accounts.editing import SAVE_FAILED, StaleEdit, delete_if_unreferenced, save_edit
+from apps.accounts.models import Membership
+from apps.accounts.policy import Action, can
+from apps.annotations.models import Annotation
+from apps.api import schemas
+from apps.api.auth import AUTH, ApiError, member, permitted
+from apps.api.paging import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_ID, MAX_LIMIT, page_headers
+from apps.api.paging import paginate as paginate_rows
+from apps.claims.models import Claim, ClaimRelation, Concept
+from apps.library.forms import SourceForm
+from apps.library.identifiers import normalise_identifier
+from apps.library.models import Contributor, IdentifierScheme, Source
+from apps.people.models import Person
+from apps.webanno.items import Site
+from apps.webanno.w3c import ANNOTATION_VALUES, annotation_items
+
+api = NinjaAPI(
+    title="Citemap API",
+    version="1",
+    description=(
+        "Everything a script needs of a Citemap project, under the access policy of the pages. "
+        "Authenticate with `Authorization: Bearer <token>` (tokens are made on your account's "
+        "page) or, from the site's own pages, with the session and its CSRF token. Lists are "
+        "paged by cursor: follow `next` (or the `Link` header) until it is null."
+    ),
+    auth=AUTH,
+    urls_namespace="api",
+    docs_url=None,
+    openapi_url=None,
+)
+
+ERRORS = {
+    400: schemas.ValidationErrors,
+    401: schemas.Error,
+    403: schemas.Error,
+    404: schemas.Error,
+}
+
+Slug = Path(..., description="The project's slug, as in its pages' addresses.")
+Id = Path(..., ge=0, le=MAX_ID, description="The object's id.")
+
+
+class Paging(Schema):
+    cursor: str | None = Field(
+        None,
+        max_length=MAX_CURSOR_LENGTH,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="From the previous page's `next` link.",
+    )
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Rows per page.")
+
+
+PagingParams = Query(...)
+ScopeParam = Query(
+    "visible",
+    description="`approved`: approved work only, as students see it (analysts and "
+    "supervisors may choose).",
+)
+
+
+# --- Errors: always JSON, with a message a person can act on --------------------------------
+
+
+@api.exception_handler(ApiError)
+def api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    body = {"detail": exc.message, **exc.body}
+    if exc.errors is not None:
+        body["errors"] = exc.errors
+    elif exc.status == 400:  # every 400 says what was refused
+        body["errors"] = [{"where": "request", "message": exc.message}]
+    response = api.create_response(request, body, status=exc.status)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api_error(
+        request,
+        ApiError(
+            401,
+            "Sign in, or send an API token as `Authorization: Bearer <token>`.",
+            {"WWW-Authenticate": 'Bearer realm="citemap"'},
+        ),
+    )
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api_error(request, ApiError(404, str(exc) or "Not found."))
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    message = str(exc) or "Your role in this project does not allow this."
+    return api_error(request, ApiError(403, message))
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    message = str(exc)
+    if exc.status_code == 403 and "CSRF" in message:
+        message = "A signed-in browser's writes need the CSRF token (X-CSRFToken header)."
+    errors, status = None, exc.status_code
+    if message == "Cannot parse request body":
+        if request.content_type != "application/json":
+            status, message = 415, "Send the request body as JSON (Content-Type: application/json)."
+        else:
+            message = "The request body is not the JSON object this operation takes."
+            errors = [{"where": "body", "message": message}]
+    return api_error(request, ApiError(status, message, errors=errors))
+
+
+@api.exception_handler(NinjaValidationError)
+def invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors = []
+    for error in exc.errors:
+        where = [str(part) for part in error.get("loc", ())]
+        if where[:2] == ["body", "payload"]:  # the body is the payload: say where in it
+            del where[1]
+        errors.append({"where": ".".join(where), "message": error.get("msg", "")})
+    return api_error(request, ApiError(400, f"Invalid request: {summary(errors)}", errors=errors))
+
+
+def summary(errors: list[dict]) -> str:
+    return "; ".join(f"{e['where']}: {e['message'].rstrip('.')}" for e in errors) + "."
+
+
+# --- Shaping -----------------------------------------------------------------------------------
+
+
+def _project_out(request: HttpRequest, membership: Membership) -> dict:
+    project = membership.project
+    return {
+        "id": project.pk,
+        "slug": project.slug,
+        "name": project.name,
+        "description": project.description,
+        "role": membership.role,
+        "permissions": [action.value for action in Action if can(membership, action)],
+        "url": request.build_absolute_uri(f"/api/v1/p/{project.slug}/"),
+    }
+
+
+def _library_actions(request: HttpRequest, membership: Membership) -> list[str]:
+    """Sources, people, claims and concepts: anyone sees them, curators edit them."""
+    editing = ["edit", "delete"] if can(membership, Action.EDIT_LIBRARY) else []
+    return permitted(request, ["view", *editing])
+
+
+SOURCE_FIELDS = (
+    "title", "title_short", "container_title", "collection_title", "publisher",
+    "publisher_place", "genre", "edition", "volume", "issue", "page", "language", "abstract",
+    "url", "accessed", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _source_out(source: Source, actions: list[str]) -> dict:
+    issued = None
+    if source.issued_year is not None:
+        issued = {
+            "year": source.issued_year,
+            "month": source.issued_month,
+            "day": source.issued_day,
+        }
+    return {
+        "id": source.pk,
+        "version": source.version,
+        "citation_key": source.citation_key,
+        "type": source.csl_type,
+        **{name: getattr(source, name) for name in SOURCE_FIELDS},
+        "issued": issued,
+        "contributors": [
+            {
+                "person_id": c.person_id,
+                "name": c.person.display_name,
+                "role": c.role,
+                "position": c.position,
+            }
+            for c in source.contributors.all()
+        ],
+        "identifiers": [{"scheme": i.scheme, "value": i.value} for i in source.identifiers.all()],
+        "actions": actions,
+    }
+
+
+PERSON_FIELDS = (
+    "kind", "display_name", "family", "given", "dropping_particle", "non_dropping_particle",
+    "suffix", "literal", "description", "orcid", "wikidata",
+)  # fmt: skip
+
+
+def _person_out(person: Person, actions: list[str]) -> dict:
+    return {
+        "id": person.pk,
+        "version": person.version,
+        **{name: getattr(person, name) for name in PERSON_FIELDS},
+        "variants": [variant.name for variant in person.variants.all()],
+        "actions": actions,
+    }
+
+
+def _claim_out(claim: Claim, actions: list[str]) -> dict:
+    return {
+        "id": claim.pk,
+        "version": claim.version,
+        "statement": claim.statement,
+        "kind": claim.kind,
+        "evidence_count": claim.evidence_count,
+        "relations": [
+            {"kind": r.kind, "target_id": r.target_id} for r in claim.relations_out.all()
+        ],
+        "actions": actions,
+    }
+
+
+def _concept_out(concept: Concept, actions: list[str]) -> dict:
+    return {
+        "id": concept.pk,
+        "version": concept.version,
+        "name": concept.name,
+        "definition": concept.definition,
+        "parent_id": concept.parent_id,
+        "originator_id": concept.originator_id,
+        "actions": actions,
+    }
+
+
+def _annotations_out(
+    request: HttpRequest, membership: Membership, annotations: list[Annotation]
+) -> list[dict]:
+    """The Web Annotation shape the JSON-LD export writes (apps.webanno.w3c), with the id,
+    version, review status and actions of each."""
+    rows = [
+        {name: reduce(getattr, name.split("__"), annotation) for name in ANNOTATION_VALUES}
+        for annotation in annotations
+    ]
+    items = annotation_items(rows, Site.of_request(request, membership.project))
+    out = []
+    for annotation, item in zip(annotations, items, strict=True):
+        item.pop("@context")
+        review = annotation.allowed_actions(membership)
+        editing = ["edit"] if annotation.is_editable_by(membership) else []
+        out.append(
+            {
+                **item,
+                "id": annotation.pk,
+                "iri": item["id"],
+                "status": annotation.status,
+                "version": annotation.version,
+                "source_id": annotation.source_id,
+                "actions": permitted(request, ["view", *editing, *sorted(review)]),
+            }
+        )
+    return out
+
+
+def _listed(
+    request: HttpRequest,
+    response: HttpResponse,
+    rows,
+    *,
+    key: str,
+    shape,
+    paging: Paging,
+    key_type: type = str,
+) -> dict:
+    """One page of `rows` by (`key`, id), each row as `shape(rows)` makes it, with the next
+    page's link in the body and the `Link` header, and the total in `Total-Results`."""
+    page = paginate_rows(
+        request, rows, key=key, key_type=key_type, cursor=paging.cursor, limit=paging.limit
+    )
+    page_headers(response, page)
+    return {"results": shape(page.rows), "next": page.next_url, "total": page.total}
+
+
+def _found(rows, pk: int, what: str):
+    row = rows.filter(pk=pk).first()
+    if row is None:
+        raise ApiError(404, f"No such {what} in this project, or none you may see.")
+    return row
+
+
+def _scoped(membership: Membership, scope: str) -> None:
+    if can(membership, Action.ANNOTATE):
+        membership.approved_only = scope == "approved"
+
+
+# --- Querysets: the pages' own, with what the API shows ----------------------------------------
+
+
+def _sources(membership: Membership):
+    return (
+        Source.objects.for_project(membership.project)
+        .defer("full_text", "extra")
+        .prefetch_related(
+            Prefetch(
+                "contributors",
+                queryset=Contributor.objects.select_related("person").only(
+                    "source_id", "role", "position", "person__display_name", "person__id"
+                ),
+            ),
+            "identifiers",
+        )
+    )
+
+
+def _claims(membership: Membership):
+    visible = Claim.objects.visible_to(membership)
+    return visible.with_evidence_counts(membership).prefetch_related(
+        Prefetch(
+            "relations_out",
+            queryset=ClaimRelation.objects.filter(target__in=visible.values("pk")).order_by(
+                "kind", "target_id"
+            ),
+        )
+    )
+
+
+def _annotations(membership: Membership):
+    return (
+        Annotation.objects.visible_to(membership).select_related("author").with_sent_back_version()
+    )
+
+
+# --- Endpoints ---------------------------------------------------------------------------------
+
+
+@api.get("/projects/", response={200: schemas.ProjectList, **ERRORS}, tags=["projects"])
+def list_projects(request: HttpRequest, response: HttpResponse, paging: Paging = PagingParams):
+    """The projects the caller belongs to (with a token: its project only), by name."""
+    memberships = Membership.objects.filter(user=request.user).select_related("project")
+    if request.api_token is not None:
+        memberships = memberships.filter(project=request.api_token.project)
+
+    def shape(rows):
+        return [_project_out(request, membership) for membership in rows]
+
+    return _listed(request, response, memberships, key="project__name", shape=shape, paging=paging)
+
+
+@api.get("/p/{slug:slug}/", response={200: schemas.ProjectOut, **ERRORS}, tags=["projects"])
+def get_project(request: HttpRequest, slug: str = Slug):
+    """One project, with what the caller's role allows in it."""
+    return _project_out(request, member(request, slug))
+
+
+def _library_shape(request: HttpRequest, membership: Membership, out):
+    actions = _library_actions(request, membership)
+    return lambda rows: [out(row, actions) for row in rows]
+
+
+@api.get("/p/{slug:slug}/sources/", response={200: schemas.SourceList, **ERRORS}, tags=["sources"])
+def list_sources(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    paging: Paging = PagingParams,
+):
+    """The project's bibliography, by title."""
+    membership = member(request, slug)
+    shape = _library_shape(request, membership, _source_out)
+    rows = _sources(membership)
+    return _listed(request, response, rows, key="title", shape=shape, paging=paging)
+
+
+@api.get(
+    "/p/{slug:slug}/sources/{id:pk}/", response={200: schemas.SourceOut, **ERRORS}, tags=["sources"]
+)
+def get_source(request: HttpRequest, response: HttpResponse, slug: str = Slug, pk: int = Id):
+    """One source; its `ETag` is its version, for `If-Match` when changing it."""
+    membership = member(request, slug)
+    source = _found(_sources(membership), pk, "source")
+    response["ETag"] = f'"{source.version}"'
+    return _source_out(source, _library_actions(request, membership))
+
+
+@api.get("/p/{slug:slug}/people/", response={200: schemas.PersonList, **ERRORS}, tags=["people"])
+def list_people(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    paging: Paging = PagingParams,
+):
+    """Authors and cited people, in name order (family name first)."""
+    membership = member(request, slug)
+    shape = _library_shape(request, membership, _person_out)
+    rows = Person.objects.for_project(membership.project).with_list_data()
+    return _listed(request, response, rows, key="sort_key", shape=shape, paging=paging)
+
+
+@api.get(
+    "/p/{slug:slug}/people/{id:pk}/", response={200: schemas.PersonOut, **ERRORS}, tags=["people"]
+)
+def get_person(request: HttpRequest, slug: str = Slug, pk: int = Id):
+    membership = member(request, slug)
+    people = Person.objects.for_project(membership.project).with_list_data()
+    return _person_out(_found(people, pk, "person"), _library_actions(request, membership))
+
+
+@api.get("/p/{slug:slug}/claims/", response={200: schemas.ClaimList, **ERRORS}, tags=["claims"])
+def list_claims(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    paging: Paging = PagingParams,
+    scope: Literal["visible", "approved"] = ScopeParam,
+):
+    """Claims the caller may see (students: those with approved evidence), by statement."""
+    membership = member(request, slug)
+    _scoped(membership, scope)
+    shape = _library_shape(request, membership, _claim_out)
+    rows = _claims(membership)
+    return _listed(request, response, rows, key="statement", shape=shape, paging=paging)
+
+
+@api.get(
+    "/p/{slug:slug}/claims/{id:pk}/", response={200: schemas.ClaimOut, **ERRORS}, tags=["claims"]
+)
+def get_claim(request: HttpRequest, slug: str = Slug, pk: int = Id):
+    membership = member(request, slug)
+    claim = _found(_claims(membership), pk, "claim")
+    return _claim_out(claim, _library_actions(request, membership))
+
+
+@api.get(
+    "/p/{slug:slug}/concepts/", response={200: schemas.ConceptList, **ERRORS}, tags=["concepts"]
+)
+def list_concepts(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    paging: Paging = PagingParams,
+):
+    """The codebook, by name."""
+    membership = member(request, slug)
+    shape = _library_shape(request, membership, _concept_out)
+    rows = Concept.objects.for_project(membership.project)
+    return _listed(request, response, rows, key="name", shape=shape, paging=paging)
+
+
+@api.get(
+    "/p/{slug:slug}/concepts/{id:pk}/",
+    response={200: schemas.ConceptOut, **ERRORS},
+    tags=["concepts"],
+)
+def get_concept(request: HttpRequest, slug: str = Slug, pk: int = Id):
+    membership = member(request, slug)
+    concept = _found(Concept.objects.for_project(membership.project), pk, "concept")
+    return _concept_out(concept, _library_actions(request, membership))
+
+
+@api.get(
+    "/p/{slug:slug}/annotations/",
+    response={200: schemas.AnnotationList, **ERRORS},
+    tags=["annotations"],
+    exclude_unset=True,
+)
+def list_annotations(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    paging: Paging = PagingParams,
+    scope: Literal["visible", "approved"] = ScopeParam,
+):
+    """Annotations the caller may see (students: approved ones), oldest first, as W3C Web
+    Annotations with their review status."""
+    membership = member(request, slug)
+    _scoped(membership, scope)
+
+    def shape(rows):
+        return _annotations_out(request, membership, rows)
+
+    rows = _annotations(membership)
+    return _listed(request, response, rows, key="pk", key_type=int, shape=shape, paging=paging)
+
+
+@api.get(
+    "/p/{slug:slug}/annotations/{id:pk}/",
+    response={200: schemas.AnnotationOut, **ERRORS},
+    tags=["annotations"],
+    exclude_unset=True,
+)
+def get_annotation(request: HttpRequest, slug: str = Slug, pk: int = Id):
+    membership = member(request, slug)
+    annotation = _found(_annotations(membership), pk, "annotation")
+    return _annotations_out(request, membership, [annotation])[0]
+
+
+# --- Writes: sources ---------------------------------------------------------------------------
+#
+# Checked by the source form of the pages (apps.library.forms.SourceForm), so the API accepts
+# what the pages accept. A change names the version it was made on (If-Unmodified-Since-Version,
+# or If-Match with the ETag): missing, 428; stale, 412 with the source as it is now. The check
+# and the write are one transaction with the row locked (Versioned.editing), so of two writers
+# with the same version one wins and the other gets 412.
+
+WRITE_ERRORS = {
+    **ERRORS,
+    409: schemas.Referenced,
+    412: schemas.Stale,
+    413: schemas.ValidationErrors,
+    415: schemas.Error,
+    428: schemas.Error,
+}
+SeenVersion = Header(
+    None,
+    alias="If-Unmodified-Since-Version",
+    ge=1,
+    le=2**31 - 1,
+    description="The version you last read (the object's `version`).",
+)
+SeenTag = Header(
+    None, alias="If-Match", max_length=100, description='Or: the ETag you last read, e.g. `"3"`.'
+)
+# API names of the form's fields, where they differ.
+FORM_NAMES = {"csl_type": "type", "issued_year": "issued", "issued_month": "issued",
+              "issued_day": "issued", "loaded_version": "If-Unmodified-Since-Version"}  # fmt: skip
+
+
+def _seen_version(version: int | None, tag: str | None) -> int:
+    if version is not None:
+        return version
+    if tag is not None:
+        value = tag.strip().removeprefix("W/").strip('"')
+        if value.isdigit() and len(value) < 10:
+            return int(value)
+        if value != "*":
+            message = 'If-Match must be an ETag this API gave out, such as "3".'
+            raise ApiError(400, message, errors=[{"where": "header.If-Match", "message": message}])
+    raise ApiError(
+        428,
+        "Say which version you are changing: send If-Unmodified-Since-Version with the "
+        "`version` you last read (or If-Match with its ETag).",
+    )
+
+
+def _source_form(payload: schemas.SourceIn, source: Source, project, seen: int | None):
+    """The pages' source form, bound to the source's values overlaid with `payload`."""
+    # A new source starts from the model's defaults (the type), an existing one from its values.
+    data = {}
+    for name in SourceForm._meta.fields:
+        value = getattr(source, name)
+        data[name] = "" if value is None else str(value)
+    if source.pk is not None:
+        data["loaded_version"] = str(seen)
+    given = payload.model_dump(exclude_unset=True, exclude={"identifiers"})
+    if "type" in given:
+        given["csl_type"] = given.pop("type")
+    if "issued" in given:
+        issued = given.pop("issued") or {}
+        for part in ("year", "month", "day"):
+            given[f"issued_{part}"] = issued.get(part)
+    for name, value in given.items():
+        data[name] = "" if value is None else str(value)
+    form = SourceForm(data, instance=source, project=project)
+    if not form.is_valid():
+        errors = [
+            {"where": f"body.{FORM_NAMES.get(name, name)}", "message": str(message)}
+            for name, messages in form.errors.items()
+            for message in messages
+        ]
+        raise ApiError(400, f"Not saved: {summary(errors)}", errors=errors)
+    return form
+
+
+def _identifiers(payload: schemas.SourceIn) -> list[tuple[str, str]] | None:
+    if payload.identifiers is None:
+        return None
+    found, errors = [], []
+    for number, identifier in enumerate(payload.identifiers):
+        where = f"body.identifiers.{number}"
+        if identifier.scheme not in IdentifierScheme.values:
+            schemes = ", ".join(IdentifierScheme.values)
+            errors.append({"where": where, "message": f"The scheme is one of {schemes}."})
+            continue
+        try:
+            found.append((identifier.scheme, normalise_identifier(*identifier.dict().values())))
+        except ValueError as error:
+            errors.append({"where": where, "message": str(error)})
+    if errors:
+        raise ApiError(400, f"Not saved: {summary(errors)}", errors=errors)
+    return list(dict.fromkeys(found))
+
+
+def _save_source(request, membership, source: Source, form, identifiers) -> None:
+    def save() -> None:
+        form.save()
+        if identifiers is not None:
+            source.set_identifiers(identifiers)
+
+    try:
+        save_edit(source, form, by=request.user, save=save)
+    except StaleEdit as stale:
+        raise _stale(request, membership, stale.current.pk) from None
+    except IntegrityError:
+        raise ApiError(409, SAVE_FAILED) from None
+
+
+def _stale(request, membership, pk: int) -> ApiError:
+    current = _sources(membership).get(pk=pk)
+    error = ApiError(
+        412,
+        f"The source was changed since the version you read; it is now version "
+        f"{current.version}. Compare, then send your change again with that version.",
+        {"ETag": f'"{current.version}"'},
+    )
+    error.body = {"current": _source_out(current, _library_actions(request, membership))}
+    return error
+
+
+def _saved(request, response, membership, pk: int) -> dict:
+    source = _sources(membership).get(pk=pk)
+    response["ETag"] = f'"{source.version}"'
+    return _source_out(source, _library_actions(request, membership))
+
+
+@api.post(
+    "/p/{slug:slug}/sources/",
+    response={201: schemas.SourceOut, **WRITE_ERRORS},
+    tags=["sources"],
+    url_name="list_sources",
+)
+def create_source(
+    request: HttpRequest, response: HttpResponse, payload: schemas.SourceIn, slug: str = Slug
+):
+    """Add a source (analysts and supervisors; a token needs the `write` scope)."""
+    membership = member(request, slug, Action.EDIT_LIBRARY)
+    source = Source(project=membership.project)
+    form = _source_form(payload, source, membership.project, None)
+    _save_source(request, membership, source, form, _identifiers(payload))
+    response["Location"] = request.build_absolute_uri(f"{request.path}{source.pk}/")
+    return Status(201, _saved(request, response, membership, source.pk))
+
+
+@api.patch(
+    "/p/{slug:slug}/sources/{id:pk}/",
+    response={200: schemas.SourceOut, **WRITE_ERRORS},
+    tags=["sources"],
+    url_name="get_source",
+)
+def update_source(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: schemas.SourceIn,
+    slug: str = Slug,
+    pk: int = Id,
+    version: int | None = SeenVersion,
+    tag: str | None = SeenTag,
+):
+    """Change some fields of a source, naming the version you read."""
+    membership = member(request, slug, Action.EDIT_LIBRARY)
+    source = _found(Source.objects.for_project(membership.project), pk, "source")
+    seen = _seen_version(version, tag)
+    form = _source_form(payload, source, membership.project, seen)
+    _save_source(request, membership, source, form, _identifiers(payload))
+    return _saved(request, response, membership, source.pk)
+
+
+@api.delete(
+    "/p/{slug:slug}/sources/{id:pk}/",
+    response={204: None, **WRITE_ERRORS},
+    tags=["sources"],
+    url_name="get_source",
+)
+def delete_source(
+    request: HttpRequest,
+    slug: str = Slug,
+    pk: int = Id,
+    version: int | None = SeenVersion,
+    tag: str | None = SeenTag,
+):
+    """Delete a source nothing refers to (409 names what does), naming the version you read."""
+    membership = member(request, slug, Action.EDIT_LIBRARY)
+    source = _found(Source.objects.for_project(membership.project), pk, "source")
+    seen = _seen_version(version, tag)
+    try:
+        with source.editing(by=request.user, loaded_version=seen) as current:
+            references = delete_if_unreferenced(current)
+    except StaleEdit:
+        raise _stale(request, membership, pk) from None
+    if references:
+        error = ApiError(409, "Not deleted: other records refer to this source.")
+        error.body = {"references": references}
+        raise error
+    return Status(204, None)
