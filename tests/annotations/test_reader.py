@@ -811,3 +811,19 @@ def test_the_text_is_in_its_place_once_whatever_the_title_and_text_say(cast, cli
         "And ends.",
     ]
     assert page.count('<p class="reader__p"') == 2
+
+
+def test_the_reading_view_is_sent_compressed_to_clients_that_accept_it(cast, client_for, source):
+    import gzip
+
+    client = client_for(cast.student)
+    plain = client.get(url(source, "read"))
+    packed = client.get(url(source, "read"), HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert "Content-Encoding" not in plain
+    assert packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"]
+    page = gzip.decompress(packed.content).decode()
+    # The same page; only the CSRF token, masked afresh in every response, differs.
+    token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+    assert token.sub("", page) == token.sub("", plain.content.decode())
+    assert len(packed.content) < len(plain.content)
