@@ -32,7 +32,8 @@ def test_analyst_imports_a_bibliography(page, live_server, seed_review, sign_in)
     before = Source.objects.filter(project=seed_review).count()
     sign_in(page, "analyst")
     page.goto(f"{live_server.url}/p/{seed_review.slug}/sources/")
-    page.get_by_role("link", name="Import", exact=True).click()
+    # The sources page's own "Import" button (the project bar has one too).
+    page.get_by_role("main").get_by_role("link", name="Import", exact=True).click()
     page.get_by_label("Bibliography file").set_input_files(
         files=[{"name": "mine.bib", "mimeType": "text/plain", "buffer": BIB}]
     )
