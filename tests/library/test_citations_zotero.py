@@ -25,6 +25,7 @@ from apps.library.citations import (
     CSL_IDENTIFIERS,
     CSL_TEXT_FIELDS,
     Style,
+    bibliography_of,
     csl_item,
     format_bibliography,
     format_citation,
@@ -183,3 +184,16 @@ def test_each_source_page_citation_equals_zoteros(sources, style):
     on_page = [dict(source_citations(source))[style] for source in sources]
     as_text = [html.unescape(re.sub(r"<[^>]+>", "", entry)) for entry in on_page]
     assert_as_zotero(as_text, theirs, style)
+
+
+@pytest.mark.parametrize("html", [False, True])
+@pytest.mark.parametrize("style", list(Style))
+def test_a_bibliography_read_in_chunks_equals_one_read_at_once(sources, style, html):
+    """Exports read sources from the database and hand them to citeproc-js in chunks: small
+    chunks give the same bibliography (order, year suffixes, "———") as one chunk of all."""
+    items = [csl_item(source) for source in sources]
+    whole = format_bibliography(items, style, html=html)
+    assert len(whole) == len(SAMPLE)
+    assert format_bibliography(items, style, html=html, chunk=7) == whole
+    queryset = Source.objects.filter(pk__in=[source.pk for source in sources]).order_by("pk")
+    assert bibliography_of(queryset, style, html=html, chunk=5) == whole
