@@ -434,6 +434,21 @@ def format_citation(source: Source, style: Style, *, html: bool = False) -> str:
     return entries[0] if entries else ""
 
 
+def warm_up() -> None:
+    """Build the three styles' engines and format an entry in each, so that the first source
+    page a process serves costs what later ones do (gunicorn runs this in a thread of each new
+    worker: config/gunicorn.py)."""
+    item = {
+        "type": "article-journal",
+        "title": "Warm-up",
+        "container-title": "Journal",
+        "author": [{"family": "Warm", "given": "Up"}],
+        "issued": {"date-parts": [[2000]]},
+    }
+    for style in Style:
+        format_bibliography([item], style, html=True)
+
+
 # Formatted citations depend on nothing but the item, the style and the engine: the cache key
 # says all three, so an edit anywhere (a person's name too) is a new key, never a stale entry.
 _CACHE_SECONDS = 7 * 24 * 3600
