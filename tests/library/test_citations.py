@@ -14,6 +14,7 @@ from apps.library.citations import (
     format_bibliography,
     format_citation,
     patched_source,
+    warm_up,
 )
 from tests import factories
 
@@ -234,3 +235,10 @@ def test_citeprocs_casing_keeps_the_rules_of_turkish_lithuanian_and_greek(
     state = json.dumps({"tmp": {"lang_array": langs}})
     assert js.execute(f"CSL.toLocaleLowerCase.call({state}, {json.dumps(word)})") == lower
     assert js.execute(f"CSL.toLocaleUpperCase.call({state}, {json.dumps(word)})") == upper
+
+
+def test_a_warm_up_builds_every_styles_engine():
+    """What gunicorn runs in each new worker, so its first source page does not build them."""
+    warm_up()
+    engines = _citeproc._context().execute("Object.keys(ENGINES)")
+    assert sorted(engines) == sorted(style.value for style in Style)
