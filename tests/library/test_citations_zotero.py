@@ -25,6 +25,7 @@ from apps.library.citations import (
     CSL_IDENTIFIERS,
     CSL_TEXT_FIELDS,
     Style,
+    _citeproc,
     bibliography_of,
     csl_item,
     format_bibliography,
@@ -197,3 +198,20 @@ def test_a_bibliography_read_in_chunks_equals_one_read_at_once(sources, style, h
     assert format_bibliography(items, style, html=html, chunk=7) == whole
     queryset = Source.objects.filter(pk__in=[source.pk for source in sources]).order_by("pk")
     assert bibliography_of(queryset, style, html=html, chunk=5) == whole
+
+
+def test_a_large_bibliographys_engine_is_built_again_and_prints_alike(sources):
+    """Past CLEAR_AT_MOST items the engine is dropped rather than emptied (emptying it costs
+    n²): the next bibliography, from a new engine, is the same as from an emptied one."""
+    items = [csl_item(source) for source in sources]
+    style = Style.CHICAGO
+    first = format_bibliography(items, style)
+    js = _citeproc._context()
+    assert style.value in js.execute("Object.keys(ENGINES)")  # 68 items: emptied, kept
+    js.eval("CLEAR_AT_MOST = 10")
+    try:
+        assert format_bibliography(items, style) == first
+        assert style.value not in js.execute("Object.keys(ENGINES)")  # dropped
+        assert format_bibliography(items, style) == first
+    finally:
+        js.eval("CLEAR_AT_MOST = 2000")
