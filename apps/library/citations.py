@@ -135,10 +135,10 @@ class CiteprocError(RuntimeError):
 #    otherwise does exactly what toLowerCase() does; citemapPlainCase() asks the engine itself,
 #    once per locale list, whether such rules are in play (a probe string of the letters they
 #    change), and only then keeps the slow call.
-# 3. Each piece of formatted text built a regular expression from a 10 kB character class
-#    (Latin-script letters) to straighten apostrophes inside words; it is built once. (Sharing
-#    a global RegExp this way is safe: String.prototype.replace starts it at lastIndex 0 and
-#    leaves it there.)
+# 3. Each piece of formatted text built a new RegExp from two copies of a long character class
+#    (the letters of Latin, Greek, Cyrillic, Hebrew, Arabic and Thai script) to straighten
+#    apostrophes inside words; it is built once. (Sharing a global RegExp this way is safe:
+#    String.prototype.replace starts it at lastIndex 0 and leaves it there.)
 # 4. Building an engine (a second for APA or Chicago, paid by the first citation of a process)
 #    spent a third of its time searching the whole style, at every macro call, for the macro
 #    of that name; the style's macros are found in one search and looked up by name after.
