@@ -24,6 +24,7 @@ import pytest
 from apps.library.citations import (
     CSL_IDENTIFIERS,
     CSL_TEXT_FIELDS,
+    LARGE_BIBLIOGRAPHY,
     Style,
     _citeproc,
     bibliography_of,
@@ -201,8 +202,8 @@ def test_a_bibliography_read_in_chunks_equals_one_read_at_once(sources, style, h
 
 
 def test_a_large_bibliographys_engine_is_built_again_and_prints_alike(sources):
-    """Past CLEAR_AT_MOST items the engine is dropped rather than emptied (emptying it costs
-    n²): the next bibliography, from a new engine, is the same as from an emptied one."""
+    """Past LARGE_BIBLIOGRAPHY items the engine is dropped rather than emptied (emptying it
+    costs n²): the next bibliography, from a new engine, is the same as from an emptied one."""
     items = [csl_item(source) for source in sources]
     style = Style.CHICAGO
     first = format_bibliography(items, style)
@@ -214,4 +215,4 @@ def test_a_large_bibliographys_engine_is_built_again_and_prints_alike(sources):
         assert style.value not in js.execute("Object.keys(ENGINES)")  # dropped
         assert format_bibliography(items, style) == first
     finally:
-        js.eval("CLEAR_AT_MOST = 2000")
+        js.eval(f"CLEAR_AT_MOST = {LARGE_BIBLIOGRAPHY}")
