@@ -158,6 +158,19 @@ def case_page(args) -> dict:
         assert b"cite__text" in response.content
     out["first request"] = (walls[0], cpus[0])
     out["later requests (median)"] = (statistics.median(walls[1:]), statistics.median(cpus[1:]))
+    from apps.library.citations import source_citations
+
+    sources = Source.objects.filter(pk__in=pool[1:]).prefetch_related(
+        "identifiers", "contributors__person"
+    )
+    walls, cpus = [], []
+    for source in sources:
+        cache.clear()
+        started_cpu, started = cpu(), time.perf_counter()
+        source_citations(source)
+        walls.append(time.perf_counter() - started)
+        cpus.append(cpu() - started_cpu)
+    out["3 citations alone (median)"] = (statistics.median(walls), statistics.median(cpus))
     out["maxrss"] = maxrss_mb()
     return out
 
@@ -236,13 +249,21 @@ def main() -> None:
     def seconds(pair) -> str:
         return f"{pair[0]:6.2f} s wall {pair[1]:6.2f} s CPU"
 
+    def milliseconds(pair) -> str:
+        return f"{1000 * pair[0]:6.0f} ms wall {1000 * pair[1]:5.0f} ms CPU"
+
     print("A source page's three citations (not cached), each column a new process:")
     cold = run_case(folder, code, "page", "--repeat", str(args.repeat))
     warm = run_case(folder, code, "page", "--warm", "--repeat", str(args.repeat))
     print(f"  {'':26} {'cold start':>29}   {'after a warm-up':>29}")
-    for key in ("warm-up", "first request", "later requests (median)"):
-        left = seconds(cold[key]) if key in cold else f"{'-':>29}"
-        print(f"  {key:26} {left}   {seconds(warm[key])}")
+    for key in (
+        "warm-up",
+        "first request",
+        "later requests (median)",
+        "3 citations alone (median)",
+    ):
+        left = milliseconds(cold[key]) if key in cold else f"{'-':>29}"
+        print(f"  {key:26} {left}   {milliseconds(warm[key])}")
     peaks = f"{cold['maxrss']:26.0f} MB   {warm['maxrss']:26.0f} MB"
     print(f"  {'peak memory':26} {peaks}   {load()}\n")
 
