@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from functools import cache
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -374,6 +374,11 @@ class _Citeproc:
     ) -> list[str]:
         """The formatted entries of `items`, in the style's order. `items` is read `chunk` at a
         time (a query's rows, say): only citeproc-js holds them all."""
+        iterator = iter(items)
+        first = next(iterator, None)
+        if first is None:  # nothing to format: no engine is started for it
+            return []
+        items = chain([first], iterator)
         with self._lock:
             js = self._context()
             if style not in self._styles:

@@ -242,3 +242,9 @@ def test_a_warm_up_builds_every_styles_engine():
     warm_up()
     engines = _citeproc._context().execute("Object.keys(ENGINES)")
     assert sorted(engines) == sorted(style.value for style in Style)
+
+
+def test_an_empty_bibliography_starts_no_engine(monkeypatch):
+    monkeypatch.setattr(_citeproc, "_context", lambda: pytest.fail("an engine was started"))
+    assert format_bibliography([], Style.APA) == []
+    assert format_bibliography(iter([]), Style.MLA, html=True) == []
