@@ -45,3 +45,23 @@ if os.environ.get("LOG_FORMAT") == "json":
             "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
         },
     }
+
+
+def post_worker_init(worker):
+    """Each new worker builds its citation engines in the background (a second or two of CPU
+    for APA's and Chicago's), instead of the first source page it serves waiting for them.
+    CITATIONS_WARM_UP=0 leaves them to be built on first use."""
+    if os.environ.get("CITATIONS_WARM_UP", "1") == "0":
+        return
+    import logging
+    import threading
+
+    def warm_up():
+        from apps.library.citations import warm_up as build_engines
+
+        try:
+            build_engines()
+        except Exception:  # a missing citeproc-js is reported when a page needs it
+            logging.getLogger("gunicorn.error").exception("Citation engines not built")
+
+    threading.Thread(target=warm_up, name="citations-warm-up", daemon=True).start()

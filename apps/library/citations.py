@@ -14,9 +14,10 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from functools import cache
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,46 +120,224 @@ class CiteprocError(RuntimeError):
     pass
 
 
+# Speed-ups of citeproc-js that cannot change what it prints, applied to its source before it
+# is evaluated. Profiling a 10,000-entry bibliography (bench/citations.py) showed most of its
+# time in citeproc-js's own rendering (about 2.5 ms of CPU an entry: each entry is rendered for
+# its sort keys, as the citation that disambiguation compares, and as the entry), and avoidable
+# costs in it, each redoing work on every call:
+#
+# 1. Sorting compared strings with a.localeCompare(b, locale, options), which builds a new ICU
+#    collator for every comparison. The language defines that call as "construct
+#    Intl.Collator(locale, options), then compare", so one collator built once compares alike.
+# 2. Every lower- and upper-casing (title case, sort keys, names) went through
+#    str.toLocaleLowerCase(langs), which resolves the locale list on every call. V8 applies
+#    locale-specific case rules only when the first locale's language is tr, az, lt or el, and
+#    otherwise does exactly what toLowerCase() does; citemapPlainCase() asks the engine itself,
+#    once per locale list, whether such rules are in play (a probe string of the letters they
+#    change), and only then keeps the slow call.
+# 3. Each piece of formatted text built a new RegExp from two copies of a long character class
+#    (the letters of Latin, Greek, Cyrillic, Hebrew, Arabic and Thai script) to straighten
+#    apostrophes inside words; it is built once. (Sharing a global RegExp this way is safe:
+#    String.prototype.replace starts it at lastIndex 0 and leaves it there.)
+# 4. Building an engine (a second for APA or Chicago, paid by the first citation of a process)
+#    spent a third of its time searching the whole style, at every macro call, for the macro
+#    of that name; the style's macros are found in one search and looked up by name after.
+#
+# The oracle test compares the app's output with unpatched citeproc-js under Node. A patch whose
+# text is not found exactly once (another citeproc version) is left out, and
+# tests/library/test_citations.py fails so that it is looked at.
+_PRELUDE = r"""
+var CITEMAP_CASE_PROBE = "IİJÌÍĨĮÏiıjìíĩįάέήίόύώΐΰΣσς";
+var CITEMAP_PLAIN_CASE = {};
+function citemapPlainCase(langs) {
+  if (!Array.isArray(langs)) { return false; }
+  var key = langs.join("\u0001");
+  var plain = CITEMAP_PLAIN_CASE[key];
+  if (plain === undefined) {
+    try {
+      plain = CITEMAP_CASE_PROBE.toLocaleLowerCase(langs) === CITEMAP_CASE_PROBE.toLowerCase()
+        && CITEMAP_CASE_PROBE.toLocaleUpperCase(langs) === CITEMAP_CASE_PROBE.toUpperCase();
+    } catch (e) {
+      plain = true;  // citeproc-js falls back to toLowerCase() itself when the locales throw
+    }
+    CITEMAP_PLAIN_CASE[key] = plain;
+  }
+  return plain;
+}
+var CITEMAP_APOSTROPHE = {source: null, rex: null};
+function citemapApostropheRex(letters) {
+  if (CITEMAP_APOSTROPHE.source !== letters.source) {
+    CITEMAP_APOSTROPHE.rex = new RegExp(
+      "(" + letters.source + ")\u2019(" + letters.source + ")", "g");
+    CITEMAP_APOSTROPHE.source = letters.source;
+  }
+  CITEMAP_APOSTROPHE.rex.lastIndex = 0;
+  return CITEMAP_APOSTROPHE.rex;
+}
+function citemapMacroNodes(xml, name) {
+  var cache = xml.citemapMacros;
+  if (!cache || cache.root !== xml.dataObj) {
+    cache = {root: xml.dataObj, byName: new Map()};
+    var all = xml.getNodesByName(xml.dataObj, "macro");
+    for (var i = 0; i < all.length; i++) {
+      var key = all[i].attrs ? all[i].attrs.name : undefined;
+      if (!cache.byName.has(key)) { cache.byName.set(key, []); }
+      cache.byName.get(key).push(all[i]);
+    }
+    xml.citemapMacros = cache;
+  }
+  return (name && cache.byName.get(name) || []).slice();
+}
+"""
+SOURCE_PATCHES: list[tuple[str, str]] = [
+    (
+        "    strcmp = function (a, b) {\n"
+        "        return CSL.toLocaleLowerCase.call(me, a).localeCompare("
+        "CSL.toLocaleLowerCase.call(me, b),default_locale,strcmp_opts);\n"
+        "    };",
+        """    var citemapCollator = null;
+    try {
+        citemapCollator = new Intl.Collator(default_locale, strcmp_opts);
+    } catch (e) {}
+    strcmp = function (a, b) {
+        if (citemapCollator) {
+            return citemapCollator.compare(
+                CSL.toLocaleLowerCase.call(me, a), CSL.toLocaleLowerCase.call(me, b));
+        }
+        return CSL.toLocaleLowerCase.call(me, a).localeCompare(
+            CSL.toLocaleLowerCase.call(me, b), default_locale, strcmp_opts);
+    };""",
+    ),
+    (
+        """    toLocaleUpperCase(str) {
+        var arr = this.tmp.lang_array;
+        try {""",
+        """    toLocaleUpperCase(str) {
+        var arr = this.tmp.lang_array;
+        if (citemapPlainCase(arr)) {
+            return str.toUpperCase();
+        }
+        try {""",
+    ),
+    (
+        """    toLocaleLowerCase(str) {
+        var arr = this.tmp.lang_array;
+        try {""",
+        """    toLocaleLowerCase(str) {
+        var arr = this.tmp.lang_array;
+        if (citemapPlainCase(arr)) {
+            return str.toLowerCase();
+        }
+        try {""",
+    ),
+    (
+        '        var rex = new RegExp("(" + CSL.ROMANESQUE_REGEXP.source + ")\\u2019("'
+        ' + CSL.ROMANESQUE_REGEXP.source + ")", "g");',
+        """        var rex = citemapApostropheRex(CSL.ROMANESQUE_REGEXP);""",
+    ),
+    (
+        "    macro_nodes = this.cslXml.getNodesByName(this.cslXml.dataObj, 'macro', mkey);",
+        "    macro_nodes = citemapMacroNodes(this.cslXml, mkey);",
+    ),
+]
+
+
+def patched_source(source: str) -> str:
+    """citeproc-js's source with the SOURCE_PATCHES that apply to it (exactly once each)."""
+    for old, new in SOURCE_PATCHES:
+        if source.count(old) == 1:
+            source = source.replace(old, new)
+    return source
+
+
 # The glue between Python and citeproc-js: one engine per style, kept for the life of the
-# process (building one parses the style, a second or more for APA and Chicago). Items get ids
-# of their own call, so an engine never mixes up items of an earlier call that shared an id.
+# process (building one parses the style, a second or more for APA and Chicago). A bibliography
+# is handed over in chunks (citemapAdd), formatted in one go (citemapRun: citeproc-js needs every
+# item at once to sort them and to tell apart "2008a" from "2008b"), and read back in slices
+# (citemapTake), so that neither side ever builds one JSON text of the whole bibliography. Items
+# get ids of their own call, so an engine never mixes up items of an earlier call that shared an
+# id.
 _GLUE = r"""
 var CSL = module.exports;
 var LOCALE = null;
 var STYLES = {};
 var ENGINES = {};
 var ITEMS = {};
+var CALL = null;
+// Taking n items out of an engine costs n² (citeproc-js's registry scans its whole list for
+// each): 1.5 s of CPU for 10,000, four times that for 20,000, more than building the engine
+// again (0.5-1 s). A large bibliography's engine is dropped instead (LARGE_BIBLIOGRAPHY).
+var CLEAR_AT_MOST = 2000;
 var SYS = {
   retrieveLocale: function () { return LOCALE; },
   retrieveItem: function (id) { return ITEMS[id]; }
 };
-function citemapSetup(locale) { LOCALE = locale; return true; }
+function citemapSetup(locale, clearAtMost) {
+  LOCALE = locale;
+  CLEAR_AT_MOST = clearAtMost;
+  return true;
+}
 function citemapAddStyle(name, xml) { STYLES[name] = xml; return true; }
-function citemapBibliography(name, call, itemsJson, format) {
-  var items = JSON.parse(itemsJson);
-  var ids = [];
-  ITEMS = {};
-  for (var n = 0; n < items.length; n++) {
-    var id = call + "-" + n;
-    items[n].id = id;
-    ITEMS[id] = items[n];
-    ids.push(id);
-  }
+function citemapEngine(name) {
   if (!ENGINES[name]) {
     ENGINES[name] = new CSL.Engine(SYS, STYLES[name], "en-US", true);
   }
-  var engine = ENGINES[name];
-  engine.setOutputFormat(format);
-  engine.updateItems(ids);
-  var result = ids.length ? engine.makeBibliography() : [{entry_ids: []}, []];
-  var order = result[0].entry_ids.map(function (entry) {
-    return Number(String(entry[0]).split("-")[1]);
-  });
+  return ENGINES[name];
+}
+function citemapBegin(call) {
   ITEMS = {};
-  engine.updateItems([]);
-  return JSON.stringify({order: order, entries: result[1]});
+  CALL = {call: call, ids: [], entries: []};
+  return true;
+}
+function citemapAdd(itemsJson) {
+  var items = JSON.parse(itemsJson);
+  for (var n = 0; n < items.length; n++) {
+    var id = CALL.call + "-" + CALL.ids.length;
+    items[n].id = id;
+    ITEMS[id] = items[n];
+    CALL.ids.push(id);
+  }
+  return CALL.ids.length;
+}
+function citemapRun(name, format) {
+  var engine = citemapEngine(name);
+  engine.setOutputFormat(format);
+  engine.updateItems(CALL.ids);
+  var result = CALL.ids.length ? engine.makeBibliography() : [{entry_ids: []}, []];
+  ITEMS = {};
+  if (CALL.ids.length > CLEAR_AT_MOST) {
+    delete ENGINES[name];  // built again when next needed, as a new process builds it
+  } else {
+    engine.updateItems([]);
+  }
+  CALL.entries = result[1];
+  return CALL.entries.length;
+}
+function citemapTake(start, count) {
+  return JSON.stringify(CALL.entries.slice(start, start + count));
+}
+function citemapEnd(name) {
+  ITEMS = {};
+  CALL = null;
+  if (ENGINES[name] && Object.keys(ENGINES[name].registry.registry).length) {
+    ENGINES[name].updateItems([]);  // after an error half-way
+  }
+  return true;
 }
 """
+
+# Items handed to citeproc-js, and entries read back, this many at a time.
+CHUNK = 1000
+# Past this many entries a bibliography's engine is dropped rather than emptied, and V8 is asked
+# to give back the memory its items took (a 10,000-entry bibliography grows the heap by a few
+# hundred MB), so a worker that made one does not keep that size.
+LARGE_BIBLIOGRAPHY = 2000
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 class _Citeproc:
@@ -182,26 +361,52 @@ class _Citeproc:
                 )
             js = MiniRacer()
             js.eval("var module = {exports: {}}; var exports = module.exports;")
-            js.eval(source.read_text(encoding="utf-8"))
+            js.eval(_PRELUDE)
+            js.eval(patched_source(source.read_text(encoding="utf-8")))
             js.eval(_GLUE)
-            js.call("citemapSetup", locale_path().read_text(encoding="utf-8"))
+            locale = locale_path().read_text(encoding="utf-8")
+            js.call("citemapSetup", locale, LARGE_BIBLIOGRAPHY)
             self._js = js
         return self._js
 
-    def bibliography(self, items: list[dict[str, Any]], style: Style, output: str) -> list[str]:
+    def bibliography(
+        self, items: Iterable[dict[str, Any]], style: Style, output: str, *, chunk: int = CHUNK
+    ) -> list[str]:
+        """The formatted entries of `items`, in the style's order. `items` is read `chunk` at a
+        time (a query's rows, say): only citeproc-js holds them all."""
+        iterator = iter(items)
+        first = next(iterator, None)
+        if first is None:  # nothing to format: no engine is started for it
+            return []
+        items = chain([first], iterator)
         with self._lock:
             js = self._context()
             if style not in self._styles:
                 js.call("citemapAddStyle", style.value, style_path(style).read_text("utf-8"))
                 self._styles.add(style)
             self._calls += 1
+            from py_mini_racer import JSEvalException
+
             try:
-                raw = js.call(
-                    "citemapBibliography", style.value, self._calls, json.dumps(items), output
-                )
-            except Exception as error:  # the JS error's own type is mini-racer's
+                js.call("citemapBegin", self._calls)
+                for batch in _batches(items, chunk):
+                    js.call("citemapAdd", json.dumps(batch))
+                count = js.call("citemapRun", style.value, output)
+                entries: list[str] = []
+                for start in range(0, count, chunk):
+                    entries.extend(json.loads(js.call("citemapTake", start, chunk)))
+            except JSEvalException as error:
                 raise CiteprocError(str(error)) from error
-        return json.loads(raw)["entries"]
+            finally:
+                js.call("citemapEnd", style.value)
+            if len(entries) > LARGE_BIBLIOGRAPHY:
+                js.low_memory_notification()
+        return entries
+
+    def collect_garbage(self) -> None:
+        with self._lock:
+            if self._js is not None:
+                self._js.low_memory_notification()
 
 
 _citeproc = _Citeproc()
@@ -215,17 +420,14 @@ _ALLOWED_TAGS = {"i", "b", "sup", "sub", "span"}
 
 
 def format_bibliography(
-    items: Iterable[dict[str, Any]], style: Style, *, html: bool = False
+    items: Iterable[dict[str, Any]], style: Style, *, html: bool = False, chunk: int = CHUNK
 ) -> list[str]:
     """Formatted entries of `items` (CSL-JSON) in the style's bibliography order.
 
     HTML entries are safe to mark safe: only citeproc's own formatting tags survive the
     sanitiser, and citeproc-js escapes every character of the data.
     """
-    items = [dict(item) for item in items]
-    if not items:
-        return []
-    entries = _citeproc.bibliography(items, style, "html" if html else "text")
+    entries = _citeproc.bibliography(items, style, "html" if html else "text", chunk=chunk)
     if html:
         return [_finish_html(entry) for entry in entries]
     return [entry.strip() for entry in entries]
@@ -240,20 +442,42 @@ def _finish_html(entry: str) -> str:
     return entry.replace("<span>", '<span class="csl-small-caps">')
 
 
-def bibliography_of(sources: QuerySet[Source], style: Style, *, html: bool = False) -> list[str]:
-    """The formatted bibliography of `sources` (three queries, whatever their number)."""
+def bibliography_of(
+    sources: QuerySet[Source], style: Style, *, html: bool = False, chunk: int = CHUNK
+) -> list[str]:
+    """The formatted bibliography of `sources`, read from the database `chunk` sources at a
+    time (three queries a chunk), so that a large project is never in memory at once as
+    models."""
     from apps.library.models import Contributor
 
     sources = sources.defer("full_text", "extra").prefetch_related(
         "identifiers",
         Prefetch("contributors", queryset=Contributor.objects.select_related("person")),
     )
-    return format_bibliography((csl_item(source) for source in sources), style, html=html)
+    items = (csl_item(source) for source in sources.iterator(chunk_size=chunk))
+    return format_bibliography(items, style, html=html, chunk=chunk)
 
 
 def format_citation(source: Source, style: Style, *, html: bool = False) -> str:
     entries = format_bibliography([csl_item(source)], style, html=html)
     return entries[0] if entries else ""
+
+
+def warm_up() -> None:
+    """Build the three styles' engines and format an entry in each, so that the first source
+    page a process serves costs what later ones do (gunicorn runs this in a thread of each new
+    worker: config/gunicorn.py)."""
+    item = {
+        "type": "article-journal",
+        "title": "Warm-up",
+        "container-title": "Journal",
+        "author": [{"family": "Warm", "given": "Up"}],
+        "issued": {"date-parts": [[2000]]},
+    }
+    for style in Style:
+        format_bibliography([item], style, html=True)
+    # Building engines leaves garbage behind: about 60 MB of resident memory given back.
+    _citeproc.collect_garbage()
 
 
 # Formatted citations depend on nothing but the item, the style and the engine: the cache key

@@ -2,10 +2,20 @@
 prescribe them, for the kinds of source a review cites."""
 
 import datetime
+import json
 
 import pytest
+from django.conf import settings
 
-from apps.library.citations import Style, format_bibliography, format_citation
+from apps.library.citations import (
+    SOURCE_PATCHES,
+    Style,
+    _citeproc,
+    format_bibliography,
+    format_citation,
+    patched_source,
+    warm_up,
+)
 from tests import factories
 
 
@@ -192,3 +202,49 @@ def test_html_citations_carry_no_style_attribute_for_the_content_security_policy
     html = format_bibliography([item], Style.APA, html=True)[0]
     assert 'The <span class="csl-small-caps">Isis</span> files' in html
     assert "style=" not in html
+
+
+def test_every_speed_patch_applies_to_the_pinned_citeproc_js():
+    """A patch whose text is not found once is left out (citations stay right but slow): a new
+    citeproc-js version must have its patches looked at again."""
+    source = settings.CITEPROC_JS.read_text("utf-8")
+    for old, new in SOURCE_PATCHES:
+        assert source.count(old) == 1, old
+        assert new in patched_source(source)
+
+
+@pytest.mark.parametrize(
+    ("langs", "word", "lower", "upper"),
+    [
+        (["en-US"], "Title İstanbul", "title i̇stanbul", "TITLE İSTANBUL"),
+        (["tr"], "Title İstanbul", "title istanbul", "TİTLE İSTANBUL"),
+        (["az-Latn"], "IRAN", "ıran", "IRAN"),
+        (["lt"], "Ì", "i̇̀", "Ì"),
+        (["el"], "άλφα", "άλφα", "ΑΛΦΑ"),
+        (["tr", "en-US"], "I", "ı", "I"),
+        (["en-US", "tr"], "I", "i", "I"),
+    ],
+)
+def test_citeprocs_casing_keeps_the_rules_of_turkish_lithuanian_and_greek(
+    langs, word, lower, upper
+):
+    """The plain-case shortcut is taken only where the locale has no case rules of its own: the
+    patched citeproc-js cases as the locale does (the expected values are V8's own, as Node
+    prints them for str.toLocaleLowerCase(langs))."""
+    js = _citeproc._context()
+    state = json.dumps({"tmp": {"lang_array": langs}})
+    assert js.execute(f"CSL.toLocaleLowerCase.call({state}, {json.dumps(word)})") == lower
+    assert js.execute(f"CSL.toLocaleUpperCase.call({state}, {json.dumps(word)})") == upper
+
+
+def test_a_warm_up_builds_every_styles_engine():
+    """What gunicorn runs in each new worker, so its first source page does not build them."""
+    warm_up()
+    engines = _citeproc._context().execute("Object.keys(ENGINES)")
+    assert sorted(engines) == sorted(style.value for style in Style)
+
+
+def test_an_empty_bibliography_starts_no_engine(monkeypatch):
+    monkeypatch.setattr(_citeproc, "_context", lambda: pytest.fail("an engine was started"))
+    assert format_bibliography([], Style.APA) == []
+    assert format_bibliography(iter([]), Style.MLA, html=True) == []

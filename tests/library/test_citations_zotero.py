@@ -24,7 +24,10 @@ import pytest
 from apps.library.citations import (
     CSL_IDENTIFIERS,
     CSL_TEXT_FIELDS,
+    LARGE_BIBLIOGRAPHY,
     Style,
+    _citeproc,
+    bibliography_of,
     csl_item,
     format_bibliography,
     format_citation,
@@ -183,3 +186,33 @@ def test_each_source_page_citation_equals_zoteros(sources, style):
     on_page = [dict(source_citations(source))[style] for source in sources]
     as_text = [html.unescape(re.sub(r"<[^>]+>", "", entry)) for entry in on_page]
     assert_as_zotero(as_text, theirs, style)
+
+
+@pytest.mark.parametrize("html", [False, True])
+@pytest.mark.parametrize("style", list(Style))
+def test_a_bibliography_read_in_chunks_equals_one_read_at_once(sources, style, html):
+    """Exports read sources from the database and hand them to citeproc-js in chunks: small
+    chunks give the same bibliography (order, year suffixes, "———") as one chunk of all."""
+    items = [csl_item(source) for source in sources]
+    whole = format_bibliography(items, style, html=html)
+    assert len(whole) == len(SAMPLE)
+    assert format_bibliography(items, style, html=html, chunk=7) == whole
+    queryset = Source.objects.filter(pk__in=[source.pk for source in sources]).order_by("pk")
+    assert bibliography_of(queryset, style, html=html, chunk=5) == whole
+
+
+def test_a_large_bibliographys_engine_is_built_again_and_prints_alike(sources):
+    """Past LARGE_BIBLIOGRAPHY items the engine is dropped rather than emptied (emptying it
+    costs n²): the next bibliography, from a new engine, is the same as from an emptied one."""
+    items = [csl_item(source) for source in sources]
+    style = Style.CHICAGO
+    first = format_bibliography(items, style)
+    js = _citeproc._context()
+    assert style.value in js.execute("Object.keys(ENGINES)")  # 68 items: emptied, kept
+    js.eval("CLEAR_AT_MOST = 10")
+    try:
+        assert format_bibliography(items, style) == first
+        assert style.value not in js.execute("Object.keys(ENGINES)")  # dropped
+        assert format_bibliography(items, style) == first
+    finally:
+        js.eval(f"CLEAR_AT_MOST = {LARGE_BIBLIOGRAPHY}")
