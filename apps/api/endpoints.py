@@ -22,7 +22,7 @@ from pydantic import Field
 from apps.accounts.editing import SAVE_FAILED, StaleEdit, delete_if_unreferenced, save_edit
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, can
-from apps.annotations.models import Annotation
+from apps.annotations.models import Annotation, ReviewAction, StaleDecision, TransitionError
 from apps.api import schemas
 from apps.api.auth import AUTH, ApiError, member, permitted
 from apps.api.paging import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_ID, MAX_LIMIT, page_headers
@@ -706,3 +706,62 @@ def delete_source(
         error.body = {"references": references}
         raise error
     return Status(204, None)
+
+
+# --- Review through the API --------------------------------------------------------------------
+#
+# The same transition as the pages' buttons (Annotation.transition): under the row's lock, with
+# the four-eyes rule, the reasons and the member's right checked there again. The version read
+# is required: deciding on a version one has not read is refused with 412 and the current one.
+
+REVIEW_ERRORS = {**ERRORS, 409: schemas.Error, 412: schemas.StaleAnnotation, 415: schemas.Error}
+# The right each action needs (and so the token scope: REVIEW needs "review", others "write").
+ACTION_RIGHTS = {
+    ReviewAction.SUBMIT: Action.ANNOTATE,
+    ReviewAction.WITHDRAW: Action.ANNOTATE,
+}
+
+
+@api.post(
+    "/p/{slug:slug}/annotations/{id:pk}/transitions/",
+    response={201: schemas.ReviewEventOut, **REVIEW_ERRORS},
+    tags=["review"],
+)
+def annotation_transition(
+    request: HttpRequest, payload: schemas.TransitionIn, slug: str = Slug, pk: int = Id
+):
+    """Submit, approve, request changes, reject, reopen, withdraw or restore an annotation, as
+    the review queue's buttons do; answers the ledger row it wrote."""
+    membership = member(request, slug, ACTION_RIGHTS.get(payload.action, Action.REVIEW))
+    annotation = _found(_annotations(membership), pk, "annotation")
+    try:
+        event = annotation.transition(
+            payload.action,
+            by=request.user,
+            membership=membership,
+            seen_version=payload.version,
+            reason=payload.reason or "",
+            comment=payload.comment,
+        )
+    except StaleDecision as stale:
+        error = ApiError(412, str(stale), {"ETag": f'"{stale.current}"'})
+        error.body = {"version": stale.current}
+        raise error from None
+    except TransitionError as refused:
+        raise ApiError(409, str(refused)) from None
+    return Status(
+        201,
+        {
+            "id": event.pk,
+            "annotation_id": annotation.pk,
+            "action": event.action,
+            "from_status": event.from_status,
+            "to_status": event.to_status,
+            "reason": event.reason,
+            "comment": event.comment,
+            "actor": request.user.get_username(),
+            "annotation_version": event.annotation_version,
+            "self_approval": event.self_approval,
+            "created_at": event.created_at,
+        },
+    )

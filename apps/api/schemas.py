@@ -279,3 +279,52 @@ class Stale(Error):
 
 class Referenced(Error):
     references: list[str] = Field(description="What still refers to the object.")
+
+
+# --- Review ------------------------------------------------------------------------------------
+
+
+class TransitionIn(Schema):
+    """A review action on an annotation, naming the version the actor read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal[
+        "submit", "approve", "request_changes", "reject", "reopen", "withdraw", "restore"
+    ]
+    version: int = Field(
+        ge=1, le=2**31 - 1, description="The annotation's `version` you read before deciding."
+    )
+    reason: (
+        Literal[
+            "misquoted",
+            "wrong_locator",
+            "unsupported_link",
+            "not_a_claim",
+            "duplicate",
+            "unclear_note",
+            "other",
+        ]
+        | None
+    ) = Field(None, description="Required with `request_changes` and `reject`.")
+    comment: str = Field("", max_length=5000, description="Required with a reason.")
+
+
+class ReviewEventOut(Schema):
+    """A row of the annotation's review ledger."""
+
+    id: int
+    annotation_id: int
+    action: str
+    from_status: str
+    to_status: str
+    reason: str
+    comment: str
+    actor: str = Field(description="The username of who acted.")
+    annotation_version: int = Field(description="The version the action was taken on.")
+    self_approval: bool
+    created_at: datetime.datetime
+
+
+class StaleAnnotation(Error):
+    version: int = Field(description="The annotation's current version: read it, then decide.")

@@ -29,6 +29,9 @@ ENDPOINTS = {
 # Not of one project: anyone may read them (projects/ lists the caller's own).
 PUBLIC = {"api:root": 200, "api:schema": 200, "api:docs": 200}
 SIGNED_IN = {"api:list_projects"}
+# POST only, one object: who may is tested in test_review.py; here, the other methods and
+# callers without a membership.
+ACTIONS_ON = {"api:annotation_transition": "approved"}
 
 # Objects some members may not see: they are not found for them (as in the lists).
 RESTRICTED = {
@@ -80,7 +83,22 @@ def api_url_names() -> set[str]:
 
 
 def test_every_api_route_is_in_the_access_matrix():
-    assert api_url_names() == set(ENDPOINTS) | set(PUBLIC) | SIGNED_IN
+    assert api_url_names() == set(ENDPOINTS) | set(PUBLIC) | SIGNED_IN | set(ACTIONS_ON)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIONS_ON))
+def test_actions_take_post_only_and_refuse_callers_without_a_membership(
+    cast, world, api_for, name
+):
+    url = url_for(name, world, ACTIONS_ON[name])
+    for method in ("get", "put", "patch", "delete"):
+        response = getattr(api_for(cast.supervisor), method)(url)
+        assert_json(response, 405)
+        assert "POST" in response["Allow"]
+    body = {"action": "reopen", "version": 1}
+    outsider = api_for(cast.outsider).post(url, body, content_type="application/json")
+    assert_json(outsider, 404)
+    assert_json(api_for(None).post(url, body, content_type="application/json"), 401)
 
 
 def assert_json(response, status):

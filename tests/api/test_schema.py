@@ -18,7 +18,7 @@ from apps.api.views import openapi_document
 from apps.claims.models import Claim, Concept
 from apps.library.models import Source
 from apps.people.models import Person
-from tests.api.test_access import ENDPOINTS, SIGNED_IN, WRITES
+from tests.api.test_access import ACTIONS_ON, ENDPOINTS, SIGNED_IN, WRITES
 
 
 def test_the_schema_is_valid_openapi_3_1(db, api_for):
@@ -36,7 +36,7 @@ def test_the_schema_names_every_route_and_how_to_authenticate(db, api_for):
         for methods in document["paths"].values()
         for operation in methods.values()
     }
-    routes = {name.split(":")[1] for name in set(ENDPOINTS) | SIGNED_IN}
+    routes = {name.split(":")[1] for name in set(ENDPOINTS) | SIGNED_IN | set(ACTIONS_ON)}
     writes = {"create_source", "update_source", "delete_source"}
     assert {op.removeprefix("apps_api_endpoints_") for op in operations} == routes | writes
     assert len(WRITES) == len(writes)
@@ -45,6 +45,8 @@ def test_the_schema_names_every_route_and_how_to_authenticate(db, api_for):
     assert headers == {"If-Unmodified-Since-Version", "If-Match"}
     assert set(patch["responses"]) >= {"200", "400", "403", "404", "412", "428"}
     assert "/api/v1/p/{slug}/annotations/{pk}/" in document["paths"]
+    review = document["paths"]["/api/v1/p/{slug}/annotations/{pk}/transitions/"]["post"]
+    assert set(review["responses"]) >= {"201", "400", "403", "404", "409", "412"}
     schemes = document["components"]["securitySchemes"]
     assert {scheme["type"] for scheme in schemes.values()} == {"http", "apiKey"}
     listing = document["paths"]["/api/v1/p/{slug}/sources/"]["get"]
