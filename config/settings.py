@@ -229,6 +229,9 @@ MAIL_LIMITS = {
     "password_reset": {"client": env_int("PASSWORD_RESETS_PER_HOUR", 20), "recipient": 3},
     "email_change": {"sender": 5, "recipient": 3},
 }
+# API requests one token (or session, or client address) may make within a minute; beyond,
+# 429 with Retry-After (apps.api.middleware). 0 lifts the limit.
+API_REQUESTS_PER_MINUTE = env_int("API_REQUESTS_PER_MINUTE", 600)
 # Password reset links are valid this long (Django's setting, in seconds).
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_HOURS", 24) * 3600
 

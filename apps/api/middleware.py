@@ -1,8 +1,14 @@
+import hashlib
+import math
+import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from apps.accounts.throttling import client_address
 
 PREFIX = "/api/"
 MESSAGES = {
@@ -32,6 +38,8 @@ class ApiJsonMiddleware:
             message = f"The request body is larger than the limit of {limit:,} bytes."
             body = {"detail": message, "errors": [{"where": "body", "message": message}]}
             return JsonResponse(body, status=413)
+        if (refused := over_the_rate(request)) is not None:
+            return refused
         response = self.get_response(request)
         if response.status_code < 400 or response.get("Content-Type", "").startswith(
             "application/json"
@@ -56,3 +64,47 @@ def _as_json(request: HttpRequest, response: HttpResponse) -> JsonResponse:
         if header in response:
             replacement[header] = response[header]
     return replacement
+
+
+WINDOW = 60  # seconds
+
+
+def caller_key(request: HttpRequest) -> tuple[str, str]:
+    """Who is counted: the token sent, else the browser's session, else the client's address
+    (this runs before authentication: what is counted is what the request carries)."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        return "token", hashlib.sha256(header.encode(errors="replace")).hexdigest()[:32]
+    session = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    if session:
+        return "session", hashlib.sha256(session.encode(errors="replace")).hexdigest()[:32]
+    return "address", client_address(request) or "unknown"
+
+
+def over_the_rate(request: HttpRequest) -> JsonResponse | None:
+    """429 with Retry-After once a caller has made API_REQUESTS_PER_MINUTE requests within
+    the minute; counted in the cache, which every app process shares where it is Redis."""
+    limit = settings.API_REQUESTS_PER_MINUTE
+    if not limit:
+        return None
+    now = time.time()
+    window = int(now // WINDOW)
+    kind, who = caller_key(request)
+    key = f"api-rate:{kind}:{who}:{window}"
+    cache.add(key, 0, timeout=WINDOW * 2)
+    try:
+        made = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=WINDOW * 2)
+        made = 1
+    if made <= limit:
+        return None
+    wait = max(1, math.ceil((window + 1) * WINDOW - now))
+    whom = {"token": "this token", "session": "your session", "address": "your address"}[kind]
+    message = (
+        f"Too many requests: at most {limit:,} a minute for {whom}. Try again in {wait} "
+        f"second{'s' if wait != 1 else ''}."
+    )
+    response = JsonResponse({"detail": message}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
