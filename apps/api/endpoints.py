@@ -27,6 +27,7 @@ from apps.api import schemas
 from apps.api.auth import AUTH, ApiError, member, permitted
 from apps.api.paging import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_ID, MAX_LIMIT, page_headers
 from apps.api.paging import paginate as paginate_rows
+from apps.bibliography.importing import CONTENT_TYPES, Format, write_sources
 from apps.claims.models import Claim, ClaimRelation, Concept
 from apps.library.forms import SourceForm
 from apps.library.identifiers import normalise_identifier
@@ -372,18 +373,54 @@ def _library_shape(request: HttpRequest, membership: Membership, out):
     return lambda rows: [out(row, actions) for row in rows]
 
 
-@api.get("/p/{slug:slug}/sources/", response={200: schemas.SourceList, **ERRORS}, tags=["sources"])
+# The files ?format= answers with, beside the JSON page, as the OpenAPI document says.
+SOURCE_FILES = {
+    CONTENT_TYPES[Format.BIBTEX].split(";")[0]: {"schema": {"type": "string"}},
+    CONTENT_TYPES[Format.RIS].split(";")[0]: {"schema": {"type": "string"}},
+    # CSL-JSON is JSON: an array of CSL items.
+    CONTENT_TYPES[Format.CSLJSON].split(";")[0]: {
+        "schema": {"type": "array", "items": {"type": "object"}}
+    },
+}
+
+
+@api.get(
+    "/p/{slug:slug}/sources/",
+    response={200: schemas.SourceList, **ERRORS},
+    tags=["sources"],
+    openapi_extra={"responses": {200: {"content": SOURCE_FILES}}},
+)
 def list_sources(
     request: HttpRequest,
     response: HttpResponse,
     slug: str = Slug,
     paging: Paging = PagingParams,
+    format: Literal["json", "bibtex", "ris", "csljson"] = Query(  # noqa: A002 (Zotero's name)
+        "json",
+        description="`bibtex`, `ris` or `csljson`: the same page of sources as a file for a "
+        "reference manager, written by the export's own writers (the next page in the `Link` "
+        "header).",
+    ),
 ):
     """The project's bibliography, by title."""
     membership = member(request, slug)
-    shape = _library_shape(request, membership, _source_out)
     rows = _sources(membership)
+    if format != "json":
+        return _sources_file(request, rows, format, paging)
+    shape = _library_shape(request, membership, _source_out)
     return _listed(request, response, rows, key="title", shape=shape, paging=paging)
+
+
+def _sources_file(request: HttpRequest, rows, format: str, paging: Paging) -> HttpResponse:
+    page = paginate_rows(request, rows, key="title", cursor=paging.cursor, limit=paging.limit)
+    chosen = Format(format)
+    text = write_sources(
+        Source.objects.filter(pk__in=[row.pk for row in page.rows]).order_by("title", "pk"),
+        chosen,
+    )
+    answer = HttpResponse(text, content_type=CONTENT_TYPES[chosen])
+    page_headers(answer, page)
+    return answer
 
 
 @api.get(
