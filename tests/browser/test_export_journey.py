@@ -34,3 +34,25 @@ def test_the_citation_style_belongs_to_the_formatted_bibliography(
 
     form.get_by_label("Format").select_option("ris")
     expect(style).to_be_hidden()
+
+
+def test_a_student_downloads_the_project_for_a_qda_tool(
+    page, live_server, seed_review, sign_in, tmp_path
+):
+    import zipfile
+
+    sign_in(page, "student")
+    page.goto(f"{live_server.url}/p/{seed_review.slug}/export/")
+    with page.expect_download() as codebook:
+        page.get_by_role("link", name="Download the codebook (.qdc)").click()
+    assert codebook.value.suggested_filename == f"{seed_review.slug}-codebook.qdc"
+    page.get_by_role("button", name="Prepare the project (.qdpx)").click()
+    expect(page.get_by_text("The REFI-QDA project is ready")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("REFI-QDA project")
+    with page.expect_download() as archive:
+        page.locator("a[download]").first.click()
+    saved = tmp_path / "project.qdpx"
+    archive.value.save_as(saved)
+    project = zipfile.ZipFile(saved).read("project.qde").decode()
+    assert 'name="Isolation"' in project  # a concept of the seed review's codebook
+    assert 'origin="Citemap"' in project
