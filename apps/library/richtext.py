@@ -5,6 +5,7 @@
 """
 
 import html
+import re
 from collections.abc import Iterable
 from functools import cache, partial
 
@@ -72,5 +73,11 @@ def markdown_to_text(text: str) -> str:
     (characters outside Markdown, like search's match markers, pass through)."""
     if not text.strip():
         return text
-    plain = _narrow_cleaner(frozenset()).clean(_markdown.render(text))
-    return " ".join(html.unescape(plain).split())
+    plain = html.unescape(_narrow_cleaner(frozenset()).clean(_markdown.render(text)))
+    # A snippet cut out of a note may open an emphasis it does not close ("… *others"): the
+    # marks left over at a word's edge go too.
+    plain = LOOSE_EMPHASIS.sub("", plain)
+    return " ".join(plain.split())
+
+
+LOOSE_EMPHASIS = re.compile(r"(?<![\w*_])[*_]+(?=\w)|(?<=\w)[*_]+(?![\w*_])")

@@ -204,8 +204,10 @@ def test_a_note_snippet_shows_the_text_its_markdown_reads_as(cast, search):
         reviewer=cast.supervisor,
     )
     page = search(cast.student, cast.project, q="takfir").content.decode()
-    assert "Defines chain <mark>takfir</mark>, after al-Hazimi &amp; others." in page
-    assert "**" not in page and "](https://example.org" not in page
+    note = page.split('class="hit__note"')[1].split("</p>")[0]
+    # Each backend cuts its own snippet (PostgreSQL may end it inside the emphasis).
+    assert "Defines chain <mark>takfir</mark>, after al-Hazimi &amp; " in note
+    assert "*" not in note and "](https://example.org" not in note
 
 
 def test_a_passage_links_to_its_place_on_its_sources_page(cast, search, client_for):
