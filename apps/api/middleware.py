@@ -40,6 +40,8 @@ class ApiJsonMiddleware:
             return JsonResponse(body, status=413)
         if (refused := over_the_rate(request)) is not None:
             return refused
+        if request.method == "HEAD":
+            return head_as_get(request, self.get_response)
         response = self.get_response(request)
         if response.status_code < 400 or response.get("Content-Type", "").startswith(
             "application/json"
@@ -107,4 +109,22 @@ def over_the_rate(request: HttpRequest) -> JsonResponse | None:
     )
     response = JsonResponse({"detail": message}, status=429)
     response["Retry-After"] = str(wait)
+    return response
+
+
+def head_as_get(request: HttpRequest, get_response) -> HttpResponse:
+    """HEAD as HTTP says: the headers GET would answer (Content-Length, Link, ETag…), without
+    the body. The routes are declared for GET only; a route without GET still answers 405."""
+    request.method = "GET"
+    response = get_response(request)
+    request.method = "HEAD"
+    if response.status_code >= 400 and not response.get("Content-Type", "").startswith(
+        "application/json"
+    ):
+        response = _as_json(request, response)
+    if response.status_code == 405 or response.streaming:
+        return response
+    length = len(response.content)
+    response.content = b""
+    response["Content-Length"] = str(length)
     return response

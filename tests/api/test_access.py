@@ -362,3 +362,24 @@ def test_work_sent_back_may_be_submitted_again_only_once_changed(cast, world, ap
     assert "submit" not in shown()
     factories.revise(Annotation.objects.get(pk=sent_back.pk), cast.analyst, note="Fixed.")
     assert "submit" in shown()
+
+
+@pytest.mark.parametrize("name", sorted(ENDPOINTS))
+def test_head_answers_what_get_would_without_the_body(cast, world, api_for, token_for, name):
+    key, _ = ENDPOINTS[name]
+    url = url_for(name, world, key)
+    client = api_for(token=token_for(cast.student))
+    got, head = client.get(url), client.head(url)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head["Content-Length"] == str(len(got.content))
+    for header in ("Content-Type", "Total-Results", "ETag"):
+        assert head.get(header) == got.get(header), header
+    assert api_for(None).head(url).status_code == 401
+    assert api_for(cast.outsider).head(url).status_code == 404
+
+
+def test_head_on_a_post_only_route_is_405(cast, world, api_for):
+    url = url_for("api:annotation_transition", world, "approved")
+    response = api_for(cast.supervisor).head(url)
+    assert response.status_code == 405
