@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.webanno.items import DEFAULT_LOCATOR, Item, SourceRef, WebAnnoError
+from apps.webanno.items import (
+    DEFAULT_LOCATOR,
+    Item,
+    SourceRef,
+    WebAnnoError,
+    add_concept,
+    doi_in,
+    text_field,
+)
 
 # Keys every annotation of Hypothesis' API has, and a W3C annotation has not.
 HYPOTHESIS_KEYS = {"uri", "target", "user"}
@@ -78,9 +86,9 @@ def _item(raw: dict, where: str, limits: dict) -> Item | None:
         (s for s in selectors if isinstance(s, dict) and s.get("type") == "TextQuoteSelector"),
         None,
     )
-    if quote is None or not _string(quote.get("exact"), where, "the quote", 10**6).strip():
-        return None
-    exact = _string(quote.get("exact"), where, "the quote", limits["quote"])
+    exact = text_field((quote or {}).get("exact"), where, "the quote", limit=limits["quote"])
+    if not exact.strip():
+        return None  # a page note: no words of the page
     item = Item(where=where, source=_source(raw, target, where), quote=exact)
     item.origin = {"tool": "Hypothesis"}
     if isinstance(raw.get("id"), str):
@@ -90,8 +98,8 @@ def _item(raw: dict, where: str, limits: dict) -> Item | None:
     if isinstance(html, str) and html.startswith("https://") and len(html) <= 500:
         item.origin["url"] = html
     keep = limits["context"]
-    item.prefix = _string(quote.get("prefix"), where, "the prefix", 10**6)[-keep:]
-    item.suffix = _string(quote.get("suffix"), where, "the suffix", 10**6)[:keep]
+    item.prefix = text_field(quote.get("prefix"), where, "the prefix", limit=10**6)[-keep:]
+    item.suffix = text_field(quote.get("suffix"), where, "the suffix", limit=10**6)[:keep]
     page = next(
         (s for s in selectors if isinstance(s, dict) and s.get("type") == "PageSelector"), None
     )
@@ -101,21 +109,17 @@ def _item(raw: dict, where: str, limits: dict) -> Item | None:
         item.locator = f"p. {label}"[: limits["locator"]]
     else:
         item.locator = DEFAULT_LOCATOR
-    item.note = _string(raw.get("text"), where, "the note", limits["note"])
+    item.note = text_field(raw.get("text"), where, "the note", limit=limits["note"])
     tags = raw.get("tags") or []
     if not isinstance(tags, list):
         raise WebAnnoError(f"{where}: its tags are not a list.")
     for tag in tags:
-        name = " ".join(_string(tag, where, "a tag", limits["concept"]).split())
-        if name and name not in item.concepts:
-            item.concepts.append(name)
+        add_concept(item, text_field(tag, where, "a tag", limit=limits["concept"]))
     return item
 
 
 def _source(raw: dict, target: dict, where: str) -> SourceRef:
     """The page's addresses (its URI, the target's source, the document's links) and DOIs."""
-    from apps.webanno.w3c import _doi
-
     ref = SourceRef()
     document = raw.get("document") if isinstance(raw.get("document"), dict) else {}
     values: list[Any] = [raw.get("uri"), target.get("source")]
@@ -132,7 +136,7 @@ def _source(raw: dict, target: dict, where: str) -> SourceRef:
         if not isinstance(value, str) or not value.strip() or len(value) > 2000:
             continue
         value = value.strip()
-        doi = _doi(value)
+        doi = doi_in(value)
         if doi and doi not in ref.dois:
             ref.dois.append(doi)
         elif value.startswith(("http://", "https://")) and value not in ref.urls:
@@ -140,13 +144,3 @@ def _source(raw: dict, target: dict, where: str) -> SourceRef:
     if not ref.urls and not ref.dois:
         raise WebAnnoError(f"{where}: it names no web page or DOI to find its source by.")
     return ref
-
-
-def _string(value: Any, where: str, what: str, limit: int) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise WebAnnoError(f"{where}: {what} is not a string.")
-    if len(value) > limit:
-        raise WebAnnoError(f"{where}: {what} has {len(value):,} characters; at most {limit:,}.")
-    return value

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import unquote as url_unquote
 
 from django.db import transaction
 from django.urls import Resolver404, resolve, reverse
@@ -22,6 +23,7 @@ from apps.accounts.references import NewReference, referenced_id
 from apps.annotations.anchoring import current_haystack
 from apps.annotations.models import AnchorState, Annotation
 from apps.claims.models import Claim, Concept
+from apps.library.identifiers import normalise_identifier
 from apps.library.models import IdentifierScheme, Source, source_texts
 from apps.people.models import Person
 
@@ -136,6 +138,35 @@ class Item:
     concepts: list[str] = field(default_factory=list)
     # Where it came from: the tool, its id there, its page there (see Annotation.origin).
     origin: dict[str, str] = field(default_factory=dict)
+
+
+# --- Reading: what every format's reader checks the same way -------------------------------
+
+
+def text_field(value: Any, where: str, what: str, *, limit: int) -> str:
+    """A string of the item ("" when absent); refused when not a string or too long."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WebAnnoError(f"{where}: {what} is not a string.")
+    if len(value) > limit:
+        raise WebAnnoError(f"{where}: {what} has {len(value):,} characters; at most {limit:,}.")
+    return value
+
+
+def doi_in(value: str) -> str:
+    """The DOI in `value` when it is one (a doi.org URL, "doi:…" or a bare 10.…/…)."""
+    try:
+        return normalise_identifier(IdentifierScheme.DOI, url_unquote(value))
+    except ValueError:
+        return ""
+
+
+def add_concept(item: Item, name: str) -> None:
+    """A tag of the item, as the concept it becomes (spaces tidied, each name once)."""
+    name = " ".join(name.split())
+    if name and name not in item.concepts:
+        item.concepts.append(name)
 
 
 # --- Writing the annotations -----------------------------------------------------------------

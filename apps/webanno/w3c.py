@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 from typing import Any
 from urllib.parse import quote as url_quote
-from urllib.parse import unquote as url_unquote
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -44,7 +43,6 @@ from apps.annotations.models import (
     MentionFunction,
     Stance,
 )
-from apps.library.identifiers import normalise_identifier
 from apps.library.models import IdentifierScheme, Source, SourceIdentifier
 from apps.people.models import NAME_MAX
 from apps.webanno import hypothesis, zotero
@@ -56,6 +54,9 @@ from apps.webanno.items import (
     Site,
     SourceRef,
     WebAnnoError,
+    add_concept,
+    doi_in,
+    text_field,
 )
 
 ANNO_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
@@ -556,17 +557,6 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _text(value: Any, where: str, what: str, *, limit: int) -> str:
-    """A string of the item ("" when absent); refused when not a string or too long."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise WebAnnoError(f"{where}: {what} is not a string.")
-    if len(value) > limit:
-        raise WebAnnoError(f"{where}: {what} has {len(value):,} characters; at most {limit:,}.")
-    return value
-
-
 def parse_item(raw: Any, number: int) -> Item:
     """One annotation of the file as an Item; WebAnnoError naming it when it is malformed."""
     where = f"Annotation {number}"
@@ -587,7 +577,7 @@ def parse_item(raw: Any, number: int) -> Item:
     _read_places(item, target)
     for body in [*_as_list(raw.get("body")), *_body_value(raw)]:
         _read_body(item, body)
-    item.note = _text(item.note, where, "the note", limit=MAX_NOTE_LENGTH)
+    item.note = text_field(item.note, where, "the note", limit=MAX_NOTE_LENGTH)
     return item
 
 
@@ -622,7 +612,7 @@ def _source_ref(source: Any, description: dict) -> SourceRef:
         if not isinstance(value, str) or not value.strip():
             continue
         value = value.strip()
-        doi = _doi(value)
+        doi = doi_in(value)
         if doi:
             ref.dois.append(doi)
         if value.startswith(("http://", "https://")):
@@ -633,26 +623,19 @@ def _source_ref(source: Any, description: dict) -> SourceRef:
     return ref
 
 
-def _doi(value: str) -> str:
-    """The DOI in `value` when it is one (a doi.org URL, "doi:…" or a bare 10.…/…)."""
-    try:
-        return normalise_identifier(IdentifierScheme.DOI, url_unquote(value))
-    except ValueError:
-        return ""
-
-
 def _read_selectors(item: Item, selectors: list) -> None:
     by_type = {}
     for selector in selectors:
         for kind in _types(selector):
             by_type.setdefault(kind, selector)
     quote = by_type.get("TextQuoteSelector", {})
-    item.quote = _text(quote.get("exact"), item.where, "the quote", limit=MAX_QUOTE_LENGTH)
+    item.quote = text_field(quote.get("exact"), item.where, "the quote", limit=MAX_QUOTE_LENGTH)
     if not item.quote.strip():
         raise WebAnnoError(f"{item.where}: no TextQuoteSelector with the quoted words (“exact”).")
     # Our fields keep the nearest characters of longer contexts.
-    item.prefix = _text(quote.get("prefix"), item.where, "the prefix", limit=10**6)[-CONTEXT_KEEP:]
-    item.suffix = _text(quote.get("suffix"), item.where, "the suffix", limit=10**6)[:CONTEXT_KEEP]
+    prefix = text_field(quote.get("prefix"), item.where, "the prefix", limit=10**6)
+    suffix = text_field(quote.get("suffix"), item.where, "the suffix", limit=10**6)
+    item.prefix, item.suffix = prefix[-CONTEXT_KEEP:], suffix[:CONTEXT_KEEP]
     if "TextPositionSelector" in by_type:
         item.start, item.end = _position(by_type["TextPositionSelector"], item.where)
     # A PDF fragment (RFC 3778) "page=14", as PDF annotation tools write it.
@@ -678,13 +661,15 @@ def _read_places(item: Item, target: dict) -> None:
     if type(page) is int:
         page = str(page)
     if page is not None:
-        item.page_label = _text(page, item.where, "the page label", limit=PAGE_LABEL_MAX)
+        item.page_label = text_field(page, item.where, "the page label", limit=PAGE_LABEL_MAX)
     index = target.get("pageIndex")
     if index is not None:
         if type(index) is not int or not 0 <= index <= MAX_PAGE_INDEX:
             raise WebAnnoError(f"{item.where}: the page index is not a whole number.")
         item.page_index = index
-    locator = _text(target.get("locator"), item.where, "the locator", limit=LOCATOR_MAX).strip()
+    locator = text_field(
+        target.get("locator"), item.where, "the locator", limit=LOCATOR_MAX
+    ).strip()
     item.locator = locator or item.page_label.strip() or DEFAULT_LOCATOR
 
 
@@ -703,12 +688,10 @@ def _read_body(item: Item, body: Any) -> None:
     if "source" in body:
         _read_link(item, body)
     elif "tagging" in _as_list(body.get("purpose")):
-        name = _text(body["value"], item.where, "a tag", limit=CONCEPT_NAME_MAX).strip()
-        if name and name not in item.concepts:
-            item.concepts.append(name)
+        add_concept(item, text_field(body["value"], item.where, "a tag", limit=CONCEPT_NAME_MAX))
     else:
         # Commenting, or any other textual body (describing, replying…): the note.
-        note = _text(body["value"], item.where, "the note", limit=MAX_NOTE_LENGTH)
+        note = text_field(body["value"], item.where, "the note", limit=MAX_NOTE_LENGTH)
         item.note = f"{item.note}\n\n{note}" if item.note else note
 
 
@@ -717,7 +700,9 @@ def _read_link(item: Item, body: dict) -> None:
     described = _described(body)
     if "stance" in body or "Claim" in _types(described):
         stance = _choice(body.get("stance", Stance.ASSERTS), Stance, item.where, "stance")
-        statement = _text(described.get("value"), item.where, "a claim", limit=MAX_STATEMENT_LENGTH)
+        statement = text_field(
+            described.get("value"), item.where, "a claim", limit=MAX_STATEMENT_LENGTH
+        )
         statement = " ".join(statement.split())
         item.claims.append(ClaimLink(url=_node_id(source), statement=statement, stance=stance))
     elif "function" in body or "Person" in _types(described):
@@ -727,7 +712,7 @@ def _read_link(item: Item, body: dict) -> None:
             item.where,
             "function",
         )
-        name = _text(described.get("name"), item.where, "a person's name", limit=NAME_MAX)
+        name = text_field(described.get("name"), item.where, "a person's name", limit=NAME_MAX)
         work = body.get("work")
         work = _source_ref(work, work if isinstance(work, dict) else {}) if work else None
         item.people.append(

@@ -13,7 +13,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from apps.webanno.items import DEFAULT_LOCATOR, Item, SourceRef, WebAnnoError
+from apps.webanno.items import (
+    DEFAULT_LOCATOR,
+    Item,
+    SourceRef,
+    WebAnnoError,
+    add_concept,
+    doi_in,
+    text_field,
+)
 
 # Zotero keys are eight characters of this alphabet.
 ZOTERO_KEY = re.compile(r"^[23456789ABCDEFGHIJKLMNPQRSTUVWXYZ]{8}$")
@@ -61,7 +69,9 @@ def read(parsed: Any, *, limits: dict) -> tuple[list[Item], list[str]]:
         if kind not in MARKS_WORDS:
             skipped.append(f"{where} is a Zotero {kind or 'annotation'} with no highlighted words.")
             continue
-        text = _string(data.get("annotationText"), where, "the highlighted text", limits["quote"])
+        text = text_field(
+            data.get("annotationText"), where, "the highlighted text", limit=limits["quote"]
+        )
         if not text.strip():
             skipped.append(f"{where} has no highlighted text (Zotero keeps none for it).")
             continue
@@ -72,15 +82,15 @@ def read(parsed: Any, *, limits: dict) -> tuple[list[Item], list[str]]:
             item.locator = f"p. {item.page_label}"[: limits["locator"]]
         else:
             item.locator = DEFAULT_LOCATOR
-        item.note = _string(data.get("annotationComment"), where, "the comment", limits["note"])
+        item.note = text_field(
+            data.get("annotationComment"), where, "the comment", limit=limits["note"]
+        )
         tags = data.get("tags") or []
         if not isinstance(tags, list):
             raise WebAnnoError(f"{where}: its tags are not a list.")
         for tag in tags:
             name = tag.get("tag") if isinstance(tag, dict) else tag
-            name = " ".join(_string(name, where, "a tag", limits["concept"]).split())
-            if name and name not in item.concepts:
-                item.concepts.append(name)
+            add_concept(item, text_field(name, where, "a tag", limit=limits["concept"]))
         item.origin = {"tool": "Zotero"}
         if isinstance(key, str):
             item.origin["id"] = key[:100]
@@ -100,9 +110,7 @@ def _source(data: dict, by_key: dict, where: str) -> SourceRef:
     work_key = attachment.get("parentItem") if attachment else None
     work = by_key.get(work_key, (None, {}))[1] if work_key else {}
     if work:
-        from apps.webanno.w3c import _doi
-
-        doi = _doi(str(work.get("DOI") or ""))
+        doi = doi_in(str(work.get("DOI") or ""))
         if doi:
             ref.dois.append(doi)
         url = work.get("url")
@@ -119,13 +127,3 @@ def _source(data: dict, by_key: dict, where: str) -> SourceRef:
     if not (ref.dois or ref.urls or ref.keys or ref.zotero_keys):
         raise WebAnnoError(f"{where}: it names no attachment or work to find its source by.")
     return ref
-
-
-def _string(value: Any, where: str, what: str, limit: int) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise WebAnnoError(f"{where}: {what} is not a string.")
-    if len(value) > limit:
-        raise WebAnnoError(f"{where}: {what} has {len(value):,} characters; at most {limit:,}.")
-    return value
