@@ -20,7 +20,7 @@ from django.urls import Resolver404, resolve, reverse
 
 from apps.accounts.models import Project
 from apps.accounts.references import NewReference, referenced_id
-from apps.annotations.anchoring import current_haystack
+from apps.annotations.anchoring import Haystack, current_haystack
 from apps.annotations.models import AnchorState, Annotation
 from apps.claims.models import Claim, Concept
 from apps.library.identifiers import normalise_identifier
@@ -179,12 +179,25 @@ def import_annotations(
     where it came from (the file's name with the item's own origin)."""
     for item in items:
         item.origin = {**item.origin, **({"file": file_name[:200]} if file_name else {})}
+    # A file's annotations mostly name a few sources: each is looked up, and its text read,
+    # once per import.
+    sources: dict[tuple, Source | None] = {}
+    texts: dict[int, Haystack] = {}
     with transaction.atomic():
-        return [_create(project, item, by=by, site=site) for item in items]
+        return [
+            _create(project, item, by=by, site=site, sources=sources, texts=texts)
+            for item in items
+        ]
 
 
-def _create(project: Project, item: Item, *, by, site: Site) -> Annotation:
-    source = _find_source(project, item.source, site)
+def _create(
+    project: Project, item: Item, *, by, site: Site, sources: dict, texts: dict
+) -> Annotation:
+    ref = item.source
+    named = (tuple(ref.urls), tuple(ref.keys), tuple(ref.dois), tuple(ref.zotero_keys))
+    if named not in sources:
+        sources[named] = _find_source(project, ref, site)
+    source = sources[named]
     if source is None:
         raise WebAnnoError(
             f"{item.where}: the source {item.source.describe()} is not in this project (no "
@@ -204,7 +217,7 @@ def _create(project: Project, item: Item, *, by, site: Site) -> Annotation:
         end=item.end,
         page_label=item.page_label,
         page_index=item.page_index,
-        locator=_locator(item, source),
+        locator=_locator(item, source, texts),
         note=item.note,
         origin=item.origin,
     )
@@ -224,12 +237,14 @@ def _create(project: Project, item: Item, *, by, site: Site) -> Annotation:
     return annotation
 
 
-def _locator(item: Item, source: Source) -> str:
+def _locator(item: Item, source: Source, texts: dict[int, Haystack]) -> str:
     """The file's locator, else where the quote is in the source's text, as the form would
     say it ("¶12", or the page), else DEFAULT_LOCATOR."""
     if item.locator != DEFAULT_LOCATOR:
         return item.locator
-    haystack, _ = current_haystack(source.pk)
+    if source.pk not in texts:
+        texts[source.pk] = current_haystack(source.pk)[0]
+    haystack = texts[source.pk]
     if not haystack.text:
         return DEFAULT_LOCATOR
     if item.start is not None and haystack.text[item.start : item.end] == item.quote:

@@ -297,3 +297,18 @@ def test_a_hostile_origin_address_is_not_a_link(cast, client_for, article):
     assert "url" not in annotation.origin
     page = client_for(cast.analyst).get(f"/p/{cast.project.slug}/annotations/{annotation.pk}/")
     assert "javascript:" not in page.content.decode()
+
+
+def test_an_import_looks_each_source_up_and_reads_its_text_once(cast, client_for, article):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rows = [hypothesis_annotation(id=f"a{n}") for n in range(10)]
+    with CaptureQueriesContext(connection) as captured:
+        response, created = imported(cast, client_for, {"total": 10, "rows": rows})
+    assert response.status_code == 302 and len(created) == 10
+    sql = [query["sql"] for query in captured.captured_queries]
+    by_address = [q for q in sql if "LIKE" in q and '"url"' in q]
+    assert len(by_address) == 1, by_address  # the page's address, matched once
+    # Placing each passage reads the text (save_content), the locator once for all ten.
+    assert sum('"full_text"' in q and "SELECT" in q for q in sql) == 10 + 1
