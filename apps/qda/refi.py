@@ -22,10 +22,12 @@ written as it is read, a batch at a time, into a file on disk: memory stays flat
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 import uuid
 import zipfile
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import IO
@@ -36,7 +38,7 @@ from django.db.models import Prefetch, Q
 from apps.accounts.models import Membership, Project, User
 from apps.annotations.models import Annotation, Evidence, Mention
 from apps.claims.models import Claim, Concept
-from apps.library.models import Source, source_texts
+from apps.library.models import Source
 from apps.people.models import Person
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -68,17 +70,18 @@ def xml_text(value: str) -> str:
 
 class ExportedText:
     """A source's text as written to the archive (NFC, LF line ends), and where a position of
-    the stored text is in it."""
+    the stored text is in it. Only the places that change are remembered (a CR LF, a letter
+    and its combining marks composed), so the map is as small as the changes."""
 
     def __init__(self, stored: str) -> None:
-        self.stored = stored
+        self._changes: list[tuple[int, int, int, int]] = []
+        self._starts: list[int] = []
         if "\r" not in stored and unicodedata.is_normalized("NFC", stored):
-            self.text, self._starts = stored, None  # the usual case: nothing moves
+            self.text = stored  # the usual case: nothing moves
             return
-        # Cut into clusters (a character and the combining marks on it; CR LF as one), each
-        # normalised on its own; a position keeps to its cluster's start.
-        pieces, starts, out = [], [], 0
-        at = 0
+        # Clusters (a character with the combining marks on it; CR LF as one) normalised on
+        # their own; a position inside a changed cluster goes to the cluster's start.
+        pieces, kept_from, shift, at = [], 0, 0, 0
         while at < len(stored):
             end = at + 1
             if stored[at] == "\r":
@@ -88,21 +91,22 @@ class ExportedText:
                 while end < len(stored) and unicodedata.combining(stored[end]):
                     end += 1
                 piece = unicodedata.normalize("NFC", stored[at:end])
-            starts.append((at, out))
-            pieces.append(piece)
-            out += len(piece)
+            if piece != stored[at:end]:
+                pieces += [stored[kept_from:at], piece]
+                self._starts.append(at)
+                self._changes.append((at, end, at + shift, at + shift + len(piece)))
+                shift += len(piece) - (end - at)
+                kept_from = end
             at = end
-        starts.append((len(stored), out))
+        pieces.append(stored[kept_from:])
         self.text = "".join(pieces)
-        self._starts = starts
 
     def position(self, offset: int) -> int:
-        if self._starts is None:
+        index = bisect_right(self._starts, offset) - 1
+        if index < 0:
             return offset
-        from bisect import bisect_right
-
-        index = bisect_right(self._starts, (offset, float("inf"))) - 1
-        return self._starts[max(0, index)][1]
+        start, end, out_start, out_end = self._changes[index]
+        return out_start if offset < end else out_end + (offset - end)
 
 
 # --- Writing ------------------------------------------------------------------------------------
@@ -197,8 +201,6 @@ def _short(statement: str, limit: int = 120) -> str:
 
 def write_codebook(out: IO[bytes], membership: Membership) -> None:
     """The project's codes as a REFI-QDA codebook (.qdc)."""
-    import io
-
     text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=True)
     xml = _Xml(text)
     xml.out.startDocument()
@@ -228,19 +230,7 @@ def write_project(
     )
     counts = {"sources": 0, "selections": 0, "codings": 0, "links": 0}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        # Texts first (each read alone), then the project file, which refers to them.
-        positions: dict[int, ExportedText] = {}
-        for pk in sources:
-            stored = Source.objects.values_list("full_text", flat=True).get(pk=pk)
-            exported = ExportedText(stored)
-            archive.writestr(f"sources/{guid(project, 'source', pk)}.txt", exported.text)
-            # Keep only the position map (None for most texts), not the texts.
-            exported.stored = ""
-            exported.text = ""
-            positions[pk] = exported
         with archive.open("project.qde", "w") as raw:
-            import io
-
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n", write_through=True)
             xml = _Xml(text)
             xml.out.startDocument()
@@ -257,24 +247,25 @@ def write_project(
             codes = _code_tree(xml, membership)
             xml.end("Codes")
             xml.end("CodeBook")
-            links = []
+            placed = annotations.filter(
+                source_id__in=sources, start__isnull=False, end__isnull=False
+            )
             if sources:
                 xml.start("Sources")
-                links = _sources(
-                    xml, project, sources, annotations, positions, codes, users, counts, progress
-                )
+                _sources(xml, project, sources, placed, codes, users, counts, progress)
                 xml.end("Sources")
-            if links:
-                xml.start("Links")
-                for link in links:
-                    xml.empty("Link", **link)
-                xml.end("Links")
-                counts["links"] = len(links)
+            counts["links"] = _links(xml, project, placed, codes)
             xml.text("Description", OFFSETS_NOTE)
             xml.end("Project")
             xml.out.endDocument()
             text.flush()
             text.detach()
+        # The texts, one at a time (the project file above placed the passages in them).
+        for pk in sources:
+            stored = Source.objects.values_list("full_text", flat=True).get(pk=pk)
+            archive.writestr(
+                f"sources/{guid(project, 'source', pk)}.txt", ExportedText(stored).text
+            )
     return counts
 
 
@@ -294,11 +285,8 @@ def _users(xml: _Xml, project: Project) -> dict[int, str]:
     return users
 
 
-def _sources(xml, project, sources, annotations, positions, codes, users, counts, progress):
-    links = []
-    titles = dict(
-        Source.objects.filter(pk__in=sources).defer(*source_texts()).values_list("pk", "title")
-    )
+def _sources(xml, project, sources, placed, codes, users, counts, progress) -> None:
+    titles = dict(Source.objects.filter(pk__in=sources).values_list("pk", "title"))
     keys = dict(Source.objects.filter(pk__in=sources).values_list("pk", "citation_key"))
     total = len(sources)
     for done, pk in enumerate(sources, start=1):
@@ -310,18 +298,66 @@ def _sources(xml, project, sources, annotations, positions, codes, users, counts
             plainTextPath=f"internal://{source_guid}.txt",
         )
         xml.text("Description", keys.get(pk, ""))
-        placed = (
-            annotations.filter(source_id=pk, start__isnull=False, end__isnull=False)
+        # Positions count the text as exported: read it to map them (most texts map to
+        # themselves), then let it go.
+        stored = Source.objects.values_list("full_text", flat=True).get(pk=pk)
+        exported = ExportedText(stored)
+        del stored
+        rows = (
+            placed.filter(source_id=pk)
             .order_by("start", "pk")
             .only("pk", "start", "end", "locator", "note", "author_id", "created_at")
         )
-        for annotation in _batched(placed):
-            links += _selection(xml, project, annotation, positions[pk], codes, users, counts)
+        for annotation in _batched(rows):
+            _selection(xml, project, annotation, exported, codes, users, counts)
         xml.end("TextSource")
         counts["sources"] += 1
         if progress:
             progress(done, total)
-    return links
+
+
+def _links(xml, project, placed, codes) -> int:
+    """Evidence as links named by the stance, mentions as links named by the function, from
+    the passage's selection to the claim's or person's code; read in batches as written."""
+    written = 0
+    rows = [
+        (
+            "evidence",
+            Evidence.objects.filter(annotation__in=placed.values("pk"))
+            .order_by("annotation_id", "claim_id")
+            .values_list("annotation_id", "claim_id", "stance")
+            .iterator(chunk_size=BATCH),
+            "claim",
+        ),
+        (
+            "mention",
+            Mention.objects.filter(annotation__in=placed.values("pk"))
+            .order_by("annotation_id", "pk")
+            .values_list("annotation_id", "person_id", "function", "pk")
+            .iterator(chunk_size=BATCH),
+            "person",
+        ),
+    ]
+    for kind, links, target_kind in rows:
+        for annotation_id, target_id, name, *mention in links:
+            target = codes[target_kind].get(target_id)
+            if target is None:
+                continue
+            if not written:
+                xml.start("Links")
+            link_id = mention[0] if mention else f"{annotation_id}-{target_id}"
+            xml.empty(
+                "Link",
+                guid=guid(project, kind, link_id),
+                name=name,
+                direction="OneWay",
+                originGUID=guid(project, "annotation", annotation_id),
+                targetGUID=target,
+            )
+            written += 1
+    if written:
+        xml.end("Links")
+    return written
 
 
 def _batched(queryset) -> Iterator[Annotation]:
@@ -348,7 +384,7 @@ def _batched(queryset) -> Iterator[Annotation]:
         last = rows[-1]
 
 
-def _selection(xml, project, annotation, text: ExportedText, codes, users, counts) -> list[dict]:
+def _selection(xml, project, annotation, text: ExportedText, codes, users, counts) -> None:
     selection = guid(project, "annotation", annotation.pk)
     author = users.get(annotation.author_id)
     xml.start(
@@ -362,31 +398,8 @@ def _selection(xml, project, annotation, text: ExportedText, codes, users, count
     )
     xml.text("Description", annotation.note)
     targets = [codes["concept"].get(c.pk) for c in annotation.concepts.all()]
-    links = []
-    for evidence in annotation.evidence.all():
-        code = codes["claim"].get(evidence.claim_id)
-        targets.append(code)
-        links.append(
-            {
-                "guid": guid(project, "evidence", f"{annotation.pk}-{evidence.claim_id}"),
-                "name": evidence.stance,
-                "direction": "OneWay",
-                "originGUID": selection,
-                "targetGUID": code,
-            }
-        )
-    for mention in annotation.mentions.all():
-        code = codes["person"].get(mention.person_id)
-        targets.append(code)
-        links.append(
-            {
-                "guid": guid(project, "mention", mention.pk),
-                "name": mention.function,
-                "direction": "OneWay",
-                "originGUID": selection,
-                "targetGUID": code,
-            }
-        )
+    targets += [codes["claim"].get(e.claim_id) for e in annotation.evidence.all()]
+    targets += [codes["person"].get(m.person_id) for m in annotation.mentions.all()]
     for target in dict.fromkeys(t for t in targets if t):
         xml.start(
             "Coding",
@@ -398,4 +411,3 @@ def _selection(xml, project, annotation, text: ExportedText, codes, users, count
         counts["codings"] += 1
     xml.end("PlainTextSelection")
     counts["selections"] += 1
-    return [link for link in links if link["targetGUID"]]

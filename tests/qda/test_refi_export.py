@@ -188,3 +188,19 @@ def test_characters_xml_cannot_carry_are_replaced_not_a_broken_file(cast, projec
     project["approved"].save()
     document = etree.fromstring(export(cast).read("project.qde"))
     assert schema("Project.xsd").validate(document)
+
+
+def test_positions_move_with_the_text_only_where_it_changed():
+    stored = "ab\r\ncd\u0065\u0301f\r\ng"  # CR LF twice, and e + combining acute
+    exported = refi.ExportedText(stored)
+    assert exported.text == "ab\ncd\u00e9f\ng"
+    for word in ("ab", "cd", "f", "g"):
+        start = stored.index(word)
+        moved = exported.position(start)
+        assert exported.text[moved : moved + len(word)] == word, word
+    # A position inside a changed place goes to its start; the end of the text to the end.
+    assert exported.position(stored.index("\u0301")) == exported.text.index("\u00e9")
+    assert exported.position(len(stored)) == len(exported.text)
+    # A text with nothing to change maps to itself, remembering nothing.
+    plain = refi.ExportedText("plain\ntext")
+    assert plain.position(7) == 7 and plain._changes == []
