@@ -204,3 +204,8 @@ def test_positions_move_with_the_text_only_where_it_changed():
     # A text with nothing to change maps to itself, remembering nothing.
     plain = refi.ExportedText("plain\ntext")
     assert plain.position(7) == 7 and plain._changes == []
+
+
+def test_the_codebook_takes_the_same_queries_with_ten_times_the_data(cast, assert_constant_queries):
+    # session, user, membership + project, concepts, claims, people
+    assert_constant_queries(cast.student, lambda: f"/p/{cast.project.slug}/export/codebook.qdc", 6)
