@@ -11,6 +11,7 @@ that bypassed both.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from django.db import connection, models, transaction
@@ -92,13 +93,25 @@ def flags(status: str, withdrawn: bool) -> dict[str, bool]:
 def retally(before: Counted | None, after: Counted | None) -> None:
     """Move the tallies from what `before` counted for to what `after` counts for (None: the
     annotation did not exist / no longer exists)."""
+    retally_many([(before, after)])
+
+
+def retally_many(changes: Iterable[tuple[Counted | None, Counted | None]]) -> None:
+    """retally() for many annotations of one project at once: the changes are added up first,
+    so a batch costs a few statements, not a few per annotation."""
     deltas: dict[type, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     contested: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     waiting = 0
-    project_id = (after or before).project_id  # type: ignore[union-attr]
-    for counted, sign in ((before, -1), (after, 1)):
+    project_id = None
+    for counted, sign in (
+        (counted, sign) for before, after in changes for counted, sign in ((before, -1), (after, 1))
+    ):
         if counted is None:
             continue
+        if project_id is None:
+            project_id = counted.project_id
+        elif counted.project_id != project_id:
+            raise ValueError("retally_many() takes the annotations of one project.")
         for scope, counts in enumerate((counted.approved, counted.visible)):
             if not counts:
                 continue
@@ -118,6 +131,8 @@ def retally(before: Counted | None, after: Counted | None) -> None:
                     contested[claim][0] += sign
                 elif stance in CON:
                     contested[claim][1] += sign
+    if project_id is None:
+        return
     for model, rows in deltas.items():
         _bump(model, project_id, {pk: d for pk, d in rows.items() if d != [0, 0]})
     changed = {pk: d for pk, d in contested.items() if d != [0, 0]}
@@ -177,9 +192,11 @@ def recount(project: Project) -> None:
         waiting=Count("pk", filter=Q(status=Status.SUBMITTED)),
     )
     ProjectTally.objects.create(project=project, **totals)
-    by_source = annotations.values("source_id").annotate(
-        visible=Count("pk"), approved=Count("pk", filter=approved)
-    ).order_by()
+    by_source = (
+        annotations.values("source_id")
+        .annotate(visible=Count("pk"), approved=Count("pk", filter=approved))
+        .order_by()
+    )
     SourceTally.objects.bulk_create(
         SourceTally(project=project, **row) for row in by_source.iterator(chunk_size=5000)
     )

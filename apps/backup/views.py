@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -20,9 +16,8 @@ from apps.backup.forms import ProjectUploadForm
 from apps.jobs import slots
 from apps.jobs.models import JOB_LIFETIME, ImportJob, ImportKind, get_job_for_user
 from apps.jobs.running import job_url, start_job
+from apps.jobs.uploads import forget_expired_uploads, keep_upload, remove_upload, upload_path
 
-# Uploaded project files wait here for their confirmation (the job names its file).
-UPLOADS = "uploads"
 # Whole-project files of one project written at once; more requests come back in a minute.
 EXPORT_PLACES = 2
 # Above this many annotations the project file is written by a background job (a request may
@@ -81,24 +76,6 @@ def is_large(project) -> bool:
     return bool(list(ids[DIRECT_LIMIT : DIRECT_LIMIT + 1]))
 
 
-def _upload_folder() -> Path:
-    folder = Path(settings.DATA_DIR) / UPLOADS
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _forget_expired_uploads() -> None:
-    for job in ImportJob.objects.expired().filter(kind=ImportKind.PROJECT):
-        _remove_upload(job)
-    ImportJob.objects.expired().delete()
-
-
-def _remove_upload(job: ImportJob) -> None:
-    name = job.payload.get("file") if isinstance(job.payload, dict) else None
-    if name:
-        (_upload_folder() / Path(name).name).unlink(missing_ok=True)
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 @project_view(Action.TRANSFER_PROJECT)
 def project_upload(request: HttpRequest, membership: Membership) -> HttpResponse:
@@ -108,10 +85,7 @@ def project_upload(request: HttpRequest, membership: Membership) -> HttpResponse
     if posted and form.is_valid():
         upload = form.cleaned_data["file"]
         # Kept on disk, not in the database or in memory, until the import is confirmed.
-        path = _upload_folder() / f"{secrets.token_urlsafe(16)}.json"
-        with path.open("wb") as stored:
-            for chunk in upload.chunks():
-                stored.write(chunk)
+        path = keep_upload(upload, ".json")
         try:
             with path.open("rb") as stream:
                 summary = project_file.read_summary(stream)
@@ -120,7 +94,7 @@ def project_upload(request: HttpRequest, membership: Membership) -> HttpResponse
             form.add_error("file", str(error))
         else:
             slug = form.cleaned_data["slug"] or str(summary.project.get("slug", ""))
-            _forget_expired_uploads()
+            forget_expired_uploads()
             job = ImportJob.objects.create(
                 project=membership.project,
                 user=request.user,
@@ -164,7 +138,7 @@ def project_preview(request: HttpRequest, membership: Membership, token: str) ->
                 locked = ImportJob.objects.select_for_update().get(pk=job.pk)
                 if locked.is_finished:
                     raise project_file.ProjectFileError("This file was imported already.")
-                path = _upload_folder() / Path(payload["file"]).name
+                path = upload_path(job)
                 try:
                     stream = path.open("rb")
                 except OSError:
@@ -193,7 +167,7 @@ def project_preview(request: HttpRequest, membership: Membership, token: str) ->
         except project_file.ProjectFileError as error:
             refusal = str(error)
         else:
-            _remove_upload(job)
+            remove_upload(job)
             if background is not None:
                 return redirect(job_url(background))
             messages.success(request, f"Imported the project “{created.name}”.")

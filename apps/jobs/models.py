@@ -21,6 +21,8 @@ JOB_LIFETIME = datetime.timedelta(hours=12)
 class ImportKind(models.TextChoices):
     BIBLIOGRAPHY = "bibliography", "Bibliography"
     PROJECT = "project", "Whole project"
+    QDA_PROJECT = "qdpx", "REFI-QDA project"
+    QDA_CODEBOOK = "qdc", "REFI-QDA codebook"
 
 
 class ImportJobQuerySet(models.QuerySet):
