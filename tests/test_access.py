@@ -53,6 +53,7 @@ PAGES = {
     "webanno:annotations_export": (None, ALL),
     "webanno:source_annotations_export": ("source", ALL),
     "webanno:annotations_import": (None, {**ALL, "student": 403}),
+    "qda:import": (None, {**ALL, "student": 403}),
     "annotations:source_read": ("source", ALL),
     "annotations:source_orphans": ("source", ALL),
     # the cards the reading view fetches; the passages are named in the query (QUERIES)
@@ -84,6 +85,7 @@ FORM_PAGES = {
     "annotations:source_text",
     "annotations:annotation_reattach",
     "webanno:annotations_import",
+    "qda:import",
     "backup:project_upload",
     # POST: a background job writes the file (GET gives it directly when it is small)
     "backup:project_export",
@@ -151,6 +153,7 @@ TOKEN_PAGES = {
     "bibliography:import_preview": ("bibliography", "get", 200),
     "bibliography:import_confirm": ("bibliography", "post", 302),
     "backup:project_preview": ("project", "get", 200),
+    "qda:import_preview": ("qdpx", "get", 200),
 }
 
 # Pages of one background job, reached by the random token in their address: url name ->

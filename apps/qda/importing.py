@@ -101,6 +101,10 @@ class Report:
     def total(self) -> int:
         return sum(self.selections.values())
 
+    @property
+    def source_count(self) -> int:
+        return len(self.sources_new) + len(self.sources_matched)
+
     def as_data(self) -> dict:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["selections"] = dict(self.selections)
@@ -119,8 +123,7 @@ class Report:
         placed = self.total - self.selections.get("orphaned", 0)
         return (
             f"{placed:,} passage{'s' if placed != 1 else ''} as drafts from "
-            f"{len(self.sources_new) + len(self.sources_matched):,} source"
-            f"{'s' if len(self.sources_new) + len(self.sources_matched) != 1 else ''} "
+            f"{self.source_count:,} source{'s' if self.source_count != 1 else ''} "
             f"({len(self.sources_new):,} new)."
         )
 

@@ -7,6 +7,6 @@ app_name = "qda"
 urlpatterns = [
     path("export/codebook.qdc", views.codebook_export, name="codebook_export"),
     path("export/project.qdpx", views.project_export, name="project_export"),
-    path("import/qda/", views.qda_import, name="import"),
-    path("import/qda/<str:token>/", views.import_preview, name="import_preview"),
+    path("qda/import/", views.qda_import, name="import"),
+    path("qda/import/<str:token>/", views.import_preview, name="import_preview"),
 ]

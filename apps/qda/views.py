@@ -16,7 +16,7 @@ from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.jobs.models import JOB_LIFETIME, ImportJob, ImportKind
 from apps.jobs.running import job_url, start_job
-from apps.jobs.uploads import forget_expired_uploads, keep_upload, remove_upload, upload_path
+from apps.jobs.uploads import forget_expired_uploads, keep_upload, upload_path
 from apps.qda import importing, refi
 from apps.qda.forms import QdaUploadForm, QdcConfirmForm, QdpxConfirmForm
 from apps.qda.reading import QdaError
@@ -136,7 +136,7 @@ def import_preview(request: HttpRequest, membership: Membership, token: str) -> 
         report = importing.Report.from_data(preview)
         context.update(
             report=report,
-            states=[(state, report.selections.get(state, 0)) for state in importing.STATES],
+            states=[(s, report.selections[s]) for s in importing.STATES if report.selections[s]],
             orphans=report.selections.get("orphaned", 0),
             background=report.total > JOB_ABOVE,
         )
@@ -193,7 +193,7 @@ def _confirm(request, membership: Membership, job: ImportJob, choices: dict) -> 
                 list_url = reverse("annotations:annotation_list", args=[project.slug])
                 next_url = f"{list_url}?status=draft"
                 background = None
-    remove_upload(locked)
+    path.unlink(missing_ok=True)  # the job keeps its own copy
     if background is not None:
         return redirect(job_url(background))
     messages.success(request, result)
