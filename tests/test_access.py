@@ -154,6 +154,7 @@ TOKEN_PAGES = {
     "bibliography:import_confirm": ("bibliography", "post", 302),
     "backup:project_preview": ("project", "get", 200),
     "qda:import_preview": ("qdpx", "get", 200),
+    "webanno:annotations_preview": ("annotations", "get", 200),
 }
 
 # Pages of one background job, reached by the random token in their address: url name ->

@@ -23,6 +23,7 @@ class ImportKind(models.TextChoices):
     PROJECT = "project", "Whole project"
     QDA_PROJECT = "qdpx", "REFI-QDA project"
     QDA_CODEBOOK = "qdc", "REFI-QDA codebook"
+    ANNOTATIONS = "annotations", "Annotations"
 
 
 class ImportJobQuerySet(models.QuerySet):

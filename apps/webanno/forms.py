@@ -22,3 +22,12 @@ class AnnotationsUploadForm(forms.Form):
                 f"{webanno.MAX_FILE_BYTES // 1_048_576} MB. Split it and import the parts."
             )
         return upload
+
+
+class AnnotationsConfirmForm(forms.Form):
+    new_concepts = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Create a concept for each tag the codebook does not have",
+        help_text="Unticked, those tags are left out; tags that name a concept are linked to it.",
+    )

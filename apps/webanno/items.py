@@ -173,10 +173,21 @@ def add_concept(item: Item, name: str) -> None:
 
 
 def import_annotations(
-    *, project: Project, items: list[Item], by, site: Site, file_name: str = ""
+    *,
+    project: Project,
+    items: list[Item],
+    by,
+    site: Site,
+    file_name: str = "",
+    new_concepts: bool = True,
 ) -> list[Annotation]:
     """Create every item as a draft of `by`, with its links; all or nothing. Each records
-    where it came from (the file's name with the item's own origin)."""
+    where it came from (the file's name with the item's own origin). Tags that name no
+    concept of the project become new concepts, or are left out without `new_concepts`."""
+    if not new_concepts:
+        known = set(Concept.objects.for_project(project).values_list("name", flat=True))
+        for item in items:
+            item.concepts = [name for name in item.concepts if name in known]
     for item in items:
         item.origin = {**item.origin, **({"file": file_name[:200]} if file_name else {})}
     # A file's annotations mostly name a few sources: each is looked up, and its text read,
@@ -386,3 +397,63 @@ def _concepts(project: Project, item: Item, *, by) -> list[Concept]:
             concept = Concept.objects.create(project=project, name=name, updated_by=by)
         concepts.append(concept)
     return concepts
+
+
+@dataclass
+class Preview:
+    """What importing the items would do, found by doing it and rolling it back: the same
+    checks, the same places, nothing kept."""
+
+    total: int
+    states: dict[str, int]
+    sources: list[tuple[str, int]]  # title, passages
+    concepts_found: list[str]
+    concepts_new: list[str]
+    rows: list[dict]
+
+    def as_data(self) -> dict:
+        return dict(self.__dict__)
+
+
+PREVIEW_ROWS = 200
+
+
+def preview_annotations(
+    *, project: Project, items: list[Item], by, site: Site, file_name: str = ""
+) -> Preview:
+    """Raises WebAnnoError as import_annotations() would; writes nothing."""
+    known = set(Concept.objects.for_project(project).values_list("name", flat=True))
+    tags = list(dict.fromkeys(name for item in items for name in item.concepts))
+    with transaction.atomic():
+        created = import_annotations(
+            project=project, items=items, by=by, site=site, file_name=file_name
+        )
+        states: dict[str, int] = {}
+        sources: dict[str, int] = {}
+        rows = []
+        for annotation in created:
+            states[annotation.anchor_state] = states.get(annotation.anchor_state, 0) + 1
+            title = annotation.source.title
+            sources[title] = sources.get(title, 0) + 1
+        # Those a reader should look at (not where the file said) first.
+        for annotation in sorted(created, key=lambda a: a.anchor_state == AnchorState.EXACT):
+            title = annotation.source.title
+            if len(rows) < PREVIEW_ROWS:
+                rows.append(
+                    {
+                        "source": title,
+                        "quote": annotation.quote[:300],
+                        "state": annotation.anchor_state,
+                        "score": annotation.anchor_score,
+                        "locator": annotation.locator,
+                    }
+                )
+        transaction.set_rollback(True)
+    return Preview(
+        total=len(created),
+        states=states,
+        sources=sorted(sources.items(), key=lambda pair: -pair[1]),
+        concepts_found=[name for name in tags if name in known],
+        concepts_new=[name for name in tags if name not in known],
+        rows=rows,
+    )

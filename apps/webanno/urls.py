@@ -6,6 +6,11 @@ app_name = "webanno"
 
 urlpatterns = [
     path("import/annotations/", views.annotations_import, name="annotations_import"),
+    path(
+        "import/annotations/<str:token>/",
+        views.annotations_preview,
+        name="annotations_preview",
+    ),
     path("export/annotations.jsonld", views.annotations_export, name="annotations_export"),
     path(
         "sources/<id:pk>/annotations.jsonld",

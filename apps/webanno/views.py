@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,12 +16,17 @@ from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.annotations.models import Annotation
 from apps.jobs import slots
+from apps.jobs.models import JOB_LIFETIME, ImportJob, ImportKind, get_job_for_user
 from apps.jobs.running import job_url, start_job
+from apps.jobs.uploads import forget_expired_uploads, keep_upload, upload_path
 from apps.library.models import Source, source_texts
 from apps.webanno import w3c as webanno
-from apps.webanno.forms import AnnotationsUploadForm
-from apps.webanno.items import Site, WebAnnoError, import_annotations
+from apps.webanno.forms import AnnotationsConfirmForm, AnnotationsUploadForm
+from apps.webanno.items import Site, WebAnnoError, import_annotations, preview_annotations
 
+EMPTY_PREVIEW = {
+    "total": 0, "states": {}, "sources": [], "concepts_found": [], "concepts_new": [], "rows": []
+}  # fmt: skip
 # Exports of one project written at once; more requests are asked to come back in a minute.
 EXPORT_PLACES = 3
 # Above this many annotations the file is written by a background job (a request may not run
@@ -143,15 +149,18 @@ def _annotations_file(
 @require_http_methods(["GET", "HEAD", "POST"])
 @project_view(Action.ANNOTATE)
 def annotations_import(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Upload a file of annotations; it is read and tried (nothing kept) and the preview shows
+    where each passage lands and which tags become concepts."""
     posted = request.method == "POST"
     form = AnnotationsUploadForm(
         request.POST if posted else None, request.FILES if posted else None
     )
     if posted and form.is_valid():
+        upload = form.cleaned_data["file"]
+        path = keep_upload(upload, ".json")
         try:
-            upload = form.cleaned_data["file"]
-            items = webanno.read_items(upload.read())
-            created = import_annotations(
+            items = webanno.read_items(path.read_bytes())
+            preview = preview_annotations(
                 project=membership.project,
                 items=items,
                 by=request.user,
@@ -159,21 +168,83 @@ def annotations_import(request: HttpRequest, membership: Membership) -> HttpResp
                 file_name=upload.name,
             )
         except WebAnnoError as error:
+            path.unlink(missing_ok=True)
             form.add_error("file", f"Nothing was imported. {error}")
         else:
-            count = len(created)
-            messages.success(
-                request, f"Imported {count} annotation{'s' if count != 1 else ''} as drafts."
+            forget_expired_uploads()
+            job = ImportJob.objects.create(
+                project=membership.project,
+                user=request.user,
+                kind=ImportKind.ANNOTATIONS,
+                format="annotations",
+                filename=upload.name[:255],
+                payload={"file": path.name, "preview": preview.as_data(), "skipped": items.skipped},
             )
-            if items.skipped:
-                messages.info(request, skipped_summary(items.skipped))
-            list_url = reverse("annotations:annotation_list", args=[membership.project.slug])
-            return redirect(f"{list_url}?status=draft")
+            return redirect("webanno:annotations_preview", membership.project.slug, job.token)
     return render(
         request,
         "webanno/annotations_import.html",
         _context(membership, form=form),
         status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@project_view(Action.ANNOTATE)
+def annotations_preview(request: HttpRequest, membership: Membership, token: str) -> HttpResponse:
+    job = get_job_for_user(membership, token, ImportKind.ANNOTATIONS)
+    if job.is_finished:
+        return render(request, "jobs/import_done.html", _context(membership, job=job))
+    preview = {**EMPTY_PREVIEW, **job.payload.get("preview", {})}
+    form = AnnotationsConfirmForm(request.POST if request.method == "POST" else None)
+    refusal = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+                if locked.is_finished:
+                    raise WebAnnoError("This file was imported already.")
+                path = upload_path(locked)
+                if path is None or not path.exists():
+                    raise WebAnnoError(
+                        "The uploaded file is gone (uploads are kept for "
+                        f"{JOB_LIFETIME.total_seconds() / 3600:.0f} hours); upload it again."
+                    )
+                items = webanno.read_items(path.read_bytes())
+                created = import_annotations(
+                    project=membership.project,
+                    items=items,
+                    by=request.user,
+                    site=Site.of_request(request, membership.project),
+                    file_name=locked.filename,
+                    new_concepts=form.cleaned_data["new_concepts"],
+                )
+                count = len(created)
+                result = f"Imported {count} annotation{'s' if count != 1 else ''} as drafts."
+                locked.finish(result)
+        except WebAnnoError as error:
+            refusal = f"Nothing was imported. {error}"
+        else:
+            path.unlink(missing_ok=True)
+            messages.success(request, result)
+            if items.skipped:
+                messages.info(request, skipped_summary(items.skipped))
+            list_url = reverse("annotations:annotation_list", args=[membership.project.slug])
+            return redirect(f"{list_url}?status=draft")
+    skipped = job.payload.get("skipped", [])
+    return render(
+        request,
+        "webanno/annotations_preview.html",
+        _context(
+            membership,
+            job=job,
+            form=form,
+            refusal=refusal,
+            preview=preview,
+            states=sorted(preview["states"].items(), key=lambda pair: pair[0] != "exact"),
+            skipped=skipped_summary(skipped) if skipped else "",
+        ),
+        status=400 if refusal else 200,
     )
 
 

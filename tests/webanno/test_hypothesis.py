@@ -309,6 +309,34 @@ def test_an_import_looks_each_source_up_and_reads_its_text_once(cast, client_for
     assert response.status_code == 302 and len(created) == 10
     sql = [query["sql"] for query in captured.captured_queries]
     by_address = [q for q in sql if "LIKE" in q and '"url"' in q]
-    assert len(by_address) == 1, by_address  # the page's address, matched once
-    # Placing each passage reads the text (save_content), the locator once for all ten.
-    assert sum('"full_text"' in q and "SELECT" in q for q in sql) == 10 + 1
+    # The file is imported twice: tried for the preview (rolled back), then for good. Each
+    # time the page's address is matched once,
+    assert len(by_address) == 2, by_address
+    # and placing each passage reads the text (save_content), the locator once for all ten.
+    assert sum('"full_text"' in q and "SELECT" in q for q in sql) == 2 * (10 + 1)
+
+
+def test_the_preview_maps_tags_to_concepts_and_proposes_the_others(cast, client_for, article):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(cast.analyst)
+    data = json.dumps({"total": 2, "rows": [hypothesis_annotation(), reply()]}).encode()
+    started = client.post(import_url(cast.project), {"file": SimpleUploadedFile("h.json", data)})
+    assert started.status_code == 302
+    assert Annotation.objects.count() == 0 and not Concept.objects.filter(name="prediction")
+    page = client.get(started.url).content.decode()
+    assert "1 annotation becomes your drafts" in page
+    assert "<dt>Tags linked to concepts</dt><dd dir=\"auto\">Isolation</dd>" in page
+    assert "<dt>Tags without a concept</dt><dd dir=\"auto\">prediction</dd>" in page
+    assert "Create a concept for each tag" in page and "<strong>1</strong> exact" in page
+    assert "Skipped 1" in page  # the reply
+    # Unticked: the new tag is left out, the known one still linked.
+    done = client.post(started.url, {})
+    assert done.status_code == 302
+    (annotation,) = Annotation.objects.all()
+    assert [c.name for c in annotation.concepts.all()] == ["Isolation"]
+    assert not Concept.objects.filter(name="prediction").exists()
+    # Confirmed once only.
+    assert client.post(started.url, {"new_concepts": "on"}).status_code == 200
+    assert Annotation.objects.count() == 1
+    assert client_for(cast.analyst2).get(started.url).status_code == 404

@@ -125,8 +125,15 @@ def content(response) -> bytes:
     return b"".join(response.streaming_content)
 
 
-def upload(client, project, content: bytes, name: str = "annotations.jsonld"):
-    return client.post(import_url(project), {"file": SimpleUploadedFile(name, content)})
+def upload(client, project, content: bytes, name: str = "annotations.jsonld", **choices):
+    """Upload the file and, when its preview is shown, confirm it (tags become concepts unless
+    told otherwise); the last response."""
+    response = client.post(import_url(project), {"file": SimpleUploadedFile(name, content)})
+    if response.status_code != 302 or "/import/annotations/" not in response.url:
+        return response
+    preview = client.get(response.url)
+    assert preview.status_code == 200, preview.content.decode()[:2000]
+    return client.post(response.url, {"new_concepts": "on", **choices})
 
 
 def items(document: dict) -> list[dict]:
