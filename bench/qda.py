@@ -73,8 +73,9 @@ def archive(sources: int, per_source: int, chars: int, seed: int = 1) -> bytes:
             code = rng.choice(codes)[0]
             parts.append(
                 f'<PlainTextSelection guid="{gid()}" name="" startPosition="{start + shift}" '
-                f'endPosition="{end + shift + inside}" creatingUser="{user}"><Coding guid="{gid()}">'
-                f'<CodeRef targetGUID="{code}"/></Coding></PlainTextSelection>'
+                f'endPosition="{end + shift + inside}" creatingUser="{user}">'
+                f'<Coding guid="{gid()}"><CodeRef targetGUID="{code}"/></Coding>'
+                "</PlainTextSelection>"
             )
         parts.append("</TextSource>")
     parts.append("</Sources></Project>")
