@@ -267,7 +267,12 @@ def preview_codebook(project: Project, stream: IO[bytes], name: str) -> list[Cod
             continue
         differences = []
         if code.description.strip() and code.description.strip() != concept.definition.strip():
-            differences.append("definition")
+            here = concept.definition.strip()
+            differences.append(
+                f"definition (here “{here[:80]}{'…' if len(here) > 80 else ''}”)"
+                if here
+                else "definition (none here)"
+            )
         ours = concept.parent.name if concept.parent_id else ""
         if parent.casefold() != ours.casefold():
             differences.append(f"parent (here “{ours or 'none'}”)")

@@ -64,6 +64,8 @@ def page_types(project) -> dict[str, str]:
         "export": f"{p}/export/",
         "review": f"{p}/review/",
         "import": f"{p}/import/",
+        "import annotations": f"{p}/import/annotations/",
+        "import from a QDA tool": f"{p}/qda/import/",
         "new annotation": f"{p}/sources/{read.pk}/annotations/new/",
         "source form": f"{p}/sources/{source.pk}/edit/",
         "source text": f"{p}/sources/{read.pk}/text/",
