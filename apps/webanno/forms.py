@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.urls import reverse
 
+from apps.accounts.references import ReferenceField, bind_reference
+from apps.library.models import Source
 from apps.webanno import w3c as webanno
 
 
@@ -13,6 +16,25 @@ class AnnotationsUploadForm(forms.Form):
         "Hypothesis' export, Hypothesis API JSON or Zotero Web API items; "
         f"UTF-8, at most {webanno.MAX_FILE_BYTES // 1_048_576} MB.",
     )
+    source = ReferenceField(
+        what="source",
+        required=False,
+        label="Source, when the file names none found here",
+        help_text="Optional: “#12”, its citation key or exact title. Annotations the file ties "
+        "to a source of this project go there; the others go to this one (such as Zotero "
+        "highlights exported without their work).",
+    )
+
+    def clean_source(self) -> Source | None:
+        return self.fields["source"].clean_reference(self.cleaned_data["source"].strip())
+
+    def __init__(self, *args, project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        bind_reference(
+            self.fields["source"],
+            Source.objects.for_project(project).resolve_reference,
+            reverse("library:source_lookup", args=[project.slug]),
+        )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -180,6 +180,7 @@ def import_annotations(
     site: Site,
     file_name: str = "",
     new_concepts: bool = True,
+    fallback: Source | None = None,
 ) -> list[Annotation]:
     """Create every item as a draft of `by`, with its links; all or nothing. Each records
     where it came from (the file's name with the item's own origin). Tags that name no
@@ -196,19 +197,28 @@ def import_annotations(
     texts: dict[int, Haystack] = {}
     with transaction.atomic():
         return [
-            _create(project, item, by=by, site=site, sources=sources, texts=texts)
+            _create(
+                project, item, by=by, site=site, sources=sources, texts=texts, fallback=fallback
+            )
             for item in items
         ]
 
 
 def _create(
-    project: Project, item: Item, *, by, site: Site, sources: dict, texts: dict
+    project: Project,
+    item: Item,
+    *,
+    by,
+    site: Site,
+    sources: dict,
+    texts: dict,
+    fallback: Source | None = None,
 ) -> Annotation:
     ref = item.source
     named = (tuple(ref.urls), tuple(ref.keys), tuple(ref.dois), tuple(ref.zotero_keys))
     if named not in sources:
         sources[named] = _find_source(project, ref, site)
-    source = sources[named]
+    source = sources[named] or fallback
     if source is None:
         raise WebAnnoError(
             f"{item.where}: the source {item.source.describe()} is not in this project (no "
@@ -419,14 +429,25 @@ PREVIEW_ROWS = 200
 
 
 def preview_annotations(
-    *, project: Project, items: list[Item], by, site: Site, file_name: str = ""
+    *,
+    project: Project,
+    items: list[Item],
+    by,
+    site: Site,
+    file_name: str = "",
+    fallback: Source | None = None,
 ) -> Preview:
     """Raises WebAnnoError as import_annotations() would; writes nothing."""
     known = set(Concept.objects.for_project(project).values_list("name", flat=True))
     tags = list(dict.fromkeys(name for item in items for name in item.concepts))
     with transaction.atomic():
         created = import_annotations(
-            project=project, items=items, by=by, site=site, file_name=file_name
+            project=project,
+            items=items,
+            by=by,
+            site=site,
+            file_name=file_name,
+            fallback=fallback,
         )
         states: dict[str, int] = {}
         sources: dict[str, int] = {}

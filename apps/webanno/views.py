@@ -153,19 +153,23 @@ def annotations_import(request: HttpRequest, membership: Membership) -> HttpResp
     where each passage lands and which tags become concepts."""
     posted = request.method == "POST"
     form = AnnotationsUploadForm(
-        request.POST if posted else None, request.FILES if posted else None
+        request.POST if posted else None,
+        request.FILES if posted else None,
+        project=membership.project,
     )
     if posted and form.is_valid():
         upload = form.cleaned_data["file"]
         path = keep_upload(upload, ".json")
         try:
             items = webanno.read_items(path.read_bytes())
+            chosen = form.cleaned_data["source"]
             preview = preview_annotations(
                 project=membership.project,
                 items=items,
                 by=request.user,
                 site=Site.of_request(request, membership.project),
                 file_name=upload.name,
+                fallback=chosen,
             )
         except WebAnnoError as error:
             path.unlink(missing_ok=True)
@@ -178,7 +182,12 @@ def annotations_import(request: HttpRequest, membership: Membership) -> HttpResp
                 kind=ImportKind.ANNOTATIONS,
                 format="annotations",
                 filename=upload.name[:255],
-                payload={"file": path.name, "preview": preview.as_data(), "skipped": items.skipped},
+                payload={
+                    "file": path.name,
+                    "preview": preview.as_data(),
+                    "skipped": items.skipped,
+                    "source": chosen.pk if chosen else None,
+                },
             )
             return redirect("webanno:annotations_preview", membership.project.slug, job.token)
     return render(
@@ -211,6 +220,17 @@ def annotations_preview(request: HttpRequest, membership: Membership, token: str
                         f"{JOB_LIFETIME.total_seconds() / 3600:.0f} hours); upload it again."
                     )
                 items = webanno.read_items(path.read_bytes())
+                chosen = locked.payload.get("source")
+                fallback = None
+                if chosen is not None:
+                    fallback = (
+                        Source.objects.for_project(membership.project)
+                        .defer(*source_texts())
+                        .filter(pk=chosen)
+                        .first()
+                    )
+                    if fallback is None:
+                        raise WebAnnoError("The source you chose is no longer in the project.")
                 created = import_annotations(
                     project=membership.project,
                     items=items,
@@ -218,6 +238,7 @@ def annotations_preview(request: HttpRequest, membership: Membership, token: str
                     site=Site.of_request(request, membership.project),
                     file_name=locked.filename,
                     new_concepts=form.cleaned_data["new_concepts"],
+                    fallback=fallback,
                 )
                 count = len(created)
                 result = f"Imported {count} annotation{'s' if count != 1 else ''} as drafts."

@@ -2,6 +2,12 @@
 {"key", "data": {"itemType": "annotation", "parentItem", "annotationText", …}} beside (when the
 export holds them) the PDF attachments they were made on and the works those belong to.
 
+Better BibTeX's shapes are unfolded into that list first: its JSON-RPC answer to
+`item.attachments` (attachments, each with "open", "path" and its "annotations" in the Web
+API's fields) and a Better BibTeX JSON export whose items' attachments carry their annotations
+(the item's "citationKey" then names the work). The JSON-RPC answer does not say which work the
+attachment belongs to: a source chosen on the import page takes those highlights.
+
 An annotation names its attachment, which names its work: the work's DOI, URL, citation key
 (Better BibTeX's "Citation Key:" line) or Zotero key find the source here. The highlighted
 words place the passage; the page label is its locator, the comment its note, the tags its
@@ -38,12 +44,56 @@ def _data(item: Any) -> dict:
 
 def looks_like(parsed: Any) -> bool:
     """A list of Zotero items among which at least one is an annotation."""
-    items = parsed if isinstance(parsed, list) else [parsed]
-    return any(_data(item).get("itemType") == "annotation" for item in items)
+    return any(_data(item).get("itemType") == "annotation" for item in _rows(parsed))
+
+
+def _rows(parsed: Any) -> list:
+    """The file's Zotero items as one flat list, as the Web API gives them: each annotation
+    naming its attachment (parentItem), each attachment its work."""
+    if isinstance(parsed, dict) and "jsonrpc" in parsed and "result" in parsed:
+        parsed = parsed["result"]  # Better BibTeX's JSON-RPC answer
+    elif isinstance(parsed, dict) and isinstance(parsed.get("items"), list):
+        parsed = parsed["items"]  # a Better BibTeX JSON export
+    rows = parsed if isinstance(parsed, list) else [parsed]
+    flat: list = []
+    for number, row in enumerate(rows):
+        if not isinstance(row, dict):
+            flat.append(row)
+        elif isinstance(row.get("annotations"), list):  # an attachment with its annotations
+            flat.extend(_unfolded(row, work_key=None, number=number))
+        elif isinstance(row.get("attachments"), list) and any(
+            isinstance(a, dict) and isinstance(a.get("annotations"), list)
+            for a in row["attachments"]
+        ):
+            work_key = str(row.get("itemKey") or row.get("key") or f"work-{number}")
+            flat.append({**row, "key": work_key})
+            for place, attached in enumerate(row["attachments"]):
+                if isinstance(attached, dict) and isinstance(attached.get("annotations"), list):
+                    flat.extend(_unfolded(attached, work_key=work_key, number=f"{number}-{place}"))
+        else:
+            flat.append(row)
+    return flat
+
+
+def _unfolded(attachment: dict, *, work_key: str | None, number) -> list:
+    """An attachment of Better BibTeX's (its key in "itemKey", "key" or the end of its "open"
+    link) and its annotations, as Web API rows."""
+    opened = attachment.get("open")
+    key = attachment.get("itemKey") or attachment.get("key")
+    if not key and isinstance(opened, str):
+        key = opened.rstrip("/").rpartition("/")[2]
+    key = str(key or f"attachment-{number}")
+    rows: list = [{"key": key, "itemType": "attachment", "parentItem": work_key}]
+    for annotation in attachment["annotations"]:
+        if isinstance(annotation, dict):
+            rows.append({"itemType": "annotation", "parentItem": key, **annotation})
+        else:
+            rows.append(annotation)
+    return rows
 
 
 def read(parsed: Any, *, limits: dict) -> tuple[list[Item], list[str]]:
-    rows = parsed if isinstance(parsed, list) else [parsed]
+    rows = _rows(parsed)
     if len(rows) > limits["items"] * 3:
         raise WebAnnoError(
             f"The file holds {len(rows):,} Zotero items; split it and import the parts."
@@ -119,6 +169,10 @@ def _source(data: dict, by_key: dict, where: str) -> SourceRef:
         found = CITATION_KEY.search(str(work.get("extra") or ""))
         if found:
             ref.keys.append(found.group(1))
+        for name in ("citationKey", "citekey"):  # Better BibTeX's own field
+            key = work.get(name)
+            if isinstance(key, str) and key.strip() and key.strip() not in ref.keys:
+                ref.keys.append(key.strip())
     # The work's Zotero key, as a bibliography imported from Zotero keeps it; without the
     # attachment in the file, the annotation's parent is all there is to try.
     for key in (work_key, attachment_key):

@@ -139,3 +139,68 @@ def test_a_zotero_bibliography_without_annotations_is_not_taken_for_one(cast, cl
     assert response.status_code == 400
     assert "is neither a W3C Web Annotation" in response.content.decode()
     assert created == []
+
+
+def bbt_annotation(key="BBTA2345", text=QUOTE) -> dict:
+    """An annotation as Better BibTeX's JSON-RPC item.attachments lists it (the Web API's
+    fields, without the "data" wrapper)."""
+    return {**highlight(key, text=text)["data"], "parentItem": PDF}
+
+
+def test_better_bibtex_json_rpc_attachments_go_to_the_chosen_source(cast, client_for, article):
+    answer = {
+        "jsonrpc": "2.0",
+        "result": [
+            {
+                "open": f"zotero://open-pdf/library/items/{PDF}",
+                "path": "/home/lina/Zotero/storage/PDFK6789/faras2016.pdf",
+                "annotations": [bbt_annotation()],
+            }
+        ],
+        "id": 1,
+    }
+    client = client_for(cast.analyst)
+    data = json.dumps(answer).encode()
+    refused = upload(client, cast.project, data, "bbt.json")
+    assert refused.status_code == 400  # the answer names no work: nothing to match it by
+    assert "is not in this project" in refused.content.decode()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.webanno.test_w3c import import_url
+
+    started = client.post(
+        import_url(cast.project),
+        {"file": SimpleUploadedFile("bbt.json", data), "source": f"#{article.pk}"},
+    )
+    assert started.status_code == 302
+    assert client.post(started.url, {"new_concepts": "on"}).status_code == 302
+    (annotation,) = Annotation.objects.all()
+    assert annotation.source == article and annotation.anchor_state == AnchorState.EXACT
+    assert annotation.locator == "p. 14" and annotation.note == "The core prediction."
+    assert annotation.origin["tool"] == "Zotero" and annotation.origin["id"] == "BBTA2345"
+
+
+def test_a_better_bibtex_json_export_finds_the_source_by_its_citation_key(
+    cast, client_for, article
+):
+    article.citation_key = "faras2016"
+    article.save()
+    export = {
+        "config": {"id": "36a3b0b5-bad0-4a04-b79b-441c7cef77db", "label": "BetterBibTeX JSON"},
+        "items": [
+            {
+                "itemType": "journalArticle",
+                "itemKey": WORK,
+                "citationKey": "faras2016",
+                "title": "Withdrawal from Society",
+                "attachments": [
+                    {"itemKey": PDF, "path": "faras2016.pdf", "annotations": [bbt_annotation()]},
+                    {"itemKey": "SNAP2345", "path": "snapshot.html"},
+                ],
+            }
+        ],
+    }
+    response = upload(client_for(cast.analyst), cast.project, json.dumps(export).encode())
+    assert response.status_code == 302, response.content.decode()[:2000]
+    (annotation,) = Annotation.objects.all()
+    assert annotation.source == article and annotation.quote == QUOTE
