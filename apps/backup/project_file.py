@@ -53,8 +53,8 @@ from apps.library.richtext import render_markdown
 from apps.people.models import NameVariant, Person, name_key, strict_key
 
 FORMAT = "citemap-project"
-VERSION = 5
-READABLE_VERSIONS = (1, 2, 3, 4, 5)
+VERSION = 6
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
 # Rows read or written per query; a source carries its texts, so fewer of them.
 BATCH = 1000
 SOURCE_BATCH = 100
@@ -389,6 +389,7 @@ CONCEPTS = Table(
         Column("id", "id"),
         Column("name", "name"),
         Column("definition", "definition"),
+        Column("colour", "colour", since=6),
         # A parent may come later in the file.
         Column("parent", "parent", _Ref("concepts"), later=True),
         Column("originator", "originator", _Ref("people")),

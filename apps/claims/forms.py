@@ -104,10 +104,16 @@ class ConceptForm(VersionedForm):
 
     class Meta:
         model = Concept
-        fields = ["name", "definition", "parent", "originator"]
+        fields = ["name", "definition", "parent", "originator", "colour"]
         labels = {"parent": "Broader concept"}
         help_texts = {"parent": "Where the concept sits in the codebook; empty for a top level."}
-        widgets = {"definition": forms.Textarea(attrs={"rows": 4, "dir": "auto"})}
+        widgets = {
+            "definition": forms.Textarea(attrs={"rows": 4, "dir": "auto"}),
+            "colour": forms.TextInput(attrs={"placeholder": "#aa3300", "size": 8}),
+        }
+
+    def clean_colour(self) -> str:
+        return self.cleaned_data["colour"].strip().lower()
 
     def __init__(self, *args, project: Project, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -309,6 +310,17 @@ class Concept(Versioned):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="concepts")
     name = models.CharField(max_length=200)
     definition = models.TextField(blank=True)
+    # The colour qualitative analysis tools show the code in (REFI-QDA's `color`), #rrggbb.
+    colour = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^#[0-9a-fA-F]{6}$", "A colour is # and six hexadecimal digits: #aa3300."
+            )
+        ],
+        help_text="Optional, as #rrggbb (e.g. #aa3300): how REFI-QDA tools show the code.",
+    )
     parent = models.ForeignKey(
         "self", on_delete=models.RESTRICT, null=True, blank=True, related_name="children"
     )

@@ -20,6 +20,7 @@ become the passage's evidence and mentions.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -240,6 +241,7 @@ class CodebookRow:
     definition: str
     status: str  # "new", "same" or "conflict"
     differences: str = ""
+    colour: str = ""
 
 
 def _codebook(stream: IO[bytes], name: str) -> dict[str, Code]:
@@ -263,7 +265,9 @@ def preview_codebook(project: Project, stream: IO[bytes], name: str) -> list[Cod
         parent = codes[code.parent].name if code.parent in codes else ""
         concept = matches[code.guid]
         if concept is None:
-            rows.append(CodebookRow(code.name, parent, code.description, "new"))
+            rows.append(
+                CodebookRow(code.name, parent, code.description, "new", colour=_colour(code.color))
+            )
             continue
         differences = []
         if code.description.strip() and code.description.strip() != concept.definition.strip():
@@ -276,6 +280,8 @@ def preview_codebook(project: Project, stream: IO[bytes], name: str) -> list[Cod
         ours = concept.parent.name if concept.parent_id else ""
         if parent.casefold() != ours.casefold():
             differences.append(f"parent (here “{ours or 'none'}”)")
+        if _colour(code.color) and _colour(code.color) != concept.colour:
+            differences.append(f"colour (here {concept.colour or 'none'})")
         rows.append(
             CodebookRow(
                 code.name,
@@ -283,6 +289,7 @@ def preview_codebook(project: Project, stream: IO[bytes], name: str) -> list[Cod
                 code.description,
                 "conflict" if differences else "same",
                 ", ".join(differences),
+                colour=_colour(code.color),
             )
         )
     if not rows:
@@ -318,6 +325,7 @@ def _write_concepts(
                 project=project,
                 name=code.name,
                 definition=code.description.strip(),
+                colour=_colour(code.color),
                 parent=parent,
                 updated_by=by,
             )
@@ -325,10 +333,12 @@ def _write_concepts(
         elif take_theirs and (
             (code.description.strip() and code.description.strip() != concept.definition)
             or concept.parent_id != (parent.pk if parent else None)
+            or (_colour(code.color) and _colour(code.color) != concept.colour)
         ):
             with concept.editing(by=by, loaded_version=concept.version):
                 if code.description.strip():
                     concept.definition = code.description.strip()
+                concept.colour = _colour(code.color) or concept.colour
                 if parent is None or not _is_below(parent, concept):
                     concept.parent = parent
                 concept.save()
@@ -337,6 +347,14 @@ def _write_concepts(
             counts["same"] += 1
         made[code.guid] = concept
     return made
+
+
+def _colour(value: str) -> str:
+    """A code's colour as #rrggbb ("" when it has none or an unreadable one)."""
+    value = value.strip().lower()
+    if re.fullmatch(r"#[0-9a-f]{3}", value):
+        value = "#" + "".join(ch * 2 for ch in value[1:])
+    return value if re.fullmatch(r"#[0-9a-f]{6}", value) else ""
 
 
 def _is_below(candidate: Concept, concept: Concept) -> bool:

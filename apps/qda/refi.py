@@ -149,7 +149,7 @@ def _code_tree(xml: _Xml, membership: Membership) -> dict[str, dict[int, str]]:
     concepts = list(
         Concept.objects.for_project(project)
         .order_by("name", "pk")
-        .values("pk", "name", "definition", "parent_id")
+        .values("pk", "name", "definition", "parent_id", "colour")
     )
     children = defaultdict(list)
     for concept in concepts:
@@ -158,7 +158,9 @@ def _code_tree(xml: _Xml, membership: Membership) -> dict[str, dict[int, str]]:
     def concept_code(concept: dict) -> None:
         code = guid(project, "concept", concept["pk"])
         codes["concept"][concept["pk"]] = code
-        xml.start("Code", guid=code, name=concept["name"], isCodable="true")
+        xml.start(
+            "Code", guid=code, name=concept["name"], isCodable="true", color=concept["colour"]
+        )
         xml.text("Description", concept["definition"])
         for child in children[concept["pk"]]:
             concept_code(child)

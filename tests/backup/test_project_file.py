@@ -113,7 +113,7 @@ def test_the_seed_review_survives_export_and_import_into_an_empty_database(db, t
     )
     first = export()
     data = json.loads(first)
-    assert data["format"] == "citemap-project" and data["version"] == 5
+    assert data["format"] == "citemap-project" and data["version"] == 6
     assert data["project"]["allow_self_approval"] is True
     flags = [e["self_approval"] for a in data["annotations"] for e in a["review_events"]]
     assert flags.count(True) == 1 and flags.count(False) > 1
@@ -142,7 +142,7 @@ def test_the_seed_review_survives_export_and_import_into_an_empty_database(db, t
 def test_the_file_has_one_row_per_line(db):
     load_seed_review()
     lines = export().splitlines()
-    assert lines[:3] == ["{", '"format": "citemap-project",', '"version": 5,']
+    assert lines[:3] == ["{", '"format": "citemap-project",', '"version": 6,']
     start = lines.index('"people": [')
     end = lines.index("],", start)
     people = [json.loads(line.removesuffix(",")) for line in lines[start + 1 : end]]
@@ -279,7 +279,7 @@ def test_a_version_2_file_made_by_the_previous_export_is_read(db):
     project = import_text((DATA / "seed-review-v2.json").read_bytes())
 
     again = json.loads(export(project.slug))
-    assert again["version"] == 5
+    assert again["version"] == 6
     # Fields added since are the model's defaults: no self-approval in the ledger.
     added = [e.pop("self_approval") for a in again["annotations"] for e in a["review_events"]]
     assert added and not any(added)

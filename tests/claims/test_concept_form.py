@@ -160,3 +160,22 @@ def test_editors_find_the_forms_from_the_list_and_the_concept_page(cast, client_
         page = client.get(f"/p/review/concepts/{concept.pk}/").text
         assert (edit_url(concept) in page) is shown
         assert (f"/p/review/concepts/{concept.pk}/delete/" in page) is shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "saved"), [("#AA3300", "#aa3300"), (" #0f0f0f ", "#0f0f0f"), ("", "")]
+)
+def test_a_concept_takes_a_colour_and_the_codebook_shows_it(cast, client_for, typed, saved):
+    client = client_for(cast.analyst)
+    assert client.post(NEW, concept_data(colour=typed)).status_code == 302
+    assert Concept.objects.get(name="Fifth wave").colour == saved
+    page = client.get("/p/review/concepts/").text
+    assert (f'fill="{saved}"' in page) is bool(saved)
+
+
+@pytest.mark.parametrize("typed", ["red", "#abc", "#12345g", "aa3300", "#aa33001"])
+def test_a_colour_that_is_not_six_hexadecimal_digits_is_refused(cast, client_for, typed):
+    response = client_for(cast.analyst).post(NEW, concept_data(colour=typed))
+    assert response.status_code == 200
+    assert "six hexadecimal digits" in response.text or "at most 7 characters" in response.text
+    assert not Concept.objects.filter(name="Fifth wave").exists()

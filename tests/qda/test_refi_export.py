@@ -39,7 +39,9 @@ def project(cast):
     project = cast.project
     source = factories.make_source(project, "Withdrawal from Society")
     replace_text(source, TEXT, by=cast.analyst, origin="pasted")
-    isolation = factories.make_concept(project, "Isolation", definition="Withdrawal.")
+    isolation = factories.make_concept(
+        project, "Isolation", definition="Withdrawal.", colour="#aa3300"
+    )
     factories.make_concept(project, "Physical isolation", parent=isolation)
     claim = factories.make_claim(project, "Takfir spreads between groups")
     hidden_claim = factories.make_claim(project, "Only a draft argues this")
@@ -153,6 +155,10 @@ def test_the_codebook_validates(cast, project, client_for):
     names = {code.get("name") for code in document.iter(f"{{{refi.CODEBOOK_NS}}}Code")}
     assert {"Isolation", "Physical isolation", "Takfir spreads between groups"} <= names
     assert "Only a draft argues this" not in names
+    colours = {
+        code.get("name"): code.get("color") for code in document.iter(f"{{{refi.CODEBOOK_NS}}}Code")
+    }
+    assert colours["Isolation"] == "#aa3300" and colours["Physical isolation"] is None
 
 
 def test_the_project_is_prepared_by_a_job_and_downloaded(cast, project, client_for):

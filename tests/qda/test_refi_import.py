@@ -387,6 +387,16 @@ def test_a_codebook_in_the_older_namespace_previews_new_same_and_conflicting(cas
     assert isolation.definition == "Keeping apart from society." and isolation.version == 2
 
 
+def test_colours_come_in_in_either_spelling_and_unreadable_ones_are_dropped(cast):
+    data = codebook().replace(b'isCodable="true">', b'isCodable="true" color="#A30">', 1)
+    data = data.replace(
+        b'name="Rulers" isCodable="true"', b'name="Rulers" isCodable="true" color="red"'
+    )
+    importing.import_codebook(cast.project, io.BytesIO(data), "c.qdc", by=None)
+    colours = dict(Concept.objects.filter(project=cast.project).values_list("name", "colour"))
+    assert colours == {"Isolation": "#aa3300", "Hijra": "", "Excommunication": "", "Rulers": ""}
+
+
 def test_citemaps_own_codebook_comes_back_as_the_same_concepts(cast, exported):
     out = io.BytesIO()
     refi.write_codebook(out, refi.Membership(project=cast.project, role="supervisor"))
