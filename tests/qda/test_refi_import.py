@@ -55,10 +55,15 @@ def span(text: str, words: str, *, crlf_counted: bool = True) -> tuple[int, int]
 
 
 def vendor_project(
-    *, origin: str, selections: str, text_path: str = "internal://doc.txt", extra: str = ""
+    *,
+    origin: str,
+    selections: str,
+    text_path: str = "internal://doc.txt",
+    extra: str = "",
+    namespace: str = P,
 ) -> str:
     return f"""<?xml version="1.0" encoding="utf-8"?>
-<Project xmlns="{P}" name="Field notes" origin="{origin}">
+<Project xmlns="{namespace}" name="Field notes" origin="{origin}">
   <Users><User guid="{G["user"]}" name="Rana"/></Users>
   <CodeBook><Codes>
     <Code guid="{G["code1"]}" name="Excommunication" isCodable="true" color="#AA0000">
@@ -227,6 +232,7 @@ def test_atlas_ti_naming_bom_and_quotes_in_names_land_on_their_words(cast):
     start, end = span(text, "called the others apostates")
     body = vendor_project(
         origin="ATLAS.ti 23",
+        namespace="urn:QDA-XML:project:1:0",  # the spelling of the standard's first drafts
         selections=(
             f'<PlainTextSelection guid="{G["sel1"]}" name="called the others apostates" '
             f'startPosition="{start + 1}" endPosition="{end + 1}" creatingUser="{G["user"]}"/>'
