@@ -173,7 +173,7 @@ def _confirm(request, membership: Membership, job: ImportJob, choices: dict) -> 
                 locked.finish(result)
                 next_url = reverse("claims:concept_list", args=[project.slug])
                 background = None
-            elif importing.Report.from_data(locked.payload["preview"]).total > JOB_ABOVE:
+            elif importing.Report.from_data(locked.payload.get("preview", {})).total > JOB_ABOVE:
                 background = start_job(
                     kind="qda.import",
                     project=project,
