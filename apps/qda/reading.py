@@ -38,6 +38,7 @@ MAX_MEMBER_BYTES = 200 * 1024 * 1024  # one text or project file, expanded
 MAX_TOTAL_BYTES = 1024 * 1024 * 1024  # everything read from one archive, expanded
 MAX_RATIO = 200  # expanded : compressed, for members above 1 MB expanded
 MAX_SELECTIONS = 200_000
+MAX_CODES = 5_000  # a codebook; each code may become a concept, claim or person
 CHUNK = 1024 * 1024
 
 CLAIMS_GROUP = "Claims"
@@ -432,6 +433,10 @@ def _code(element, open_codes: list[str], codes: dict[str, Code]) -> Code:
         raise QdaError(f"A code ({code.guid}) has no name.")
     if code.guid in codes:
         raise QdaError(f"{where}: its GUID {code.guid} is used twice.")
+    if len(codes) >= MAX_CODES:
+        raise QdaError(
+            f"The file has more than {MAX_CODES:,} codes; Citemap takes codebooks up to that size."
+        )
     codes[code.guid] = code
     return code
 

@@ -531,6 +531,15 @@ def test_bad_archives_are_refused_with_a_message_and_nothing_written(cast, data,
     nothing_written(cast.project)
 
 
+def test_a_codebook_beyond_the_limit_is_refused(cast, monkeypatch):
+    from apps.qda import reading
+
+    monkeypatch.setattr(reading, "MAX_CODES", 3)
+    with pytest.raises(QdaError, match="more than 3 codes"):
+        importing.preview_codebook(cast.project, io.BytesIO(codebook()), "c.qdc")
+    nothing_written(cast.project)
+
+
 def test_a_refusal_halfway_through_writes_nothing(cast):
     # The first source is fine and would be written; the second's selection is broken.
     second = (
