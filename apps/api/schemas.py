@@ -93,6 +93,9 @@ class SourceOut(Schema):
     created_at: datetime.datetime
     updated_at: datetime.datetime
     actions: list[str] = ACTIONS
+    citation: str | None = Field(
+        None, description="With `include=citation`: the source formatted in `style`, as HTML."
+    )
 
 
 class SourceList(ListOut):
