@@ -617,7 +617,12 @@ def create_annotation_draft(
     haystack, _ = current_haystack(source.pk)
     annotation = Annotation(project=membership.project, source=source)
     form, evidence, mentions = _annotation_forms(payload, annotation, membership, haystack, None)
-    annotation = create_annotation(form, evidence, mentions, membership=membership, source=source)
+    try:
+        annotation = create_annotation(
+            form, evidence, mentions, membership=membership, source=source
+        )
+    except IntegrityError:  # a new name that is a person already linked, say
+        raise ApiError(409, SAVE_FAILED) from None
     body = _annotation_now(request, membership, annotation.pk)
     return _created(request, response, annotation.pk, body)
 
@@ -658,4 +663,6 @@ def update_annotation_content(
         raise _stale_error("annotation", current["version"], current) from None
     except TransitionError as refused:
         raise ApiError(409, str(refused)) from None
+    except IntegrityError:
+        raise ApiError(409, SAVE_FAILED) from None
     return _answer(response, _annotation_now(request, membership, pk))
