@@ -191,6 +191,8 @@ def test_files_follow_the_access_policy(cast, world, api_for, token_for):
         assert (
             api_for(token=token_for(cast.outsider, project=elsewhere)).get(url).status_code == 404
         )
+        head = api_for(cast.student).head(url)
+        assert head.status_code == 200 and not body(head)
         for method in ("post", "put", "patch", "delete"):
             response = getattr(api_for(cast.supervisor), method)(url)
             assert response.status_code == 405
