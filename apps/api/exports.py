@@ -142,7 +142,7 @@ ScopeChoice = Query(
 )
 
 
-def _refused_query(errors: dict, labels) -> ApiError:
+def _refused_query(errors: dict) -> ApiError:
     refused = [
         {"where": "query" if name == "__all__" else f"query.{name}", "message": str(message)}
         for name, messages in errors.items()
@@ -172,7 +172,7 @@ def matrix_file(
     membership = member(request, slug)
     form = matrix_form(request, membership)
     if not form.is_valid():
-        raise _refused_query(form.errors, form.fields)
+        raise _refused_query(form.errors)
     table = build_matrix(membership, form.query(), list(form.concepts.values()))
     answer = StreamingHttpResponse(_csv_lines(table), content_type="text/csv; charset=utf-8")
     answer["Content-Disposition"] = content_disposition(
@@ -215,7 +215,7 @@ def map_file(
     membership = member(request, slug, Action.EXPORT)
     form = MapForm(request.GET, membership=membership)
     if not form.is_valid():
-        raise _refused_query(form.errors, form.fields)
+        raise _refused_query(form.errors)
     graph = build_graph(membership, form.spec())
     lay_out(graph)
     writer, media = MAP_FILES[format]

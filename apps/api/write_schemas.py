@@ -9,7 +9,7 @@ is bound. Unknown fields are refused.
 from __future__ import annotations
 
 import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field, model_validator
@@ -17,8 +17,11 @@ from pydantic import ConfigDict, Field, model_validator
 from apps.api import schemas
 from apps.api.paging import MAX_ID
 
-RowId = Field(ge=1, le=MAX_ID)
 NAME = 300
+RowId = Field(ge=1, le=MAX_ID)
+# One row's id in a list; a name on one line.
+ListedId = Annotated[int, Field(ge=1, le=MAX_ID)]
+OneLine = Annotated[str, Field(max_length=NAME, pattern=r"^[^\r\n]*$")]
 LONG_TEXT = 100_000
 MAX_LINKS = 50
 
@@ -47,7 +50,9 @@ class PersonIn(Strict):
     description: str | None = Field(None, max_length=LONG_TEXT)
     orcid: str | None = Field(None, max_length=60)
     wikidata: str | None = Field(None, max_length=80)
-    variants: list[str] | None = Field(None, max_length=200)
+    variants: list[OneLine] | None = Field(
+        None, max_length=200, description="Other spellings, one name each."
+    )
     different_person: bool = Field(
         False, description="Save although the name matches someone in the project."
     )
@@ -150,7 +155,7 @@ class AnnotationChange(Strict):
     locator: str | None = Field(None, max_length=60)
     page_label: str | None = Field(None, max_length=30)
     note: str | None = Field(None, max_length=20_000)
-    concept_ids: list[int] | None = Field(None, max_length=200)
+    concept_ids: list[ListedId] | None = Field(None, max_length=200)
     claims: list[EvidenceIn] | None = Field(None, max_length=MAX_LINKS)
     mentions: list[MentionIn] | None = Field(None, max_length=MAX_LINKS)
 

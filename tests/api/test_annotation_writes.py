@@ -109,6 +109,8 @@ BAD = [
     ({"quote": QUOTE, "mentions": [{"person_id": 10**12}]}, "body.mentions.0.person_id"),
     ({"quote": QUOTE, "concept_ids": [10**12]}, "body.concept_ids"),
     ({"quote": QUOTE, "concept_ids": "1"}, "body.concept_ids"),
+    ({"quote": QUOTE, "concept_ids": [10**30]}, "body.concept_ids.0"),
+    ({"quote": QUOTE, "claims": [{"claim_id": "#1"}]}, "body.claims.0.claim_id"),
     ({"quote": QUOTE, "note": "n" * 20_001}, "body.note"),
     ({"quote": QUOTE, "locator": "\x00"}, "body.locator"),
 ]  # fmt: skip

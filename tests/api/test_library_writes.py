@@ -97,6 +97,8 @@ BAD_PEOPLE = [
     ({"display_name": "X", "variants": "not a list"}, "body.variants"),
     ({"display_name": "X", "variants": ["x" * 301]}, "body.variants"),
     ({"display_name": "X", "different_person": "perhaps"}, "body.different_person"),
+    ({"display_name": "X", "variants": ["two\nnames"]}, "body.variants.0"),
+    ({"display_name": "X", "variants": [None]}, "body.variants.0"),
 ]  # fmt: skip
 
 
@@ -235,6 +237,20 @@ def test_concepts_name_only_the_projects_rows(cast, api_for):
         response = send(client, "post", CONCEPTS, body)
         assert response.status_code == 400, response.content
         assert [e["where"] for e in response.json()["errors"]] == [where]
+    assert state() == before
+
+
+def test_a_concept_cannot_sit_below_itself(cast, api_for):
+    top = factories.make_concept(cast.project, "top")
+    middle = factories.make_concept(cast.project, "middle", parent=top)
+    before = state()
+    for parent in (top, middle):
+        response = send(
+            api_for(cast.analyst), "patch", f"{CONCEPTS}{top.pk}/", {"parent_id": parent.pk},
+            **v1(),
+        )  # fmt: skip
+        assert response.status_code == 400, response.content
+        assert [e["where"] for e in response.json()["errors"]] == ["body.parent_id"]
     assert state() == before
 
 
