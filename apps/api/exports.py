@@ -73,8 +73,9 @@ def list_members(
 # --- The review ledger -------------------------------------------------------------------------
 
 
-def _events_shape(events: list[ReviewEvent]) -> list[dict]:
-    return [
+def _events_shape(request: HttpRequest):
+    actions = permitted(request, ["view"])
+    return lambda events: [
         {
             "id": event.pk,
             "annotation_id": event.annotation_id,
@@ -87,6 +88,7 @@ def _events_shape(events: list[ReviewEvent]) -> list[dict]:
             "annotation_version": event.annotation_version,
             "self_approval": event.self_approval,
             "created_at": event.created_at,
+            "actions": actions,
         }
         for event in events
     ]
@@ -112,7 +114,7 @@ def annotation_events(
         raise ApiError(403, "This project does not show students the review history.")
     events, _ = visible_history(membership, annotation)
     rows = events.select_related("actor")
-    return _listed(request, response, rows, key="pk", key_type=int, shape=_events_shape,
+    return _listed(request, response, rows, key="pk", key_type=int, shape=_events_shape(request),
                    paging=paging)  # fmt: skip
 
 
@@ -129,7 +131,7 @@ def list_review_events(
     rows = ReviewEvent.objects.filter(annotation__project=membership.project).select_related(
         "actor"
     )
-    return _listed(request, response, rows, key="pk", key_type=int, shape=_events_shape,
+    return _listed(request, response, rows, key="pk", key_type=int, shape=_events_shape(request),
                    paging=paging)  # fmt: skip
 
 

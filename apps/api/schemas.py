@@ -327,6 +327,10 @@ class ReviewEventOut(Schema):
     annotation_version: int = Field(description="The version the action was taken on.")
     self_approval: bool
     created_at: datetime.datetime
+    actions: list[str] = Field(
+        default_factory=lambda: ["view"],
+        description="What the caller may do with this row: the ledger is append-only, so `view`.",
+    )
 
 
 class StaleAnnotation(Error):

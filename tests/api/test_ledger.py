@@ -59,6 +59,7 @@ def test_the_ledger_is_shown_as_on_the_annotation_page(cast, world, api_for):
     for user in (cast.supervisor, cast.analyst):
         status, body = events_of(api_for(user), approved)
         assert status == 200
+        assert all(e["actions"] == ["view"] for e in body["results"])
         assert [(e["action"], e["actor"]) for e in body["results"]] == [
             ("submit", "analyst"), ("approve", "supervisor"),
         ]  # fmt: skip
