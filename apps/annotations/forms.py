@@ -36,7 +36,7 @@ from apps.library.extract import (
     extract,
 )
 from apps.library.models import Source, TextOrigin
-from apps.people.models import NAME_MAX, Person
+from apps.people.models import NAME_MAX, Person, name_key
 
 MAX_NOTE_LENGTH = 20_000
 
@@ -366,13 +366,19 @@ class LinkFormSet(forms.BaseFormSet):
         for row in self.links():
             target = row[self.key]
             identity = (
-                ("new", target.text.casefold()) if isinstance(target, NewReference) else target.pk
+                ("new", self.new_identity(target.text))
+                if isinstance(target, NewReference)
+                else target.pk
             )
             if row.get("work") is not None:
                 identity = (identity, row["work"].pk)
             if identity in seen:
                 raise forms.ValidationError(f"The same {self.what} is linked twice.")
             seen.add(identity)
+
+    def new_identity(self, text: str) -> str:
+        """What makes two rows typed as new the same row (as `typed_new` decides)."""
+        return " ".join(text.split()).casefold()
 
 
 class EvidenceFormSet(LinkFormSet):
@@ -383,6 +389,9 @@ class EvidenceFormSet(LinkFormSet):
 class MentionFormSet(LinkFormSet):
     key = "person"
     what = "person (and work)"
+
+    def new_identity(self, text: str) -> str:
+        return name_key(text) or super().new_identity(text)
 
 
 MAX_LINKS = 50

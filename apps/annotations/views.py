@@ -114,6 +114,27 @@ def wants_json(request: HttpRequest) -> bool:
     )
 
 
+def visible_history(membership: Membership, annotation: Annotation):
+    """The review events of `annotation` this member may read, and the first version they may
+    see (call when can_see_review_history allows the history at all; the page and the API).
+
+    Students (when the project lets them read the history) see it from the approval that made
+    the passage what they may read: never the wording, comments or versions before it.
+    """
+    history = annotation.review_events.all()
+    if can(membership, Action.SEE_ALL_ANNOTATIONS) or annotation.author_id == membership.user_id:
+        return history, 1
+    approval = (
+        annotation.review_events.filter(to_status=Status.APPROVED)
+        .order_by("-pk")
+        .values_list("pk", "annotation_version")
+        .first()
+    )
+    since_event, first_version = approval or (None, annotation.version)
+    history = history.filter(pk__gte=since_event) if since_event else history.none()
+    return history, first_version
+
+
 @require_safe
 @project_view()
 def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
@@ -121,7 +142,8 @@ def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> 
     history = revisions = None
     first_version = 1
     if can_see_review_history(membership, annotation):
-        history = annotation.review_events.select_related("actor")
+        history, first_version = visible_history(membership, annotation)
+        history = history.select_related("actor")
         revisions = annotation.revisions.select_related("edited_by").only(
             "annotation_id",
             "version",
@@ -130,20 +152,7 @@ def annotation_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             "edited_by__first_name",
             "edited_by__last_name",
         )
-        if not can(membership, Action.SEE_ALL_ANNOTATIONS) and (
-            annotation.author_id != membership.user_id
-        ):
-            # Students (when the project lets them read the history) see it from the approval
-            # that made the passage what they may read: never the wording, comments or
-            # versions before it.
-            approval = (
-                annotation.review_events.filter(to_status=Status.APPROVED)
-                .order_by("-pk")
-                .values_list("pk", "annotation_version")
-                .first()
-            )
-            since_event, first_version = approval or (None, annotation.version)
-            history = history.filter(pk__gte=since_event) if since_event else history.none()
+        if first_version > 1:
             revisions = revisions.filter(version__gte=first_version)
     actions = annotation.allowed_actions(membership)
     # An approval its author gave (where the project allows it) is said on the page, to all.
@@ -266,21 +275,9 @@ def annotation_create(request: HttpRequest, membership: Membership, pk: int) -> 
     mentions = MentionRows(data, prefix="mentions", membership=membership)
     if data is not None and form.is_valid() and evidence.is_valid() and mentions.is_valid():
         submit = "submit" in request.POST
-        with transaction.atomic():
-            annotation = form.save(commit=False)
-            annotation.project = membership.project
-            annotation.source = source
-            annotation.author = request.user
-            annotation.updated_by = request.user
-            annotation.save_content(
-                evidence=evidence.links(),
-                mentions=mentions.links(),
-                concepts=form.cleaned_data["concepts"],
-                by=request.user,
-                placed=form.placed,
-            )
-            if submit:
-                annotation.transition(ReviewAction.SUBMIT, by=request.user, membership=membership)
+        annotation = create_annotation(
+            form, evidence, mentions, membership=membership, source=source, submit=submit
+        )
         done = "saved and submitted for review" if submit else "saved as a draft"
         messages.success(request, f"Annotation {annotation.locator} {done}.")
         return redirect("annotations:annotation_detail", membership.project.slug, annotation.pk)
@@ -312,26 +309,7 @@ def annotation_edit(request: HttpRequest, membership: Membership, pk: int) -> Ht
     if data is not None and form.is_valid() and evidence.is_valid() and mentions.is_valid():
         submit = "submit" in request.POST
         try:
-            with annotation.editing(
-                by=request.user, loaded_version=form.cleaned_data["loaded_version"]
-            ) as current:
-                if not current.is_editable_by(membership):
-                    raise TransitionError(
-                        "This annotation was submitted, decided on or withdrawn while you were "
-                        "editing it; your changes were not saved."
-                    )
-                form.save(commit=False)
-                annotation.save_content(
-                    evidence=evidence.links(),
-                    mentions=mentions.links(),
-                    concepts=form.cleaned_data["concepts"],
-                    by=request.user,
-                    placed=form.placed,
-                )
-                if submit:
-                    annotation.transition(
-                        ReviewAction.SUBMIT, by=request.user, membership=membership
-                    )
+            update_annotation(annotation, form, evidence, mentions, membership, submit=submit)
         except StaleEdit as stale:
             current = Annotation.objects.with_links().get(pk=stale.current.pk)
             yours = _submitted_snapshot(form, evidence, mentions)
@@ -367,6 +345,67 @@ def annotation_edit(request: HttpRequest, membership: Membership, pk: int) -> Ht
         annotation=annotation,
         decision=annotation.last_decision(),
     )
+
+
+def create_annotation(
+    form: AnnotationForm,
+    evidence: EvidenceRows,
+    mentions: MentionRows,
+    *,
+    membership: Membership,
+    source: Source,
+    submit: bool = False,
+) -> Annotation:
+    """Save a new annotation of the member's from its validated form and rows (the page and
+    the API): a draft, or submitted for review."""
+    user = membership.user
+    with transaction.atomic():
+        annotation = form.save(commit=False)
+        annotation.project = membership.project
+        annotation.source = source
+        annotation.author = user
+        annotation.updated_by = user
+        annotation.save_content(
+            evidence=evidence.links(),
+            mentions=mentions.links(),
+            concepts=form.cleaned_data["concepts"],
+            by=user,
+            placed=form.placed,
+        )
+        if submit:
+            annotation.transition(ReviewAction.SUBMIT, by=user, membership=membership)
+    return annotation
+
+
+def update_annotation(
+    annotation: Annotation,
+    form: AnnotationForm,
+    evidence: EvidenceRows,
+    mentions: MentionRows,
+    membership: Membership,
+    *,
+    submit: bool = False,
+) -> None:
+    """Save the author's change of `annotation` from its validated form and rows (the page and
+    the API). StaleEdit when a newer version was saved since the form was loaded;
+    TransitionError when it may no longer be edited."""
+    user = membership.user
+    with annotation.editing(by=user, loaded_version=form.cleaned_data["loaded_version"]) as current:
+        if not current.is_editable_by(membership):
+            raise TransitionError(
+                "This annotation was submitted, decided on or withdrawn while you were "
+                "editing it; your changes were not saved."
+            )
+        form.save(commit=False)
+        annotation.save_content(
+            evidence=evidence.links(),
+            mentions=mentions.links(),
+            concepts=form.cleaned_data["concepts"],
+            by=user,
+            placed=form.placed,
+        )
+        if submit:
+            annotation.transition(ReviewAction.SUBMIT, by=user, membership=membership)
 
 
 def selection_initial(request: HttpRequest, haystack: Haystack) -> dict:

@@ -23,7 +23,7 @@ from apps.accounts.editing import SAVE_FAILED, StaleEdit, delete_if_unreferenced
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, can
 from apps.annotations.models import Annotation, ReviewAction, StaleDecision, TransitionError
-from apps.api import schemas
+from apps.api import citing, jsonld, schemas
 from apps.api.auth import AUTH, ApiError, member, permitted
 from apps.api.paging import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_ID, MAX_LIMIT, page_headers
 from apps.api.paging import paginate as paginate_rows
@@ -401,6 +401,8 @@ def list_sources(
         "reference manager, written by the export's own writers (the next page in the `Link` "
         "header).",
     ),
+    include: citing.Include = citing.IncludeParam,
+    style: citing.StyleName = citing.StyleParam,
 ):
     """The project's bibliography, by title."""
     membership = member(request, slug)
@@ -408,6 +410,8 @@ def list_sources(
     if format != "json":
         return _sources_file(request, rows, format, paging)
     shape = _library_shape(request, membership, _source_out)
+    if include == "citation":
+        shape = citing.citing(shape, style)
     return _listed(request, response, rows, key="title", shape=shape, paging=paging)
 
 
@@ -426,12 +430,22 @@ def _sources_file(request: HttpRequest, rows, format: str, paging: Paging) -> Ht
 @api.get(
     "/p/{slug:slug}/sources/{id:pk}/", response={200: schemas.SourceOut, **ERRORS}, tags=["sources"]
 )
-def get_source(request: HttpRequest, response: HttpResponse, slug: str = Slug, pk: int = Id):
+def get_source(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    pk: int = Id,
+    include: citing.Include = citing.IncludeParam,
+    style: citing.StyleName = citing.StyleParam,
+):
     """One source; its `ETag` is its version, for `If-Match` when changing it."""
     membership = member(request, slug)
     source = _found(_sources(membership), pk, "source")
     response["ETag"] = f'"{source.version}"'
-    return _source_out(source, _library_actions(request, membership))
+    out = _source_out(source, _library_actions(request, membership))
+    if include == "citation":
+        out["citation"] = citing.citations([source.pk], style)[source.pk]
+    return out
 
 
 @api.get("/p/{slug:slug}/people/", response={200: schemas.PersonList, **ERRORS}, tags=["people"])
@@ -509,11 +523,15 @@ def get_concept(request: HttpRequest, slug: str = Slug, pk: int = Id):
     return _concept_out(concept, _library_actions(request, membership))
 
 
+AnnotationFormat = Query("json", description=jsonld.FORMAT_DESCRIPTION)
+
+
 @api.get(
     "/p/{slug:slug}/annotations/",
     response={200: schemas.AnnotationList, **ERRORS},
     tags=["annotations"],
     exclude_unset=True,
+    openapi_extra={"responses": {200: {"content": jsonld.FILES}}},
 )
 def list_annotations(
     request: HttpRequest,
@@ -521,11 +539,16 @@ def list_annotations(
     slug: str = Slug,
     paging: Paging = PagingParams,
     scope: Literal["visible", "approved"] = ScopeParam,
+    format: Literal["json", "jsonld"] = AnnotationFormat,  # noqa: A002
 ):
     """Annotations the caller may see (students: approved ones), oldest first, as W3C Web
     Annotations with their review status."""
     membership = member(request, slug)
     _scoped(membership, scope)
+    if jsonld.wanted(request, format):
+        return jsonld.annotation_page(
+            request, membership, _annotations(membership), cursor=paging.cursor, limit=paging.limit
+        )
 
     def shape(rows):
         return _annotations_out(request, membership, rows)
@@ -539,10 +562,21 @@ def list_annotations(
     response={200: schemas.AnnotationOut, **ERRORS},
     tags=["annotations"],
     exclude_unset=True,
+    openapi_extra={"responses": {200: {"content": jsonld.FILES}}},
 )
-def get_annotation(request: HttpRequest, slug: str = Slug, pk: int = Id):
+def get_annotation(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    pk: int = Id,
+    format: Literal["json", "jsonld"] = AnnotationFormat,  # noqa: A002
+):
+    """One annotation; its `ETag` is its version, for `If-Match` when changing it."""
     membership = member(request, slug)
     annotation = _found(_annotations(membership), pk, "annotation")
+    if jsonld.wanted(request, format):
+        return jsonld.annotation_document(request, membership, annotation)
+    response["ETag"] = f'"{annotation.version}"'
     return _annotations_out(request, membership, [annotation])[0]
 
 
@@ -802,3 +836,7 @@ def annotation_transition(
             "created_at": event.created_at,
         },
     )
+
+
+# Routes of other modules, on the same API (imported last: they use the helpers above).
+from apps.api import exports, writes  # noqa: E402, F401

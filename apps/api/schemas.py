@@ -93,6 +93,9 @@ class SourceOut(Schema):
     created_at: datetime.datetime
     updated_at: datetime.datetime
     actions: list[str] = ACTIONS
+    citation: str | None = Field(
+        None, description="With `include=citation`: the source formatted in `style`, as HTML."
+    )
 
 
 class SourceList(ListOut):
@@ -324,6 +327,10 @@ class ReviewEventOut(Schema):
     annotation_version: int = Field(description="The version the action was taken on.")
     self_approval: bool
     created_at: datetime.datetime
+    actions: list[str] = Field(
+        default_factory=lambda: ["view"],
+        description="What the caller may do with this row: the ledger is append-only, so `view`.",
+    )
 
 
 class StaleAnnotation(Error):

@@ -498,16 +498,23 @@ def _cache_key(item: dict[str, Any], style: Style) -> str:
     return f"citation:{_engine_version()}:{style.value}:{digest}"
 
 
-def source_citations(source: Source) -> list[tuple[Style, str]]:
-    """The source formatted in each offered style, as HTML (for its page)."""
-    item = csl_item(source)
-    keys = {style: _cache_key(item, style) for style in Style}
-    found = django_cache.get_many(list(keys.values()))
+def cached_citations(wanted: list[tuple[dict[str, Any], Style]]) -> list[str]:
+    """Each (CSL item, style) formatted alone, as HTML: read from the cache in one call, the
+    missing ones formatted and stored in one more. For one source's page or a page of the API's
+    sources alike: each entry stands alone (no "———" for a repeated author, no 2020a)."""
+    keys = [_cache_key(item, style) for item, style in wanted]
+    found = django_cache.get_many(list(set(keys)))
     missing = {}
-    for style in Style:
-        if keys[style] not in found:
-            missing[keys[style]] = format_bibliography([item], style, html=True)[0]
+    for key, (item, style) in zip(keys, wanted, strict=True):
+        if key not in found and key not in missing:
+            missing[key] = format_bibliography([item], style, html=True)[0]
     if missing:
         django_cache.set_many(missing, _CACHE_SECONDS)
     found.update(missing)
-    return [(style, found[keys[style]]) for style in Style]
+    return [found[key] for key in keys]
+
+
+def source_citations(source: Source) -> list[tuple[Style, str]]:
+    """The source formatted in each offered style, as HTML (for its page)."""
+    item = csl_item(source)
+    return list(zip(Style, cached_citations([(item, style) for style in Style]), strict=True))

@@ -331,3 +331,22 @@ def test_rows_of_links_are_not_marked_required_but_the_quote_is(cast, client_for
     # (kind, stance, function) have defaults: nothing there carries the mark.
     assert 'Quote <span class="required"' in before_rows
     assert 'class="required"' not in rows
+
+
+def test_new_links_typed_twice_with_other_spacing_or_spelling_are_refused(
+    cast, client_for, setting
+):
+    """Two rows typed as new that `typed_new` would make the same claim or person: refused as
+    linked twice (before, both were accepted and the second link broke a unique constraint)."""
+    before = (Annotation.objects.count(), Claim.objects.count(), Person.objects.count())
+    for rows in (
+        {"evidence-0-claim": "Takfir splits ISIS", "evidence-0-new_claim": "on",
+         "evidence-1-claim": "takfir  splits isis", "evidence-1-new_claim": "on"},
+        {"mentions-0-person": "Abu Bakr Naji", "mentions-0-new_person": "on",
+         "mentions-1-person": "abu bakr nāji", "mentions-1-new_person": "on"},
+    ):  # fmt: skip
+        response = client_for(cast.analyst).post(create_url(setting["source"]), form_data(**rows))
+        assert response.status_code == 200
+        assert "is linked twice" in response.text
+    after = (Annotation.objects.count(), Claim.objects.count(), Person.objects.count())
+    assert after == before

@@ -22,7 +22,14 @@ from apps.api.views import openapi_document
 from apps.claims.models import Claim, Concept
 from apps.library.models import Source
 from apps.people.models import Person
-from tests.api.test_access import ACTIONS_ON, ENDPOINTS, SIGNED_IN, WRITES
+from tests.api.test_access import (
+    ACTIONS_ON,
+    ENDPOINTS,
+    FILES,
+    OTHER_WRITES,
+    SIGNED_IN,
+    WRITES,
+)
 
 
 def test_the_schema_is_valid_openapi_3_1(db, api_for):
@@ -40,10 +47,14 @@ def test_the_schema_names_every_route_and_how_to_authenticate(db, api_for):
         for methods in document["paths"].values()
         for operation in methods.values()
     }
-    routes = {name.split(":")[1] for name in set(ENDPOINTS) | SIGNED_IN | set(ACTIONS_ON)}
-    writes = {"create_source", "update_source", "delete_source"}
-    assert {op.removeprefix("apps_api_endpoints_") for op in operations} == routes | writes
-    assert len(WRITES) == len(writes)
+    routes = {name.split(":")[1] for name in set(ENDPOINTS) | SIGNED_IN | set(ACTIONS_ON) | FILES}
+    writes = {
+        f"{verb}_{kind}"
+        for verb in ("create", "update", "delete")
+        for kind in ("source", "person", "claim", "concept")
+    } | {"create_annotation_draft", "update_annotation_content"}
+    assert {op.split("_", 3)[3] for op in operations} == routes | writes
+    assert len(WRITES) + len(OTHER_WRITES) == len(writes)
     patch = document["paths"]["/api/v1/p/{slug}/sources/{pk}/"]["patch"]
     headers = {p["name"] for p in patch["parameters"] if p["in"] == "header"}
     assert headers == {"If-Unmodified-Since-Version", "If-Match"}
@@ -120,8 +131,9 @@ def test_the_api_answers_every_generated_request_as_its_schema_says(case, fuzz_t
     assert response.status_code < 500, response.text[:500]
     headers = {name.lower(): values for name, values in response.headers.items()}
     # JSON, but for the files the sources list answers with `?format=` (documented too).
-    files = ("bibtex", "ris", "csljson")
-    if (case.query or {}).get("format") in files and response.status_code == 200:
+    files = ("bibtex", "ris", "csljson", "jsonld", "csv", "gexf", "graphml")
+    is_file = (case.query or {}).get("format") in files or case.path.endswith(("/matrix/", "/map/"))
+    if is_file and response.status_code == 200:
         assert not headers["content-type"][0].startswith("application/json")
     else:
         assert headers["content-type"][0].startswith("application/json")
