@@ -245,6 +245,7 @@ def _concept_out(concept: Concept, actions: list[str]) -> dict:
         "definition": concept.definition,
         "parent_id": concept.parent_id,
         "originator_id": concept.originator_id,
+        "colour": concept.colour,
         "actions": actions,
     }
 

@@ -150,6 +150,7 @@ class ConceptOut(Schema):
     definition: str
     parent_id: int | None
     originator_id: int | None
+    colour: str = Field("", description="#rrggbb as REFI-QDA tools show the code; empty: none.")
     actions: list[str] = ACTIONS
 
 

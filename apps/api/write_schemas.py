@@ -91,6 +91,7 @@ class ConceptIn(Strict):
     definition: str | None = Field(None, max_length=LONG_TEXT)
     parent_id: int | None = Field(None, ge=1, le=MAX_ID)
     originator_id: int | None = Field(None, ge=1, le=MAX_ID)
+    colour: str | None = Field(None, max_length=7, description="#rrggbb, or empty for none.")
 
 
 class StaleConcept(schemas.Error):

@@ -400,9 +400,10 @@ def _concept_form(payload: ws.ConceptIn, concept: Concept, project, seen: int | 
         "definition": concept.definition,
         "parent": _text(concept.parent_id),
         "originator": f"#{concept.originator_id}" if concept.originator_id else "",
+        "colour": concept.colour,
     }
     given = payload.model_dump(exclude_unset=True)
-    for name in ("name", "definition"):
+    for name in ("name", "definition", "colour"):
         if name in given:
             data[name] = _text(given[name])
     if "parent_id" in given:

@@ -218,6 +218,11 @@ def test_a_concept_is_placed_in_the_codebook(cast, api_for):
         client, "patch", url, {"parent_id": None, "originator_id": None}, HTTP_IF_MATCH='"2"'
     )
     assert (top.json()["parent_id"], top.json()["originator_id"]) == (None, None)
+    coloured = send(client, "patch", url, {"colour": "#AA3300"}, HTTP_IF_MATCH='"3"')
+    assert coloured.json()["colour"] == "#aa3300"
+    refused = send(client, "patch", url, {"colour": "red"}, HTTP_IF_MATCH='"4"')
+    assert refused.status_code == 400
+    assert [e["where"] for e in refused.json()["errors"]] == ["body.colour"]
 
 
 def test_concepts_name_only_the_projects_rows(cast, api_for):
