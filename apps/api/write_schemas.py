@@ -208,3 +208,10 @@ class MemberList(schemas.ListOut):
 
 class ReviewEventList(schemas.ListOut):
     results: list[schemas.ReviewEventOut]
+
+
+class AnnotationsCreated(Schema):
+    results: list[schemas.AnnotationOut] = Field(description="The new drafts, in the body's order.")
+    skipped: list[str] = Field(
+        default_factory=list, description="What the body held that marks no passage, and why."
+    )

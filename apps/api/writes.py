@@ -52,6 +52,8 @@ from apps.claims.models import Claim, Concept
 from apps.library.models import SOURCE_TEXTS, Source
 from apps.people.forms import PersonForm
 from apps.people.models import Person
+from apps.webanno.items import Site, WebAnnoError, import_annotations
+from apps.webanno.w3c import read_items
 
 # --- Shared: a form bound to the object's values overlaid with the body ------------------------
 
@@ -667,3 +669,59 @@ def update_annotation_content(
     except IntegrityError:
         raise ApiError(409, SAVE_FAILED) from None
     return _answer(response, _annotation_now(request, membership, pk))
+
+
+# An annotation in the Web Annotation model, as GET gives it and as other tools write it: the
+# importer reads it (apps.webanno), so the API takes what the import page takes.
+W3C_BODY = {
+    "required": True,
+    "content": {
+        "application/ld+json": {
+            "schema": {
+                "type": ["object", "array"],
+                "description": "One Web Annotation (or a collection, a Hypothesis API answer, "
+                "Zotero annotation items): what the annotation import page reads.",
+            }
+        },
+        "application/json": {"schema": {"type": ["object", "array"]}},
+    },
+}
+MAX_W3C_ITEMS = 100
+
+
+@api.post(
+    "/p/{slug:slug}/annotations/w3c/",
+    response={201: ws.AnnotationsCreated, **WRITE_ERRORS},
+    tags=["annotations"],
+    url_name="create_w3c_annotations",
+    openapi_extra={"requestBody": W3C_BODY},
+)
+def create_w3c_annotations(request: HttpRequest, response: HttpResponse, slug: str = Slug):
+    """Annotate in the Web Annotation model: the body is one W3C annotation (the shape GET
+    returns, another Citemap's export, Hypothesis' W3C form…) or any file the annotation
+    import page takes, at most 100 annotations. Each becomes the caller's draft, placed by its
+    quote in the source its target names; all or nothing."""
+    membership = member(request, slug, Action.ANNOTATE)
+    try:
+        items = read_items(request.body)
+        if len(items) > MAX_W3C_ITEMS:
+            raise WebAnnoError(
+                f"The body holds {len(items):,} annotations; send at most {MAX_W3C_ITEMS} at a "
+                "time (the import page takes large files)."
+            )
+        if not items:
+            raise WebAnnoError("The body holds no annotation of a passage.")
+        created = import_annotations(
+            project=membership.project,
+            items=items,
+            by=request.user,
+            site=Site.of_request(request, membership.project),
+            file_name="API",
+        )
+    except WebAnnoError as error:
+        raise ApiError(400, str(error)) from None
+    except IntegrityError:
+        raise ApiError(409, SAVE_FAILED) from None
+    rows = list(_annotations(membership).filter(pk__in=[a.pk for a in created]).order_by("pk"))
+    results = _annotations_out(request, membership, rows)
+    return Status(201, {"results": results, "skipped": items.skipped})

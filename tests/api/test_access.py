@@ -39,7 +39,11 @@ PUBLIC = {"api:root": 200, "api:schema": 200, "api:docs": 200}
 SIGNED_IN = {"api:list_projects"}
 # POST only, one object: who may is tested in test_review.py; here, the other methods and
 # callers without a membership.
-ACTIONS_ON = {"api:annotation_transition": "approved"}
+ACTIONS_ON = {
+    "api:annotation_transition": "approved",
+    # W3C annotations in (students 403, analysts 201: tests/api/test_w3c_writes.py)
+    "api:create_w3c_annotations": None,
+}
 
 # Objects some members may not see: they are not found for them (as in the lists).
 RESTRICTED = {
