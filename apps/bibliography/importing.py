@@ -16,6 +16,7 @@ from django.db import DataError, IntegrityError, models, transaction
 from django.db.models import Prefetch
 
 from apps.accounts.models import Project, User
+from apps.accounts.sync import bump
 from apps.bibliography import bibtex, csljson, files, ris
 from apps.bibliography.files import ReadFormat
 from apps.bibliography.records import (
@@ -474,6 +475,8 @@ def _people_for(
             project=project,
             display_name=name_text(name)[:300],
             updated_by=by,
+            # bulk_create skips save(): stamped here with the import's version.
+            library_version=bump(project.pk),
             **person_fields(name),
         )
         person.set_keys()
@@ -508,6 +511,8 @@ def _create_sources(
                 citation_key=key,
                 extra=entry.extra,
                 updated_by=by,
+                # bulk_create skips save(): stamped here with the import's version.
+                library_version=bump(project.pk),
                 **_source_fields(entry),
             )
         )

@@ -25,6 +25,7 @@ ENDPOINTS = {
     "api:get_concept": ("concept", ALL),
     "api:list_annotations": (None, ALL),
     "api:get_annotation": ("approved", ALL),
+    "api:list_deleted": (None, ALL),
 }
 # Not of one project: anyone may read them (projects/ lists the caller's own).
 PUBLIC = {"api:root": 200, "api:schema": 200, "api:docs": 200}
@@ -32,6 +33,8 @@ SIGNED_IN = {"api:list_projects"}
 # POST only, one object: who may is tested in test_review.py; here, the other methods and
 # callers without a membership.
 ACTIONS_ON = {"api:annotation_transition": "approved"}
+# POST only, a list of objects: who may is tested in test_sync.py, the other methods here.
+BATCHES = {"api:create_sources"}
 
 # Objects some members may not see: they are not found for them (as in the lists).
 RESTRICTED = {
@@ -83,13 +86,24 @@ def api_url_names() -> set[str]:
 
 
 def test_every_api_route_is_in_the_access_matrix():
-    assert api_url_names() == set(ENDPOINTS) | set(PUBLIC) | SIGNED_IN | set(ACTIONS_ON)
+    assert api_url_names() == (set(ENDPOINTS) | set(PUBLIC) | SIGNED_IN | set(ACTIONS_ON) | BATCHES)
+
+
+@pytest.mark.parametrize("name", sorted(BATCHES))
+def test_batches_take_post_only_and_refuse_callers_without_a_membership(cast, api_for, name):
+    url = reverse(name, kwargs={"slug": "review"})
+    for method in ("get", "put", "patch", "delete"):
+        response = getattr(api_for(cast.supervisor), method)(url)
+        assert_json(response, 405)
+        assert "POST" in response["Allow"]
+    body = [{"title": "T", "citation_key": "k"}]
+    for client, status in ((api_for(cast.outsider), 404), (api_for(None), 401),
+                           (api_for(cast.student), 403)):  # fmt: skip
+        assert_json(client.post(url, body, content_type="application/json"), status)
 
 
 @pytest.mark.parametrize("name", sorted(ACTIONS_ON))
-def test_actions_take_post_only_and_refuse_callers_without_a_membership(
-    cast, world, api_for, name
-):
+def test_actions_take_post_only_and_refuse_callers_without_a_membership(cast, world, api_for, name):
     url = url_for(name, world, ACTIONS_ON[name])
     for method in ("get", "put", "patch", "delete"):
         response = getattr(api_for(cast.supervisor), method)(url)
