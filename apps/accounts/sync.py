@@ -138,7 +138,9 @@ def project_version(project_ref: str = "project_id") -> Subquery:
 
 class Synced(models.Model):
     """A row API clients sync: stamped with the project version that last changed it, and
-    leaving a tombstone when deleted."""
+    leaving a tombstone when deleted. Each save and delete is a transaction with its stamp (no
+    savepoint of its own inside a caller's transaction: an error there fails the caller's
+    block, as it would without this)."""
 
     library_version = models.PositiveBigIntegerField(
         default=FIRST_VERSION,
@@ -154,7 +156,7 @@ class Synced(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         using = kwargs.get("using") or DEFAULT_DB_ALIAS
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=False):
             taken = take(self.project_id, using)
             self.library_version = taken.version
             if kwargs.get("update_fields") is not None:
@@ -169,7 +171,7 @@ class Synced(models.Model):
 
         using = kwargs.get("using") or DEFAULT_DB_ALIAS
         reason = TombstoneReason.DELETED if merged_into is None else TombstoneReason.MERGED
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=False):
             Tombstone.record(self, reason, merged_into=merged_into)
             return super().delete(*args, **kwargs)
 
@@ -189,12 +191,12 @@ class SyncedPart(models.Model):
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        with transaction.atomic(using=kwargs.get("using") or DEFAULT_DB_ALIAS):
+        with transaction.atomic(using=kwargs.get("using") or DEFAULT_DB_ALIAS, savepoint=False):
             super().save(*args, **kwargs)
             self._stamp_owner()
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
-        with transaction.atomic(using=kwargs.get("using") or DEFAULT_DB_ALIAS):
+        with transaction.atomic(using=kwargs.get("using") or DEFAULT_DB_ALIAS, savepoint=False):
             self._stamp_owner()
             return super().delete(*args, **kwargs)
 

@@ -401,6 +401,9 @@ def _import(
         else:
             result.skipped += 1
     total = len(to_create) + len(to_merge)
+    if total:
+        # The project's version before any source's lock, as every writer (apps.accounts.sync).
+        bump(project.pk)
     yield 0, total
     people = _people_for(project, [*to_create, *(entry for entry, _ in to_merge)], by, result)
     done = 0

@@ -80,6 +80,39 @@ def test_an_edit_with_contributors_and_identifiers_takes_one_version(cast, api_f
     assert person.library_version == version_of(cast.project) == before + 2
 
 
+def test_a_page_save_with_new_people_and_identifiers_takes_one_version(cast, client_for):
+    from tests.library.test_source_form import NEW, author, source_data
+
+    before = version_of(cast.project)
+    data = source_data(
+        [author("Anna Example", new="on"), author("Bert Other", new="on")],
+        [{"scheme": "doi", "value": "10.1000/page"}],
+    )
+    response = client_for(cast.analyst).post(NEW, data)
+    assert response.status_code == 302, response.content[:500]
+    source = Source.objects.get(citation_key="mironova2017bloody")
+    assert version_of(cast.project) == before + 1
+    assert source.library_version == before + 1
+    people = Person.objects.filter(contributions__source=source)
+    assert set(people.values_list("library_version", flat=True)) == {before + 1}
+
+
+def test_an_import_takes_one_version_for_all_it_creates(cast):
+    from apps.bibliography.importing import import_entries, read_file
+
+    bibtex = b"""
+@article{one2020, title={First}, author={Doe, Jane}, year={2020}, doi={10.1000/imp1}}
+@book{two2021, title={Second}, author={Roe, Rick and Doe, Jane}, year={2021}}
+"""
+    _, entries = read_file(bibtex, format="bibtex")
+    before = version_of(cast.project)
+    result = import_entries(project=cast.project, entries=entries, by=cast.analyst)
+    assert result.created == 2
+    assert version_of(cast.project) == before + 1
+    assert set(Source.objects.values_list("library_version", flat=True)) == {before + 1}
+    assert set(Person.objects.values_list("library_version", flat=True)) == {before + 1}
+
+
 def test_review_decisions_and_link_changes_stamp_the_annotation_and_its_claims(cast, world):
     annotation = world["draft"]
     claim = world["unsupported_claim"]
