@@ -171,7 +171,9 @@ class Synced(models.Model):
 
         using = kwargs.get("using") or DEFAULT_DB_ALIAS
         reason = TombstoneReason.DELETED if merged_into is None else TombstoneReason.MERGED
-        with transaction.atomic(using=using, savepoint=False):
+        # A savepoint: a delete the database refuses (RESTRICT) takes its tombstone back and
+        # leaves the caller's transaction usable (delete_if_unreferenced goes on to say why).
+        with transaction.atomic(using=using):
             Tombstone.record(self, reason, merged_into=merged_into)
             return super().delete(*args, **kwargs)
 

@@ -585,3 +585,25 @@ def test_two_writers_with_the_same_object_version_bump_the_library_once():
     assert version_of(project) == start + 2
     source.refresh_from_db()
     assert source.library_version == start + 2
+
+
+def test_a_delete_the_database_refuses_leaves_no_tombstone_and_the_transaction_usable(cast, world):
+    from apps.accounts.editing import delete_if_unreferenced
+
+    person = world["person"]  # mentioned by an annotation: RESTRICT
+    person.references = list  # as if the check missed the link made meanwhile
+    with transaction.atomic():
+        assert delete_if_unreferenced(person)
+        assert Person.objects.filter(pk=person.pk).exists()  # the transaction is usable
+    assert not Tombstone.objects.exists()
+    assert Person.objects.filter(pk=person.pk).exists()
+
+
+def test_a_generated_corpus_is_one_change_for_sync(cast, api_for, grow):
+    before = version_of(cast.project)
+    grow(2)
+    assert version_of(cast.project) == before + 1
+    client = api_for(cast.supervisor)
+    for kind in KINDS:
+        changed = client.get(f"{BASE}{kind}/", {"since": before, "limit": 100}).json()
+        assert changed["total"] == client.get(f"{BASE}{kind}/").json()["total"] > 0, kind
