@@ -10,7 +10,7 @@ pulls the changed rows and the deletions since its last version, then keeps the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -27,9 +27,11 @@ from apps.api.endpoints import (
     MAX_VERSION,
     WRITE_ERRORS,
     ModifiedSince,
+    ScopeParam,
     Slug,
     _identifiers,
     _save_source,
+    _scoped,
     _source_form,
     _source_out,
     _sources,
@@ -88,6 +90,7 @@ def list_deleted(
         description="The library version of your last pull: what left the lists after it "
         "(0, the default: everything the project keeps).",
     ),
+    scope: Literal["visible", "approved"] = ScopeParam,
     seen: int = ModifiedSince,  # None when absent (see Since)
 ):
     """What was deleted, merged into another object, withdrawn or (for those who see approved
@@ -96,6 +99,7 @@ def list_deleted(
     away, never of drafts."""
     membership = member(request, slug)
     version = library_version(response, membership, seen)
+    _scoped(membership, scope)  # the approved scope hears of work no longer approved too
     rows = (
         Tombstone.objects.visible_to(membership)
         .filter(library_version__gt=since)
