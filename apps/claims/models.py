@@ -154,7 +154,7 @@ def _note_visibility(before: list[tuple[int, int, int]], after: dict[int, int]) 
     from apps.accounts.sync import bump
 
     hidden = [(pk, project) for pk, count, project in before if count and not after.get(pk)]
-    shown = [pk for pk, count, _ in before if not count and after.get(pk)]
+    shown = [(pk, project) for pk, count, project in before if not count and after.get(pk)]
     if hidden:
         Tombstone.objects.bulk_create(
             Tombstone(
@@ -169,7 +169,10 @@ def _note_visibility(before: list[tuple[int, int, int]], after: dict[int, int]) 
         )
     if shown:
         Tombstone.objects.filter(
-            kind="claim", object_id__in=shown, reason=TombstoneReason.UNAPPROVED
+            project_id__in={project for _, project in shown},
+            kind="claim",
+            object_id__in=[pk for pk, _ in shown],
+            reason=TombstoneReason.UNAPPROVED,
         ).delete()
 
 

@@ -607,3 +607,16 @@ def test_a_generated_corpus_is_one_change_for_sync(cast, api_for, grow):
     for kind in KINDS:
         changed = client.get(f"{BASE}{kind}/", {"since": before, "limit": 100}).json()
         assert changed["total"] == client.get(f"{BASE}{kind}/").json()["total"] > 0, kind
+
+
+def test_a_claim_backed_again_leaves_the_students_feed(cast, world, api_for):
+    start = version_of(cast.project)
+    student = api_for(cast.student)
+    world["approved"].transition(ReviewAction.WITHDRAW, by=cast.analyst)
+    assert set(gone(student.get(DELETED, {"since": start}), "claims")) == {world["claim"].pk}
+    world["approved"].transition(ReviewAction.RESTORE, by=cast.analyst)
+    feed = student.get(DELETED, {"since": start})
+    assert gone(feed, "claims") == {} and gone(feed, "annotations") == {}
+    # …and both are in the student's changes since then.
+    for kind, key in (("claims", "claim"), ("annotations", "approved")):
+        assert world[key].pk in ids(student.get(f"{BASE}{kind}/", {"since": start}))
