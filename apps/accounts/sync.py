@@ -156,6 +156,8 @@ class Synced(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         using = kwargs.get("using") or DEFAULT_DB_ALIAS
+        if self.project_id is None:  # the database refuses it as before (NOT NULL)
+            return super().save(*args, **kwargs)
         with transaction.atomic(using=using, savepoint=False):
             taken = take(self.project_id, using)
             self.library_version = taken.version

@@ -620,3 +620,10 @@ def test_a_claim_backed_again_leaves_the_students_feed(cast, world, api_for):
     # …and both are in the student's changes since then.
     for kind, key in (("claims", "claim"), ("annotations", "approved")):
         assert world[key].pk in ids(student.get(f"{BASE}{kind}/", {"since": start}))
+
+
+def test_a_row_without_a_project_is_refused_by_the_database_as_before(cast):
+    from django.db import IntegrityError
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Source(title="T", citation_key="k").save()
