@@ -479,9 +479,11 @@ class Tombstone(models.Model):
             ),
         ]
         indexes = [
+            # The API's …/deleted/?since=N: a project's tombstones after a version, in order.
             models.Index(
                 fields=["project", "library_version", "id"], name="tombstone_project_version"
             ),
+            # Tombstone.forget and the claims' recount: an object's tombstones, when it is back.
             models.Index(fields=["project", "kind", "object_id"], name="tombstone_object"),
         ]
 
