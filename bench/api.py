@@ -9,6 +9,8 @@ same member. Per list: the median and 95th percentile of `--repeat` requests aft
 for the first page and for a page deep in the list (the API follows its cursor ten pages on;
 the HTML page is asked for page 10), and the ratio of the API's median to the page's. The
 API's page holds 100 rows, the HTML page its own page size (50): the ratio is per request.
+Then a `since=` pull after 100 changes: 100 sources saved again (values unchanged, new library
+versions), and the changed sources and deletions since the version before, per role.
 """
 
 import argparse
@@ -101,6 +103,38 @@ def main() -> None:
         f"worst ratio {worst[0]:.2f} ({worst[1]}, {worst[2]}); "
         f"load average now {os.getloadavg()[0]:.2f}"
     )
+    _sync_pull(project, people, args.repeat)
+
+
+def _sync_pull(project, people, repeat: int) -> None:
+    """A since= pull after 100 changes (target: under 100 ms): 100 sources saved again, as an
+    edit saves them (their values unchanged; each takes a new library version), then the
+    changed sources and the deletions since the version before."""
+    from django.test import Client
+
+    from apps.api.models import ApiToken
+    from apps.library.models import Source
+
+    project.refresh_from_db()
+    before = project.library_version
+    for source in Source.objects.filter(project=project).order_by("?")[:100]:
+        with source.editing(by=people["supervisor"], loaded_version=source.version):
+            source.save()
+    print(
+        f"\nsince= pull after 100 changes (target < 100 ms); load average {os.getloadavg()[0]:.2f}"
+    )
+    for role, user in people.items():
+        _, secret = ApiToken.issue(
+            user=user, project=project, name="bench", scope="read",
+            lifetime=datetime.timedelta(days=1),
+        )  # fmt: skip
+        api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        for label, url in (
+            ("sources since", f"/api/v1/p/{project.slug}/sources/?since={before}&limit=100"),
+            ("deleted since", f"/api/v1/p/{project.slug}/deleted/?since={before}"),
+        ):
+            p50, p95 = _times(api, url, repeat)
+            print(f"{label:<22} {role:<10} {p50:>8.1f} {p95:>8.1f}", flush=True)
 
 
 def _tenth_page(client, url: str) -> str | None:

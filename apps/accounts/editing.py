@@ -48,6 +48,11 @@ class Versioned(models.Model):
         block receives the row as it is now, locked, to re-check what may have changed.
         """
         with transaction.atomic():
+            if hasattr(self, "library_version"):
+                # The project's version first, as every writer does (apps.accounts.sync).
+                from apps.accounts.sync import bump
+
+                bump(self.project_id)
             current = type(self).objects.select_for_update().get(pk=self.pk)
             if current.version != loaded_version:
                 raise StaleEdit(current)

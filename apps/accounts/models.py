@@ -57,6 +57,9 @@ class Project(models.Model):
         "(for projects with one supervisor). Off: nobody decides on their own work.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Taken by every write to the project's synced rows, in the write's transaction
+    # (apps.accounts.sync): what API clients sync by.
+    library_version = models.PositiveBigIntegerField(default=1, editable=False)
 
     objects = ProjectQuerySet.as_manager()
 
@@ -412,6 +415,104 @@ class Invitation(models.Model):
 
 
 INVITATION_SALT = "citemap.accounts.invitation"
+
+
+class SyncedKind(models.TextChoices):
+    """The kinds of rows API clients sync (apps.accounts.sync.Synced)."""
+
+    SOURCE = "source", "Source"
+    PERSON = "person", "Person"
+    CLAIM = "claim", "Claim"
+    CONCEPT = "concept", "Concept"
+    ANNOTATION = "annotation", "Annotation"
+
+
+class TombstoneReason(models.TextChoices):
+    DELETED = "deleted", "Deleted"
+    MERGED = "merged", "Merged into another"
+    # Annotations: withdrawn (hidden from every list until restored).
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    # No longer approved (reopened, sent back, rejected): gone for readers of approved work
+    # only, still there for its author and supervisors.
+    UNAPPROVED = "unapproved", "No longer approved"
+
+
+class TombstoneQuerySet(models.QuerySet):
+    def visible_to(self, membership: Membership) -> TombstoneQuerySet:
+        from apps.accounts.policy import visible_tombstones_q
+
+        return self.filter(visible_tombstones_q(membership))
+
+
+class Tombstone(models.Model):
+    """What was deleted, merged away or withdrawn, at which library version: the API's feed of
+    deletions (…/deleted/?since=N). Written in the transaction of the change it records.
+
+    `approved` and `author` say who may learn of it (the access policy's
+    visible_tombstones_q): readers of approved work only hear of what they could have seen.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12, choices=SyncedKind.choices)
+    object_id = models.BigIntegerField()
+    reason = models.CharField(max_length=12, choices=TombstoneReason.choices)
+    merged_into = models.BigIntegerField(null=True, blank=True)
+    library_version = models.PositiveBigIntegerField()
+    approved = models.BooleanField(
+        help_text="Whether readers of approved work only could see the object then."
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TombstoneQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=SyncedKind.values), name="tombstone_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reason__in=TombstoneReason.values),
+                name="tombstone_reason_valid",
+            ),
+        ]
+        indexes = [
+            # The API's …/deleted/?since=N: a project's tombstones after a version, in order.
+            models.Index(
+                fields=["project", "library_version", "id"], name="tombstone_project_version"
+            ),
+            # Tombstone.forget and the claims' recount: an object's tombstones, when it is back.
+            models.Index(fields=["project", "kind", "object_id"], name="tombstone_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} {self.reason} at {self.library_version}"
+
+    @classmethod
+    def record(cls, row: models.Model, reason: str, *, merged_into: int | None = None) -> Tombstone:
+        """The tombstone of a synced `row`, numbered with this transaction's version."""
+        from apps.accounts.sync import bump
+
+        approved, author_id = row.sync_audience()
+        return cls.objects.create(
+            project_id=row.project_id,
+            kind=row.sync_kind,
+            object_id=row.pk,
+            reason=reason,
+            merged_into=merged_into,
+            library_version=bump(row.project_id),
+            approved=approved,
+            author_id=author_id,
+        )
+
+    @classmethod
+    def forget(cls, row: models.Model, *reasons: str) -> None:
+        """The object is back (restored, approved again): its tombstones no longer hold."""
+        cls.objects.filter(
+            project_id=row.project_id, kind=row.sync_kind, object_id=row.pk, reason__in=reasons
+        ).delete()
 
 
 def new_invitation_key() -> str:

@@ -88,6 +88,31 @@ def visible_annotations_q(membership: Membership, prefix: str = "") -> Q:
     return shown & approved
 
 
+def visible_tombstones_q(membership: Membership) -> Q:
+    """The tombstones (…/deleted/) this member may read: only of objects they could have seen.
+
+    Sources, people and concepts are everybody's. A claim's or annotation's tombstone says
+    whether readers of approved work only could see it then (`approved`; for a claim: it had
+    approved evidence) and, for annotations, its author. So students (and anyone choosing the
+    approved scope) hear only of approved work going away, including work that stopped being
+    approved; analysts also of their own annotations; supervisors of everything, except
+    "unapproved", which for them is a change of status (the row is still in their lists).
+    """
+    mine = Q(project_id=membership.project_id)
+    everybodys = Q(kind__in=["source", "person", "concept"])
+    gone = ~Q(reason="unapproved")
+    if membership.approved_only or not can(membership, Action.ANNOTATE):
+        return mine & (everybodys | Q(approved=True))
+    if can(membership, Action.SEE_ALL_ANNOTATIONS):
+        return mine & gone
+    own = Q(author_id=membership.user_id)
+    claims = Q(kind="claim") & gone
+    annotations = Q(kind="annotation") & (
+        (gone & (Q(approved=True) | own)) | (Q(reason="unapproved") & ~own)
+    )
+    return mine & (everybodys | claims | annotations)
+
+
 def can_see_annotation(membership: Membership, annotation: Any) -> bool:
     if annotation.withdrawn_at is not None or annotation.project_id != membership.project_id:
         return False

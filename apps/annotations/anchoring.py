@@ -22,6 +22,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rapidfuzz import fuzz
 
+from apps.accounts.models import Project
+from apps.accounts.sync import bump
 from apps.annotations.models import CONTEXT_LENGTH, AnchorState, Annotation
 from apps.library.models import Source, SourceText, TextOrigin
 
@@ -378,6 +380,8 @@ def replace_text(
     (withdrawn ones too) in it; one transaction. Returns how many ended in each state."""
     text = normalise_newlines(text)
     with transaction.atomic():
+        # The project's version before the row's lock, as every writer (apps.accounts.sync).
+        library_version = bump(source.project_id)
         locked = Source.objects.select_for_update().only("text_version").get(pk=source.pk)
         version = locked.text_version + 1
         SourceText.objects.create(
@@ -392,7 +396,11 @@ def replace_text(
         )
         now = timezone.now()
         Source.objects.filter(pk=source.pk).update(
-            full_text=text, text_version=version, updated_at=now, updated_by=by
+            full_text=text,
+            text_version=version,
+            updated_at=now,
+            updated_by=by,
+            library_version=library_version,
         )
         states = reanchor_all(source.pk, Haystack(text, pages), version, now=now)
     source.full_text, source.text_version = text, version
@@ -421,6 +429,14 @@ def _write_anchors(annotations: list[Annotation]) -> None:
     ]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    # Moved passages are changes API clients sync: stamped with the version the write that
+    # re-anchors them took (apps.accounts.sync).
+    project = quote(Project._meta.db_table)
+    assignments += (
+        f", {quote('library_version')} = (SELECT {quote('library_version')} FROM {project} "
+        f"WHERE {project}.{quote('id')} = {quote(Annotation._meta.db_table)}."
+        f"{quote('project_id')})"
+    )
     sql = f"UPDATE {quote(Annotation._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
     rows = [
         [field.get_db_prep_save(getattr(a, field.attname), connection) for field in fields] + [a.pk]

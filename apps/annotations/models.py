@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.editing import Versioned
-from apps.accounts.models import Membership, Project
+from apps.accounts.models import Membership, Project, Tombstone, TombstoneReason
 from apps.accounts.policy import Action, can, visible_annotations_q
+from apps.accounts.sync import Synced, SyncedPart, bump, stamp
 from apps.claims.models import Claim, Concept
 from apps.library.models import Source, source_texts
 from apps.library.richtext import render_markdown
@@ -207,13 +208,15 @@ class AnnotationQuerySet(models.QuerySet):
         return self.annotate(sent_back_version=Subquery(_sent_back_versions(events)[:1]))
 
 
-class Annotation(Versioned):
+class Annotation(Synced, Versioned):
     """An excerpt of a source with the analyst's note and links: the unit of review.
 
     The target follows the W3C Web Annotation model: a TextQuoteSelector (quote with prefix
     and suffix), an optional TextPositionSelector (start/end in the source's stored text),
     a page label, and the human locator readers cite ("¶12", "p. 14").
     """
+
+    sync_kind = "annotation"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotations")
     source = models.ForeignKey(Source, on_delete=models.RESTRICT, related_name="annotations")
@@ -287,6 +290,10 @@ class Annotation(Versioned):
             ),
         ]
         indexes = [
+            # API lists with ?since=: rows changed after a library version, by version then id.
+            models.Index(
+                fields=["project", "library_version", "id"], name="annotation_project_synced"
+            ),
             # Source page and reading view: a source's annotations in text order.
             models.Index(fields=["source", "start"], name="annotation_source_start"),
             # A source's orphaned (or doubtful) passages.
@@ -321,6 +328,9 @@ class Annotation(Versioned):
     def clean(self) -> None:
         if self.source_id and self.project_id and self.source.project_id != self.project_id:
             raise ValidationError({"source": "The source belongs to another project."})
+
+    def sync_audience(self) -> tuple[bool, int | None]:
+        return self.status == Status.APPROVED and self.withdrawn_at is None, self.author_id
 
     def get_absolute_url(self) -> str:
         return reverse("annotations:annotation_detail", args=[self.project.slug, self.pk])
@@ -424,6 +434,8 @@ class Annotation(Versioned):
         rules that hold whoever asks — the transition table, four eyes, reasons — always are.
         """
         with transaction.atomic():
+            # The project's version first, before the row's lock, as every writer takes them.
+            version = bump(self.project_id)
             current = Annotation.objects.select_for_update().get(pk=self.pk)
             if membership is not None:
                 refused = current.refusal(membership, action)
@@ -466,11 +478,13 @@ class Annotation(Versioned):
                 changes.update(withdrawn_at=None, withdrawn_by=None)
             if target == current.status:
                 del changes["status_changed_at"]
+            changes["library_version"] = version
             Annotation.objects.filter(pk=self.pk).update(**changes)
             withdrawn = current.withdrawn_at is not None
             now_withdrawn = {ReviewAction.WITHDRAW: True, ReviewAction.RESTORE: False}.get(
                 action, withdrawn
             )
+            current.note_gone_or_back(target, now_withdrawn)
             if Status.APPROVED in (current.status, target):
                 # What students may see of its claims changed with it. Before the tallies, as
                 # in save_content: claims' rows are locked before tally rows, so two changes
@@ -487,6 +501,23 @@ class Annotation(Versioned):
             setattr(self, field, value)
         self.version = current.version
         return event
+
+    def note_gone_or_back(self, status: str, withdrawn: bool) -> None:
+        """Tombstones for API clients (apps.accounts.sync) when a transition takes this
+        annotation (as it was: locked, before the change) out of lists: withdrawn (gone for
+        all) or no longer approved (gone for readers of approved work only); and none left
+        when it comes back."""
+        was_withdrawn = self.withdrawn_at is not None
+        was_approved = self.status == Status.APPROVED and not was_withdrawn
+        now_approved = status == Status.APPROVED and not withdrawn
+        if withdrawn and not was_withdrawn:
+            Tombstone.record(self, TombstoneReason.WITHDRAWN)
+        elif was_withdrawn and not withdrawn:
+            Tombstone.forget(self, TombstoneReason.WITHDRAWN)
+        if not withdrawn and not was_withdrawn and was_approved and not now_approved:
+            Tombstone.record(self, TombstoneReason.UNAPPROVED)
+        elif now_approved and not was_approved:
+            Tombstone.forget(self, TombstoneReason.UNAPPROVED)
 
     def target_status(self, action: str) -> str:
         label = ReviewAction(action).label.lower() if action in ReviewAction.values else action
@@ -573,6 +604,7 @@ class Annotation(Versioned):
         from apps.annotations.tallies import Counted, retally
 
         with transaction.atomic():
+            bump(self.project_id)  # the project's version before any row's lock
             # What it counted for before, read under the row's lock so that a review action
             # racing this edit is counted once, by whichever commits first.
             before = None if self._state.adding else Counted.of(self.pk, lock=True)
@@ -604,6 +636,7 @@ class Annotation(Versioned):
         by: User,
     ) -> None:
         """Replace the annotation's links. Rows typed as new create the claim or person."""
+        stamp(Annotation, self.pk, self.project_id)
         before = set(self.evidence.values_list("claim_id", flat=True))
         self.evidence.all().delete()
         self.mentions.all().delete()
@@ -773,8 +806,10 @@ class EvidenceQuerySet(models.QuerySet):
         )
 
 
-class Evidence(models.Model):
+class Evidence(SyncedPart):
     """The annotation's passage bears on the claim with this stance."""
+
+    sync_owner = "annotation"
 
     annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="evidence")
     claim = models.ForeignKey(Claim, on_delete=models.RESTRICT, related_name="evidence")
@@ -838,8 +873,10 @@ class MentionQuerySet(models.QuerySet):
         )
 
 
-class Mention(models.Model):
+class Mention(SyncedPart):
     """The annotation's passage cites a person, optionally a particular work of theirs."""
+
+    sync_owner = "annotation"
 
     annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="mentions")
     person = models.ForeignKey(Person, on_delete=models.RESTRICT, related_name="mentions")

@@ -11,7 +11,7 @@ from functools import reduce
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Header, NinjaAPI, Path, Query, Schema, Status
@@ -20,7 +20,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
 from apps.accounts.editing import SAVE_FAILED, StaleEdit, delete_if_unreferenced, save_edit
-from apps.accounts.models import Membership
+from apps.accounts.models import Membership, Project
 from apps.accounts.policy import Action, can
 from apps.annotations.models import Annotation, ReviewAction, StaleDecision, TransitionError
 from apps.api import citing, jsonld, schemas
@@ -73,6 +73,62 @@ class Paging(Schema):
 
 
 PagingParams = Query(...)
+
+# --- Library versions (apps.accounts.sync): incremental sync, as Zotero's API does it --------
+MAX_VERSION = 2**63 - 1
+# Parameters declared `int` with a None default: the document says "integer, optional" (a
+# header or query string cannot carry a null), and None means the client did not send it.
+Since = Query(
+    None,
+    ge=0,
+    le=MAX_VERSION,
+    description="Only rows changed after this library version (the `Last-Modified-Version` "
+    "of your last pull), ordered by the version that last changed them, then id. What was "
+    "deleted, merged away or withdrawn meanwhile is in `…/deleted/?since=`.",
+)
+ModifiedSince = Header(
+    None,
+    alias="If-Modified-Since-Version",
+    ge=0,
+    le=MAX_VERSION,
+    description="The library version you last pulled: 304 with no body while it is still "
+    "the project's.",
+)
+
+
+class NotModified(Exception):
+    def __init__(self, version: int) -> None:
+        self.version = version
+
+
+def library_version(response: HttpResponse, membership: Membership, seen: int | None) -> int:
+    """The project's library version, read with the membership before any row (so rows read
+    after it are at least that new), in `Last-Modified-Version`; NotModified (304) when the
+    caller's `If-Modified-Since-Version` is still it."""
+    version = membership.project.library_version
+    response["Last-Modified-Version"] = str(version)
+    if seen is not None and seen == version:
+        raise NotModified(version)
+    return version
+
+
+def check_library(project, seen: int) -> None:
+    """412 unless the project's library version is still `seen`, checked under the project
+    row's lock (held to the end of the transaction, as the write's own version will be)."""
+    current = (
+        Project.objects.select_for_update(no_key=True)
+        .values_list("library_version", flat=True)
+        .get(pk=project.pk)
+    )
+    if current != seen:
+        raise ApiError(
+            412,
+            f"The project changed since library version {seen}; it is now at {current}. "
+            "Pull the changes (since=), then send the write again with the new version.",
+            {"Last-Modified-Version": str(current)},
+        )
+
+
 ScopeParam = Query(
     "visible",
     description="`approved`: approved work only, as students see it (analysts and "
@@ -93,6 +149,13 @@ def api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     response = api.create_response(request, body, status=exc.status)
     for name, value in exc.headers.items():
         response[name] = value
+    return response
+
+
+@api.exception_handler(NotModified)
+def not_modified(request: HttpRequest, exc: NotModified) -> HttpResponse:
+    response = HttpResponse(status=304, content_type="application/json")
+    response["Last-Modified-Version"] = str(exc.version)
     return response
 
 
@@ -288,9 +351,14 @@ def _listed(
     shape,
     paging: Paging,
     key_type: type = str,
+    since: int | None = None,
 ) -> dict:
     """One page of `rows` by (`key`, id), each row as `shape(rows)` makes it, with the next
-    page's link in the body and the `Link` header, and the total in `Total-Results`."""
+    page's link in the body and the `Link` header, and the total in `Total-Results`. With
+    `since`: the rows changed after that library version, by (version, id) instead."""
+    if since is not None:
+        rows = rows.filter(library_version__gt=since)
+        key, key_type = "library_version", int
     page = paginate_rows(
         request, rows, key=key, key_type=key_type, cursor=paging.cursor, limit=paging.limit
     )
@@ -387,7 +455,7 @@ SOURCE_FILES = {
 
 @api.get(
     "/p/{slug:slug}/sources/",
-    response={200: schemas.SourceList, **ERRORS},
+    response={200: schemas.SourceList, **ERRORS, 304: None},
     tags=["sources"],
     openapi_extra={"responses": {200: {"content": SOURCE_FILES}}},
 )
@@ -396,6 +464,8 @@ def list_sources(
     response: HttpResponse,
     slug: str = Slug,
     paging: Paging = PagingParams,
+    since: int = Since,  # None when absent (see Since)
+    seen: int = ModifiedSince,  # None when absent (see Since)
     format: Literal["json", "bibtex", "ris", "csljson"] = Query(  # noqa: A002 (Zotero's name)
         "json",
         description="`bibtex`, `ris` or `csljson`: the same page of sources as a file for a "
@@ -407,20 +477,31 @@ def list_sources(
 ):
     """The project's bibliography, by title."""
     membership = member(request, slug)
+    version = library_version(response, membership, seen)
     rows = _sources(membership)
     if format != "json":
-        return _sources_file(request, rows, format, paging)
+        answer = _sources_file(request, rows, format, paging, since)
+        answer["Last-Modified-Version"] = str(version)
+        return answer
     shape = _library_shape(request, membership, _source_out)
     if include == "citation":
         shape = citing.citing(shape, style)
-    return _listed(request, response, rows, key="title", shape=shape, paging=paging)
+    return _listed(request, response, rows, key="title", shape=shape, paging=paging, since=since)
 
 
-def _sources_file(request: HttpRequest, rows, format: str, paging: Paging) -> HttpResponse:
-    page = paginate_rows(request, rows, key="title", cursor=paging.cursor, limit=paging.limit)
+def _sources_file(
+    request: HttpRequest, rows, format: str, paging: Paging, since: int | None = None
+) -> HttpResponse:
+    key, key_type = "title", str
+    if since is not None:
+        rows = rows.filter(library_version__gt=since)
+        key, key_type = "library_version", int
+    page = paginate_rows(
+        request, rows, key=key, key_type=key_type, cursor=paging.cursor, limit=paging.limit
+    )
     chosen = Format(format)
     text = write_sources(
-        Source.objects.filter(pk__in=[row.pk for row in page.rows]).order_by("title", "pk"),
+        Source.objects.filter(pk__in=[row.pk for row in page.rows]).order_by(key, "pk"),
         chosen,
     )
     answer = HttpResponse(text, content_type=CONTENT_TYPES[chosen])
@@ -429,7 +510,9 @@ def _sources_file(request: HttpRequest, rows, format: str, paging: Paging) -> Ht
 
 
 @api.get(
-    "/p/{slug:slug}/sources/{id:pk}/", response={200: schemas.SourceOut, **ERRORS}, tags=["sources"]
+    "/p/{slug:slug}/sources/{id:pk}/",
+    response={200: schemas.SourceOut, **ERRORS, 304: None},
+    tags=["sources"],
 )
 def get_source(
     request: HttpRequest,
@@ -438,9 +521,11 @@ def get_source(
     pk: int = Id,
     include: citing.Include = citing.IncludeParam,
     style: citing.StyleName = citing.StyleParam,
+    seen: int = ModifiedSince,  # None when absent (see Since)
 ):
     """One source; its `ETag` is its version, for `If-Match` when changing it."""
     membership = member(request, slug)
+    library_version(response, membership, seen)
     source = _found(_sources(membership), pk, "source")
     response["ETag"] = f'"{source.version}"'
     out = _source_out(source, _library_actions(request, membership))
@@ -449,77 +534,123 @@ def get_source(
     return out
 
 
-@api.get("/p/{slug:slug}/people/", response={200: schemas.PersonList, **ERRORS}, tags=["people"])
+@api.get(
+    "/p/{slug:slug}/people/",
+    response={200: schemas.PersonList, **ERRORS, 304: None},
+    tags=["people"],
+)
 def list_people(
     request: HttpRequest,
     response: HttpResponse,
     slug: str = Slug,
     paging: Paging = PagingParams,
+    since: int = Since,  # None when absent (see Since)
+    seen: int = ModifiedSince,  # None when absent (see Since)
 ):
     """Authors and cited people, in name order (family name first)."""
     membership = member(request, slug)
+    library_version(response, membership, seen)
     shape = _library_shape(request, membership, _person_out)
     rows = Person.objects.for_project(membership.project).with_list_data()
-    return _listed(request, response, rows, key="sort_key", shape=shape, paging=paging)
+    return _listed(request, response, rows, key="sort_key", shape=shape, paging=paging, since=since)
 
 
 @api.get(
-    "/p/{slug:slug}/people/{id:pk}/", response={200: schemas.PersonOut, **ERRORS}, tags=["people"]
+    "/p/{slug:slug}/people/{id:pk}/",
+    response={200: schemas.PersonOut, **ERRORS, 304: None},
+    tags=["people"],
 )
-def get_person(request: HttpRequest, slug: str = Slug, pk: int = Id):
+def get_person(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    pk: int = Id,
+    seen: int = ModifiedSince,  # None when absent (see Since)
+):
     membership = member(request, slug)
+    library_version(response, membership, seen)
     people = Person.objects.for_project(membership.project).with_list_data()
     return _person_out(_found(people, pk, "person"), _library_actions(request, membership))
 
 
-@api.get("/p/{slug:slug}/claims/", response={200: schemas.ClaimList, **ERRORS}, tags=["claims"])
+@api.get(
+    "/p/{slug:slug}/claims/",
+    response={200: schemas.ClaimList, **ERRORS, 304: None},
+    tags=["claims"],
+)
 def list_claims(
     request: HttpRequest,
     response: HttpResponse,
     slug: str = Slug,
     paging: Paging = PagingParams,
     scope: Literal["visible", "approved"] = ScopeParam,
+    since: int = Since,  # None when absent (see Since)
+    seen: int = ModifiedSince,  # None when absent (see Since)
 ):
     """Claims the caller may see (students: those with approved evidence), by statement."""
     membership = member(request, slug)
+    library_version(response, membership, seen)
     _scoped(membership, scope)
     shape = _library_shape(request, membership, _claim_out)
     rows = _claims(membership)
-    return _listed(request, response, rows, key="statement", shape=shape, paging=paging)
+    return _listed(
+        request, response, rows, key="statement", shape=shape, paging=paging, since=since
+    )
 
 
 @api.get(
-    "/p/{slug:slug}/claims/{id:pk}/", response={200: schemas.ClaimOut, **ERRORS}, tags=["claims"]
+    "/p/{slug:slug}/claims/{id:pk}/",
+    response={200: schemas.ClaimOut, **ERRORS, 304: None},
+    tags=["claims"],
 )
-def get_claim(request: HttpRequest, slug: str = Slug, pk: int = Id):
+def get_claim(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    pk: int = Id,
+    seen: int = ModifiedSince,  # None when absent (see Since)
+):
     membership = member(request, slug)
+    library_version(response, membership, seen)
     claim = _found(_claims(membership), pk, "claim")
     return _claim_out(claim, _library_actions(request, membership))
 
 
 @api.get(
-    "/p/{slug:slug}/concepts/", response={200: schemas.ConceptList, **ERRORS}, tags=["concepts"]
+    "/p/{slug:slug}/concepts/",
+    response={200: schemas.ConceptList, **ERRORS, 304: None},
+    tags=["concepts"],
 )
 def list_concepts(
     request: HttpRequest,
     response: HttpResponse,
     slug: str = Slug,
     paging: Paging = PagingParams,
+    since: int = Since,  # None when absent (see Since)
+    seen: int = ModifiedSince,  # None when absent (see Since)
 ):
     """The codebook, by name."""
     membership = member(request, slug)
+    library_version(response, membership, seen)
     shape = _library_shape(request, membership, _concept_out)
     rows = Concept.objects.for_project(membership.project)
-    return _listed(request, response, rows, key="name", shape=shape, paging=paging)
+    return _listed(request, response, rows, key="name", shape=shape, paging=paging, since=since)
 
 
 @api.get(
     "/p/{slug:slug}/concepts/{id:pk}/",
-    response={200: schemas.ConceptOut, **ERRORS},
+    response={200: schemas.ConceptOut, **ERRORS, 304: None},
     tags=["concepts"],
 )
-def get_concept(request: HttpRequest, slug: str = Slug, pk: int = Id):
+def get_concept(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    pk: int = Id,
+    seen: int = ModifiedSince,  # None when absent (see Since)
+):
     membership = member(request, slug)
+    library_version(response, membership, seen)
     concept = _found(Concept.objects.for_project(membership.project), pk, "concept")
     return _concept_out(concept, _library_actions(request, membership))
 
@@ -529,7 +660,7 @@ AnnotationFormat = Query("json", description=jsonld.FORMAT_DESCRIPTION)
 
 @api.get(
     "/p/{slug:slug}/annotations/",
-    response={200: schemas.AnnotationList, **ERRORS},
+    response={200: schemas.AnnotationList, **ERRORS, 304: None},
     tags=["annotations"],
     exclude_unset=True,
     openapi_extra={"responses": {200: {"content": jsonld.FILES}}},
@@ -541,26 +672,36 @@ def list_annotations(
     paging: Paging = PagingParams,
     scope: Literal["visible", "approved"] = ScopeParam,
     format: Literal["json", "jsonld"] = AnnotationFormat,  # noqa: A002
+    since: int = Since,  # None when absent (see Since)
+    seen: int = ModifiedSince,  # None when absent (see Since)
 ):
     """Annotations the caller may see (students: approved ones), oldest first, as W3C Web
     Annotations with their review status."""
     membership = member(request, slug)
+    version = library_version(response, membership, seen)
     _scoped(membership, scope)
     if jsonld.wanted(request, format):
-        return jsonld.annotation_page(
-            request, membership, _annotations(membership), cursor=paging.cursor, limit=paging.limit
+        rows = _annotations(membership)
+        if since is not None:
+            rows = rows.filter(library_version__gt=since)
+        answer = jsonld.annotation_page(
+            request, membership, rows, cursor=paging.cursor, limit=paging.limit
         )
+        answer["Last-Modified-Version"] = str(version)
+        return answer
 
     def shape(rows):
         return _annotations_out(request, membership, rows)
 
     rows = _annotations(membership)
-    return _listed(request, response, rows, key="pk", key_type=int, shape=shape, paging=paging)
+    return _listed(
+        request, response, rows, key="pk", key_type=int, shape=shape, paging=paging, since=since
+    )
 
 
 @api.get(
     "/p/{slug:slug}/annotations/{id:pk}/",
-    response={200: schemas.AnnotationOut, **ERRORS},
+    response={200: schemas.AnnotationOut, **ERRORS, 304: None},
     tags=["annotations"],
     exclude_unset=True,
     openapi_extra={"responses": {200: {"content": jsonld.FILES}}},
@@ -571,12 +712,16 @@ def get_annotation(
     slug: str = Slug,
     pk: int = Id,
     format: Literal["json", "jsonld"] = AnnotationFormat,  # noqa: A002
+    seen: int = ModifiedSince,  # None when absent (see Since)
 ):
     """One annotation; its `ETag` is its version, for `If-Match` when changing it."""
     membership = member(request, slug)
+    version = library_version(response, membership, seen)
     annotation = _found(_annotations(membership), pk, "annotation")
     if jsonld.wanted(request, format):
-        return jsonld.annotation_document(request, membership, annotation)
+        answer = jsonld.annotation_document(request, membership, annotation)
+        answer["Last-Modified-Version"] = str(version)
+        return answer
     response["ETag"] = f'"{annotation.version}"'
     return _annotations_out(request, membership, [annotation])[0]
 
@@ -709,20 +854,39 @@ def _saved(request, response, membership, pk: int) -> dict:
     return _source_out(source, _library_actions(request, membership))
 
 
+LibrarySeen = Header(
+    None,
+    alias="If-Unmodified-Since-Version",
+    ge=0,
+    le=MAX_VERSION,
+    description="Optional on creates: the library version you last pulled; 412 (nothing "
+    "written) when the project changed since.",
+)
+
+
 @api.post(
     "/p/{slug:slug}/sources/",
-    response={201: schemas.SourceOut, **WRITE_ERRORS},
+    # A stale library version answers the message only (there is no object to show).
+    response={201: schemas.SourceOut, **WRITE_ERRORS, 412: schemas.Error},
     tags=["sources"],
     url_name="list_sources",
 )
 def create_source(
-    request: HttpRequest, response: HttpResponse, payload: schemas.SourceIn, slug: str = Slug
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: schemas.SourceIn,
+    slug: str = Slug,
+    library: int | None = LibrarySeen,
 ):
     """Add a source (analysts and supervisors; a token needs the `write` scope)."""
     membership = member(request, slug, Action.EDIT_LIBRARY)
     source = Source(project=membership.project)
     form = _source_form(payload, source, membership.project, None)
-    _save_source(request, membership, source, form, _identifiers(payload))
+    identifiers = _identifiers(payload)
+    with transaction.atomic():
+        if library is not None:
+            check_library(membership.project, library)
+        _save_source(request, membership, source, form, identifiers)
     response["Location"] = request.build_absolute_uri(f"{request.path}{source.pk}/")
     return Status(201, _saved(request, response, membership, source.pk))
 
@@ -771,12 +935,12 @@ def delete_source(
     try:
         with source.editing(by=request.user, loaded_version=seen) as current:
             references = delete_if_unreferenced(current)
+            if references:  # raised inside, so the refused delete takes no library version
+                error = ApiError(409, "Not deleted: other records refer to this source.")
+                error.body = {"references": references}
+                raise error
     except StaleEdit:
         raise _stale(request, membership, pk) from None
-    if references:
-        error = ApiError(409, "Not deleted: other records refer to this source.")
-        error.body = {"references": references}
-        raise error
     return Status(204, None)
 
 

@@ -243,6 +243,9 @@ def _versioned() -> list[Column]:
 
 NO_ID = {"id": "rows are numbered 1, 2, … per kind in the file instead"}
 IN_PROJECT = {**NO_ID, "project": "the file holds one project"}
+# The API's sync counter (apps.accounts.sync) counts this site's changes: an imported project
+# starts its own history, every row at the first version.
+SYNC = {"library_version": "the API's sync counter of this site; an import starts at 1"}
 
 PROJECT = Table(
     Project,
@@ -254,7 +257,7 @@ PROJECT = Table(
         Column("allow_self_approval", "allow_self_approval", since=4),
         Column("created_at", "created_at", TIME),
     ],
-    excluded=NO_ID,
+    excluded={**NO_ID, **SYNC},
 )
 USERS = Table(
     User,
@@ -325,7 +328,7 @@ PEOPLE = Table(
         "match_key": lambda p: strict_key(p.display_name),
         "sort_key": lambda p: _person_sort_key(p),
     },
-    excluded={"project": IN_PROJECT["project"]},
+    excluded={"project": IN_PROJECT["project"], **SYNC},
 )
 TEXTS = Table(
     SourceText,
@@ -381,7 +384,7 @@ SOURCES = Table(
         Nested("contributors", CONTRIBUTORS),
         Nested("identifiers", IDENTIFIERS),
     ],
-    excluded={"project": IN_PROJECT["project"]},
+    excluded={"project": IN_PROJECT["project"], **SYNC},
 )
 CONCEPTS = Table(
     Concept,
@@ -396,7 +399,7 @@ CONCEPTS = Table(
         *_versioned(),
     ],
     kind="concepts",
-    excluded={"project": IN_PROJECT["project"]},
+    excluded={"project": IN_PROJECT["project"], **SYNC},
 )
 CLAIMS = Table(
     Claim,
@@ -409,6 +412,7 @@ CLAIMS = Table(
     ],
     kind="claims",
     excluded={
+        **SYNC,
         "project": IN_PROJECT["project"],
         "approved_evidence": "counted again from the evidence once it is in",
     },
@@ -501,6 +505,7 @@ ANNOTATIONS = Table(
     # As Annotation.save() derives it.
     derived={"note_html": lambda a: render_markdown(a.note)},
     excluded={
+        **SYNC,
         "project": IN_PROJECT["project"],
         "concepts": "the nested `concepts`",
         "claims": "the nested `evidence`",
@@ -538,6 +543,7 @@ NOT_IN_THE_FILE = {
     "contenttypes.ContentType": "Django's table of models",
     "sessions.Session": "who is signed in",
     "accounts.Invitation": "links mailed to people, signed with this site's key: useless elsewhere",
+    "accounts.Tombstone": "the API's feed of this site's deletions; an import starts a new one",
     "api.ApiToken": "a person's key to this site's API, not project content (and only a hash)",
     **dict.fromkeys(
         [

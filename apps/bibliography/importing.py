@@ -16,6 +16,7 @@ from django.db import DataError, IntegrityError, models, transaction
 from django.db.models import Prefetch
 
 from apps.accounts.models import Project, User
+from apps.accounts.sync import bump
 from apps.bibliography import bibtex, csljson, files, ris
 from apps.bibliography.files import ReadFormat
 from apps.bibliography.records import (
@@ -400,6 +401,9 @@ def _import(
         else:
             result.skipped += 1
     total = len(to_create) + len(to_merge)
+    if total:
+        # The project's version before any source's lock, as every writer (apps.accounts.sync).
+        bump(project.pk)
     yield 0, total
     people = _people_for(project, [*to_create, *(entry for entry, _ in to_merge)], by, result)
     done = 0
@@ -474,6 +478,8 @@ def _people_for(
             project=project,
             display_name=name_text(name)[:300],
             updated_by=by,
+            # bulk_create skips save(): stamped here with the import's version.
+            library_version=bump(project.pk),
             **person_fields(name),
         )
         person.set_keys()
@@ -508,6 +514,8 @@ def _create_sources(
                 citation_key=key,
                 extra=entry.extra,
                 updated_by=by,
+                # bulk_create skips save(): stamped here with the import's version.
+                library_version=bump(project.pk),
                 **_source_fields(entry),
             )
         )

@@ -21,6 +21,7 @@ from apps.accounts.policy import (
     visible_annotations_q,
 )
 from apps.accounts.references import MAX_CANDIDATES, Resolution, query_words, referenced_id
+from apps.accounts.sync import Synced, SyncedPart, project_version, stamp
 from apps.people.models import Person
 
 
@@ -71,11 +72,14 @@ class ClaimQuerySet(models.QuerySet):
                 self.model.objects.filter(pk__in=self.values("pk"))
                 .select_for_update(no_key=True)
                 .order_by("pk")
-                .values_list("pk", flat=True)
+                .values_list("pk", "approved_evidence", "project_id")
             )
             if not pks:
                 return 0
-            return self.model.objects.filter(pk__in=pks)._recount_approved_evidence()
+            claims = self.model.objects.filter(pk__in=[pk for pk, _, _ in pks])
+            changed = claims._recount_approved_evidence()
+            _note_visibility(pks, dict(claims.values_list("pk", "approved_evidence")))
+            return changed
 
     def _recount_approved_evidence(self) -> int:
         evidence = self.model.evidence.field.model.objects
@@ -86,7 +90,11 @@ class ClaimQuerySet(models.QuerySet):
             .annotate(n=models.Count("pk"))
             .values("n")
         )
-        return self.update(approved_evidence=Coalesce(Subquery(counts), 0))
+        # The count is shown with the claim (evidence_count): the claims are stamped with the
+        # version the change that called this took (apps.accounts.sync.project_version).
+        return self.update(
+            approved_evidence=Coalesce(Subquery(counts), 0), library_version=project_version()
+        )
 
     def typed_new(self, statement: str, *, project_id: int, kind: str, by) -> Claim:
         """The claim a link typed as "new" stands for: one with the same statement (case and
@@ -140,8 +148,39 @@ class ClaimQuerySet(models.QuerySet):
         return self.annotate(evidence_count=Coalesce(Subquery(evidence), 0))
 
 
-class Claim(Versioned):
+def _note_visibility(before: list[tuple[int, int, int]], after: dict[int, int]) -> None:
+    """Claims that lost their last approved evidence are gone for students: a tombstone tells
+    their API clients (apps.accounts.sync); claims that gained it again drop that tombstone."""
+    from apps.accounts.models import Tombstone, TombstoneReason
+    from apps.accounts.sync import bump
+
+    hidden = [(pk, project) for pk, count, project in before if count and not after.get(pk)]
+    shown = [(pk, project) for pk, count, project in before if not count and after.get(pk)]
+    if hidden:
+        Tombstone.objects.bulk_create(
+            Tombstone(
+                project_id=project,
+                kind="claim",
+                object_id=pk,
+                reason=TombstoneReason.UNAPPROVED,
+                library_version=bump(project),
+                approved=True,
+            )
+            for pk, project in hidden
+        )
+    if shown:
+        Tombstone.objects.filter(
+            project_id__in={project for _, project in shown},
+            kind="claim",
+            object_id__in=[pk for pk, _ in shown],
+            reason=TombstoneReason.UNAPPROVED,
+        ).delete()
+
+
+class Claim(Synced, Versioned):
     """A proposition in the team's own words."""
+
+    sync_kind = "claim"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="claims")
     statement = models.TextField()
@@ -169,6 +208,8 @@ class Claim(Versioned):
             models.CheckConstraint(condition=Q(kind__in=ClaimKind.values), name="claim_kind_valid"),
         ]
         indexes = [
+            # API lists with ?since=: rows changed after a library version, by version then id.
+            models.Index(fields=["project", "library_version", "id"], name="claim_project_synced"),
             # Claims list, filtered by kind.
             models.Index(fields=["project", "kind"], name="claim_project_kind"),
         ]
@@ -196,12 +237,17 @@ class Claim(Versioned):
     def get_absolute_url(self) -> str:
         return reverse("xref:claim_detail", args=[self.project.slug, self.pk])
 
+    def sync_audience(self) -> tuple[bool, int | None]:
+        # Students see a claim once approved evidence backs it (ClaimQuerySet.visible_to).
+        return self.approved_evidence > 0, None
+
     def relate(self, other: Claim, kind: str) -> ClaimRelation:
         relation, _ = ClaimRelation.objects.get_or_create(source=self, target=other, kind=kind)
         return relation
 
     def set_relations(self, relations: Iterable[tuple[str, Claim]]) -> None:
         """Replace this claim's outgoing relations by (kind, target) pairs."""
+        stamp(Claim, self.pk, self.project_id)
         self.relations_out.all().delete()
         ClaimRelation.objects.bulk_create(
             ClaimRelation(source=self, target=target, kind=kind) for kind, target in relations
@@ -227,8 +273,10 @@ class Claim(Versioned):
         return found
 
 
-class ClaimRelation(models.Model):
+class ClaimRelation(SyncedPart):
     """A typed edge between two claims of the same project: source <kind> target."""
+
+    sync_owner = "source"
 
     source = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="relations_out")
     target = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="relations_in")
@@ -282,9 +330,7 @@ class ConceptQuerySet(models.QuerySet):
             scope, own = "approved", False
         else:
             scope, own = ("visible", False) if sees_all else ("approved", True)
-        counts = {
-            pk: n for pk, n in self.values_list("pk", f"tally__{scope}").order_by() if n
-        }
+        counts = {pk: n for pk, n in self.values_list("pk", f"tally__{scope}").order_by() if n}
         if own:
             codings = self.model.annotations.through.objects
             mine = (
@@ -304,8 +350,10 @@ class ConceptQuerySet(models.QuerySet):
         return counts
 
 
-class Concept(Versioned):
+class Concept(Synced, Versioned):
     """An entry of the team's codebook, optionally nested under a broader concept."""
+
+    sync_kind = "concept"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="concepts")
     name = models.CharField(max_length=200)
@@ -343,6 +391,12 @@ class Concept(Versioned):
             models.UniqueConstraint(fields=["project", "name"], name="concept_name_unique"),
             models.CheckConstraint(condition=~Q(name=""), name="concept_name_set"),
             models.CheckConstraint(condition=~Q(parent=F("pk")), name="concept_not_own_parent"),
+        ]
+        indexes = [
+            # API lists with ?since=: rows changed after a library version, by version then id.
+            models.Index(
+                fields=["project", "library_version", "id"], name="concept_project_synced"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from apps.accounts.models import Membership, Project, Role, User
+from apps.accounts.sync import FIRST_VERSION, bump
 from apps.annotations.models import (
     Annotation,
     Evidence,
@@ -319,7 +320,15 @@ def generate_corpus(
     # empty (nested loops over 200,000 rows: an hour instead of seconds).
     analyze([Annotation, Evidence, Mention, Annotation.concepts.through, ReviewEvent, Claim,
              Source, Person, Concept, Contributor])  # fmt: skip
-    Claim.objects.filter(project=project).refresh_approved_evidence()
+    with transaction.atomic():
+        # bulk_create wrote the rows at the first library version: the corpus is one change
+        # for API clients syncing the project (apps.accounts.sync), stamped as one.
+        version = bump(project.pk)
+        for model in (Source, Person, Concept, Annotation):
+            model.objects.filter(project=project, library_version=FIRST_VERSION).update(
+                library_version=version
+            )
+        Claim.objects.filter(project=project).refresh_approved_evidence()
     recount_tallies(project)
     return stats
 

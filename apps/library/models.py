@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from apps.accounts.editing import Versioned
 from apps.accounts.models import Project
 from apps.accounts.references import MAX_CANDIDATES, Resolution, query_words, referenced_id
+from apps.accounts.sync import Synced, SyncedPart, bump, stamp
 from apps.library.identifiers import normalise_identifier
 from apps.people.models import Person
 
@@ -141,8 +142,10 @@ class SourceQuerySet(models.QuerySet):
         )
 
 
-class Source(Versioned):
+class Source(Synced, Versioned):
     """Any bibliographic item: an article under review, or a work that is only cited."""
+
+    sync_kind = "source"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sources")
     citation_key = models.CharField(
@@ -208,6 +211,8 @@ class Source(Versioned):
             ),
         ]
         indexes = [
+            # API lists with ?since=: rows changed after a library version, by version then id.
+            models.Index(fields=["project", "library_version", "id"], name="source_project_synced"),
             # Bibliography filtered by type and year range.
             models.Index(fields=["project", "csl_type", "issued_year"], name="source_type_year"),
             models.Index(fields=["project", "issued_year"], name="source_project_year"),
@@ -262,6 +267,7 @@ class Source(Versioned):
     def set_contributors(self, contributors: Iterable[tuple[Person, str]]) -> None:
         """Replace the contributors by (person, role) pairs in the order the source lists them;
         positions count from 1 within each role."""
+        stamp(Source, self.pk, self.project_id)
         self.contributors.all().delete()
         positions: dict[str, int] = {}
         rows = []
@@ -274,6 +280,7 @@ class Source(Versioned):
 
     def set_identifiers(self, identifiers: Iterable[tuple[str, str]]) -> None:
         """Replace the identifiers by (scheme, value) pairs, values in normal form."""
+        stamp(Source, self.pk, self.project_id)
         self.identifiers.all().delete()
         SourceIdentifier.objects.bulk_create(
             SourceIdentifier(source=self, scheme=scheme, value=normalise_identifier(scheme, value))
@@ -336,6 +343,7 @@ class Source(Versioned):
         if kept.pk == self.pk or kept.project_id != self.project_id:
             raise ValueError("A source is merged into another source of the same project.")
         with transaction.atomic():
+            version = bump(self.project_id)  # before the rows' locks, as every writer
             locked = Source.objects.select_for_update().filter(pk__in=[self.pk, kept.pk])
             rows = {source.pk: source for source in locked.order_by("pk")}
             if len(rows) != 2:
@@ -352,12 +360,12 @@ class Source(Versioned):
                 gone.texts.update(source=kept)
                 kept.text_version = gone.text_version
                 # Bumping updated_at renews the caches keyed on a project's latest edit.
-                passages.update(source=kept, updated_at=now)
+                passages.update(source=kept, updated_at=now, library_version=version)
             elif gone.full_text in ("", kept.full_text):
                 # No text to place them in, or the same words: their offsets hold in the kept
                 # record's current version.
                 passages.filter(start__isnull=False).update(anchored_version=kept.text_version)
-                passages.update(source=kept, updated_at=now)
+                passages.update(source=kept, updated_at=now, library_version=version)
             else:
                 for passage in passages:
                     passage.anchor_in(kept.full_text, kept.text_version)
@@ -370,7 +378,7 @@ class Source(Versioned):
             )
             citing.filter(Exists(twin)).delete()
             gone.annotations.model.objects.filter(pk__in=citing.values("annotation_id")).update(
-                updated_at=now
+                updated_at=now, library_version=version
             )
             citing.update(work=kept)
             contributors = [
@@ -389,7 +397,7 @@ class Source(Versioned):
                 extra=gone.extra,
                 by=by,
             )
-            gone.delete()
+            gone.delete(merged_into=kept.pk)
         # The stored approved-evidence counts of claims count evidence per claim, which a
         # merge of sources does not change; nothing else derived needs refreshing.
         return kept
@@ -493,7 +501,8 @@ def _merged(theirs: dict, ours: dict) -> dict:
     return merged
 
 
-class SourceIdentifier(models.Model):
+class SourceIdentifier(SyncedPart):
+    sync_owner = "source"
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="identifiers")
     scheme = models.CharField(max_length=20, choices=IdentifierScheme.choices)
     # Stored in normal form (see identifiers.normalise_identifier) so duplicates are found by
@@ -539,8 +548,10 @@ class SourceIdentifier(models.Model):
         return ""
 
 
-class Contributor(models.Model):
+class Contributor(SyncedPart):
     """A person's role on a source, in the order the source lists them."""
+
+    sync_owner = "source"
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="contributors")
     person = models.ForeignKey(Person, on_delete=models.RESTRICT, related_name="contributions")

@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from apps.accounts.editing import Versioned
 from apps.accounts.models import Project
 from apps.accounts.references import MAX_CANDIDATES, Resolution, referenced_id
+from apps.accounts.sync import Synced, SyncedPart, stamp
 from apps.people.names import cross_script_pattern, match_key, normalise_name, search_tokens
 
 # Longest name a person record or variant holds; search keys are cut to the same length (NFKD
@@ -123,8 +124,10 @@ class PersonQuerySet(models.QuerySet):
         return Resolution(candidates=exact or list(self.matching(text)[:MAX_CANDIDATES]))
 
 
-class Person(Versioned):
+class Person(Synced, Versioned):
     """An authority record: authors and cited theorists are the same kind of record."""
+
+    sync_kind = "person"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="people")
     kind = models.CharField(max_length=20, choices=PersonKind.choices, default=PersonKind.PERSON)
@@ -184,6 +187,8 @@ class Person(Versioned):
             ),
         ]
         indexes = [
+            # API lists with ?since=: rows changed after a library version, by version then id.
+            models.Index(fields=["project", "library_version", "id"], name="person_project_synced"),
             # People list: a project's people in alphabetical order.
             models.Index(fields=["project", "sort_key"], name="person_project_sort"),
         ]
@@ -218,6 +223,7 @@ class Person(Versioned):
     def set_variants(self, names: Iterable[str]) -> None:
         """Make `names` the person's variants: keep those still listed, add and drop the rest."""
         wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
+        stamp(Person, self.pk, self.project_id)
         self.variants.exclude(name__in=wanted).delete()
         for name in wanted:
             self.add_variant(name)
@@ -262,8 +268,10 @@ class Person(Versioned):
         return name
 
 
-class NameVariant(models.Model):
+class NameVariant(SyncedPart):
     """Another way the same person is written: transliterations, kunyas, real names, scripts."""
+
+    sync_owner = "person"
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="variants")
     name = models.CharField(max_length=300)

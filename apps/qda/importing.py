@@ -30,6 +30,7 @@ from typing import IO
 from django.db import transaction
 
 from apps.accounts.models import Membership, Project
+from apps.accounts.sync import bump
 from apps.annotations.anchoring import Anchor, Haystack, normalise_newlines, replace_text, trimmed
 from apps.annotations.models import (
     AnchorState,
@@ -604,6 +605,7 @@ def _write_passages(
     """The source's passages as drafts, BATCH at a time: rows, links, a first revision each
     and the tallies, as saving each through the form would leave them."""
     project, by = membership.project, membership.user
+    synced = bump(project.pk)  # this transaction's library version (bulk rows skip save())
     for first in range(0, len(placed), BATCH):
         batch = placed[first : first + BATCH]
         annotations, links = [], []
@@ -623,6 +625,7 @@ def _write_passages(
                 suffix=item.suffix,
                 note=note,
                 note_html=render_markdown(note),
+                library_version=synced,
                 origin={
                     "tool": f"REFI-QDA ({outline.origin})" if outline.origin else "REFI-QDA",
                     "id": selection.guid,

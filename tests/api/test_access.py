@@ -31,6 +31,7 @@ ENDPOINTS = {
                                       "student": 403}),
     # Students read the history only where the project lets them (tests/api/test_ledger.py).
     "api:annotation_events": ("approved", {**ALL, "analyst2": 403, "student": 403}),
+    "api:list_deleted": (None, ALL),
 }  # fmt: skip
 # Files (CSV, GEXF, GraphML): their access matrix is in tests/api/test_exports.py.
 FILES = {"api:matrix_file", "api:map_file"}
@@ -39,11 +40,10 @@ PUBLIC = {"api:root": 200, "api:schema": 200, "api:docs": 200}
 SIGNED_IN = {"api:list_projects"}
 # POST only, one object: who may is tested in test_review.py; here, the other methods and
 # callers without a membership.
-ACTIONS_ON = {
-    "api:annotation_transition": "approved",
-    # W3C annotations in (students 403, analysts 201: tests/api/test_w3c_writes.py)
-    "api:create_w3c_annotations": None,
-}
+ACTIONS_ON = {"api:annotation_transition": "approved"}
+# POST only, a list of objects: who may is tested in test_sync.py (sources) and
+# test_w3c_writes.py (Web Annotations), the other methods here.
+BATCHES = {"api:create_sources", "api:create_w3c_annotations"}
 
 # Objects some members may not see: they are not found for them (as in the lists).
 RESTRICTED = {
@@ -103,7 +103,22 @@ def api_url_names() -> set[str]:
 
 
 def test_every_api_route_is_in_the_access_matrix():
-    assert api_url_names() == set(ENDPOINTS) | set(PUBLIC) | SIGNED_IN | set(ACTIONS_ON) | FILES
+    assert api_url_names() == (
+        set(ENDPOINTS) | set(PUBLIC) | SIGNED_IN | set(ACTIONS_ON) | BATCHES | FILES
+    )
+
+
+@pytest.mark.parametrize("name", sorted(BATCHES))
+def test_batches_take_post_only_and_refuse_callers_without_a_membership(cast, api_for, name):
+    url = reverse(name, kwargs={"slug": "review"})
+    for method in ("get", "put", "patch", "delete"):
+        response = getattr(api_for(cast.supervisor), method)(url)
+        assert_json(response, 405)
+        assert "POST" in response["Allow"]
+    body = [{"title": "T", "citation_key": "k"}]
+    for client, status in ((api_for(cast.outsider), 404), (api_for(None), 401),
+                           (api_for(cast.student), 403)):  # fmt: skip
+        assert_json(client.post(url, body, content_type="application/json"), status)
 
 
 @pytest.mark.parametrize("name", sorted(ACTIONS_ON))

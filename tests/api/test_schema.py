@@ -24,6 +24,7 @@ from apps.library.models import Source
 from apps.people.models import Person
 from tests.api.test_access import (
     ACTIONS_ON,
+    BATCHES,
     ENDPOINTS,
     FILES,
     OTHER_WRITES,
@@ -47,13 +48,18 @@ def test_the_schema_names_every_route_and_how_to_authenticate(db, api_for):
         for methods in document["paths"].values()
         for operation in methods.values()
     }
-    routes = {name.split(":")[1] for name in set(ENDPOINTS) | SIGNED_IN | set(ACTIONS_ON) | FILES}
+    routes = {
+        name.split(":")[1]
+        for name in set(ENDPOINTS) | SIGNED_IN | set(ACTIONS_ON) | BATCHES | FILES
+    }
     writes = {
         f"{verb}_{kind}"
         for verb in ("create", "update", "delete")
         for kind in ("source", "person", "claim", "concept")
     } | {"create_annotation_draft", "update_annotation_content"}
-    assert {op.split("_", 3)[3] for op in operations} == routes | writes
+    # Generated ids name the module ("apps_api_endpoints_list_people"); some are set by hand.
+    named = {op.split("_", 3)[3] if op.startswith("apps_api_") else op for op in operations}
+    assert named == routes | writes
     assert len(WRITES) + len(OTHER_WRITES) == len(writes)
     patch = document["paths"]["/api/v1/p/{slug}/sources/{pk}/"]["patch"]
     headers = {p["name"] for p in patch["parameters"] if p["in"] == "header"}
@@ -148,4 +154,8 @@ def test_the_api_answers_every_generated_request_as_its_schema_says(case, fuzz_t
         excluded.append(negative_data_rejection)
     if "cursor" in (case.query or {}) or case.method != "GET":
         excluded.append(positive_data_acceptance)
+    if any(name.lower().startswith("x-schemathesis-unknown") for name in case.headers or {}):
+        # An operation with header parameters gets an extra, unknown header as "invalid":
+        # HTTP lets clients send any header, and an API ignores those it does not know.
+        excluded.append(negative_data_rejection)
     case.validate_response(response, excluded_checks=excluded)

@@ -587,3 +587,17 @@ def test_commands_import_a_project_and_a_codebook(cast, exported, tmp_path, caps
     assert "Concepts: 4 new, 0 updated, 0 already here." in capsys.readouterr().out
     with pytest.raises(CommandError, match="a zip archive, not a REFI-QDA codebook"):
         call_command("import_qdc", str(path), project="fifth")
+
+
+def test_imported_passages_carry_the_library_version_of_their_import(cast, exported):
+    """An API client syncing with since= sees them (they are written without save())."""
+    other = factories.make_project("synced")
+    before = type(other).objects.get(pk=other.pk).library_version
+    importing.import_project(
+        factories.add_member(other, cast.analyst), io.BytesIO(exported), file_name="s.qdpx"
+    )
+    after = type(other).objects.get(pk=other.pk).library_version
+    assert after > before
+    assert set(
+        Annotation.objects.filter(project=other).values_list("library_version", flat=True)
+    ) == {after}
