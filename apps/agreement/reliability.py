@@ -1,0 +1,154 @@
+"""Agreement coefficients over reliability data: one row per unit, one value per coder, None
+where a coder gave no value (missing).
+
+Krippendorff's alpha comes from the `krippendorff` package (nominal, or with a distance of our
+own: it takes a callable); percent agreement and Gwet's AC1 are small enough to write here.
+Framework-free, so the report, the CSV and the tests all call the same functions.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
+
+import krippendorff
+import numpy as np
+
+Row = Sequence[Hashable | None]
+
+# Bootstrap resamples of the units and the seed: the interval is the same on every reload.
+BOOTSTRAP_SAMPLES = 1000
+BOOTSTRAP_SEED = 20080101
+
+
+def pairable(rows: Sequence[Row]) -> list[list[Hashable]]:
+    """The values of the units that at least two coders gave a value."""
+    kept = []
+    for row in rows:
+        values = [v for v in row if v is not None]
+        if len(values) >= 2:
+            kept.append(values)
+    return kept
+
+
+def percent_agreement(rows: Sequence[Row]) -> float | None:
+    """Share of pairable units on which every coder who gave a value gave the same one."""
+    units = pairable(rows)
+    if not units:
+        return None
+    return sum(1 for values in units if len(set(values)) == 1) / len(units)
+
+
+def gwet_ac1(rows: Sequence[Row], categories: Sequence[Hashable] | None = None) -> float | None:
+    """Gwet's AC1 for any number of coders with missing values (Gwet 2008; Handbook of
+    Inter-Rater Reliability, ch. 2). Agreement pa over the units rated at least twice; chance
+    agreement pe = Σ π_k(1 − π_k) / (q − 1), π_k the mean share of category k over the units
+    rated at least once; q the categories given (or those used)."""
+    rated = [[v for v in row if v is not None] for row in rows]
+    rated = [values for values in rated if values]
+    if categories is None:
+        categories = sorted({v for values in rated for v in values}, key=str)
+    q = len(categories)
+    twice = [values for values in rated if len(values) >= 2]
+    if not twice or q < 2:
+        return None
+    pa = 0.0
+    for values in twice:
+        counts, r = Counter(values), len(values)
+        pa += sum(n * (n - 1) for n in counts.values()) / (r * (r - 1))
+    pa /= len(twice)
+    pi = {k: 0.0 for k in categories}
+    for values in rated:
+        counts, r = Counter(values), len(values)
+        for k, n in counts.items():
+            pi[k] = pi.get(k, 0.0) + n / r
+    pe = sum((p / len(rated)) * (1 - p / len(rated)) for p in pi.values()) / (q - 1)
+    if pe == 1:
+        return None
+    return (pa - pe) / (1 - pe)
+
+
+def _codes(rows: Sequence[Row], domain: Sequence[Hashable]) -> np.ndarray:
+    """The reliability data as the package wants it: coders × units, values as numbers."""
+    index = {value: number for number, value in enumerate(domain)}
+    coders = max((len(row) for row in rows), default=0)
+    data = np.full((coders, len(rows)), np.nan)
+    for unit, row in enumerate(rows):
+        for coder, value in enumerate(row):
+            if value is not None:
+                data[coder, unit] = index[value]
+    return data
+
+
+def alpha(
+    rows: Sequence[Row],
+    domain: Sequence[Hashable] | None = None,
+    distance: Callable | None = None,
+) -> float | None:
+    """Krippendorff's alpha: nominal, or with `distance(a, b)` between two values of `domain`
+    (0 for equal, up to 1). None when it is not defined (fewer than two values in the data)."""
+    units = [row for row in rows if sum(v is not None for v in row) >= 2]
+    if domain is None:
+        domain = sorted({v for row in units for v in row if v is not None}, key=str)
+    if len(units) == 0 or len({v for row in units for v in row if v is not None}) < 2:
+        return None
+    data = _codes(units, domain)
+    if data.shape[0] < 2:
+        return None
+    level: object = "nominal"
+    if distance is not None:
+        table = np.array([[distance(a, b) for b in domain] for a in domain], dtype=float)
+
+        def level(v1, v2, i1, i2, n_v, dtype=np.float64):  # the package's metric signature
+            return table[v1.astype(int), v2.astype(int)].astype(dtype)
+
+    return float(
+        krippendorff.alpha(
+            reliability_data=data,
+            value_domain=list(range(len(domain))),
+            level_of_measurement=level,
+        )
+    )
+
+
+def bootstrap_interval(
+    rows: Sequence[Row],
+    statistic: Callable[[Sequence[Row]], float | None],
+    *,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float] | None:
+    """A percentile 95 % interval of `statistic`, resampling units with replacement, with a
+    fixed seed so the page shows the same interval every time."""
+    units = [row for row in rows if sum(v is not None for v in row) >= 2]
+    if len(units) < 2:
+        return None
+    generator = random.Random(seed)
+    estimates = []
+    for _ in range(samples):
+        resample = [units[generator.randrange(len(units))] for _ in units]
+        value = statistic(resample)
+        if value is not None and not math.isnan(value):
+            estimates.append(value)
+    if len(estimates) < samples // 2:
+        return None
+    estimates.sort()
+    low = estimates[int(0.025 * (len(estimates) - 1))]
+    high = estimates[int(math.ceil(0.975 * (len(estimates) - 1)))]
+    return low, high
+
+
+def confusion(rows: Sequence[Row], domain: Sequence[Hashable]) -> list[list[int]]:
+    """How often value a (one coder) met value b (another) over all pairs of coders in a unit:
+    the symmetric coincidence counts, unweighted, as a table in `domain`'s order."""
+    index = {value: number for number, value in enumerate(domain)}
+    table = [[0] * len(domain) for _ in domain]
+    for values in pairable(rows):
+        for i, a in enumerate(values):
+            for b in values[i + 1 :]:
+                table[index[a]][index[b]] += 1
+                if a != b:
+                    table[index[b]][index[a]] += 1
+    return table
