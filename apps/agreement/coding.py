@@ -464,6 +464,9 @@ def resolve(
             reason=reason if kind != ResolutionKind.ACCEPTED else "",
             comment=comment,
             unit_version=current.version,
+            result_version=Annotation.objects.filter(pk=result.pk)
+            .values_list("version", flat=True)
+            .get(),
         )
         Unit.objects.filter(pk=current.pk).update(
             result=result, version=current.version + 1, resolved_at=resolution.created_at

@@ -233,6 +233,15 @@ class Unit(models.Model):
     def is_resolved(self) -> bool:
         return self.resolved_at is not None
 
+    @property
+    def is_discrepant(self) -> bool:
+        """The resolved passage was edited after the resolution (needs `result` and
+        `resolution` loaded)."""
+        if not self.is_resolved or self.result is None:
+            return False
+        decided = self.resolution.result_version
+        return decided is not None and self.result.version != decided
+
 
 class CodedPassage(models.Model):
     """A coder's passage as it was when they marked their work done: the frozen data."""
@@ -283,6 +292,9 @@ class Resolution(models.Model):
     reason = models.CharField(max_length=20, choices=ReasonCode.choices, blank=True)
     comment = models.TextField(blank=True)
     unit_version = models.PositiveIntegerField()
+    # The version of the unit's result when it was resolved: an edit after that is a
+    # discrepancy, shown as such rather than silently diverging from what was decided.
+    result_version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

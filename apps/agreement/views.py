@@ -147,14 +147,27 @@ def assignment_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             _assignment_json(request, assignment), json_dumps_params={"ensure_ascii": False}
         )
     counts = coding.progress(assignment) if not compared else {}
+    # Coders who left the project (or are no longer analysts) wait for a supervisor to take
+    # them off or replace them, so that no unit is stranded.
+    analysts = (
+        set(
+            Membership.objects.filter(
+                project=membership.project,
+                role="analyst",
+                user_id__in=[c.coder_id for c in assignment.coders.all()],
+            ).values_list("user_id", flat=True)
+        )
+        if supervisor and not compared
+        else set()
+    )
     page = None
     if compared and supervisor:
         units = (
-            assignment.units.select_related("source", "resolution")
+            assignment.units.select_related("source", "resolution", "result")
             .only(
                 "id", "number", "outcome", "start", "end", "resolved_at", "result_id",
                 "source__id", "source__title", "resolution__kind", "resolution__reason",
-                "assignment_id",
+                "resolution__result_version", "result__version", "assignment_id",
             )
             .order_by("number")
         )  # fmt: skip
@@ -169,7 +182,9 @@ def assignment_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             "supervisor": supervisor,
             "mine": mine,
             "my_count": counts.get(membership.user_id, 0),
-            "coder_rows": [(c, counts.get(c.coder_id)) for c in assignment.coders.all()],
+            "coder_rows": [
+                (c, counts.get(c.coder_id), c.coder_id in analysts) for c in assignment.coders.all()
+            ],
             "all_done": all(
                 c.state in (CoderState.DONE, CoderState.DROPPED) for c in assignment.coders.all()
             ),

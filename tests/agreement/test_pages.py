@@ -97,7 +97,7 @@ def test_supervisors_see_progress_counts_not_content(cast, client_for, coding_ro
     coding_round.code(cast.analyst, "Naji planned for savagery.")
     page = client_for(cast.supervisor).get(url("assignment_detail", coding_round.assignment.pk))
     assert page.status_code == 200
-    assert [(c.coder.username, n) for c, n in page.context["coder_rows"]] == [
+    assert [(c.coder.username, n) for c, n, _ in page.context["coder_rows"]] == [
         ("analyst", 1),
         ("analyst2", 0),
     ]
@@ -144,6 +144,19 @@ def test_a_coder_taken_off_is_replaced_or_dropped(cast, client_for, coding_round
     row = AssignmentCoder.objects.get(coder=third)
     response = client.post(url("coder_drop", row.pk), follow=True)
     assert "analyst3&#x27;s units are dropped from the sample." in response.text
+
+
+def test_a_coder_who_left_the_project_is_flagged_and_can_be_taken_off(
+    cast, client_for, coding_round
+):
+    cast.project.memberships.get(user=cast.analyst2).remove()
+    client = client_for(cast.supervisor)
+    page = client.get(url("assignment_detail", coding_round.assignment.pk))
+    assert "No longer an analyst of the project: take them off or replace them." in page.text
+    row = AssignmentCoder.objects.get(coder=cast.analyst2)
+    client.post(url("coder_drop", row.pk))
+    page = client.get(url("assignment_detail", coding_round.assignment.pk))
+    assert "No longer an analyst" not in page.text
 
 
 # --- Compared -------------------------------------------------------------------------------------
@@ -300,14 +313,15 @@ def test_the_report_is_computed_with_a_fixed_number_of_queries(
 
 def test_the_open_assignment_query_count_does_not_grow(cast, coding_round, assert_constant_queries):
     # session, user, membership; the assignment, its coders, its sources; progress counts
-    # (ranges and coders come from the prefetch); the analysts offered as replacements
+    # (ranges and coders come from the prefetch); which coders are still analysts; the
+    # analysts offered as replacements
     def more():
         coding_round.code(cast.analyst, "Naji planned for savagery.")
 
     assert_constant_queries(
         cast.supervisor,
         lambda: url("assignment_detail", coding_round.assignment.pk),
-        8,
+        9,
         before=more,
         after=more,
     )

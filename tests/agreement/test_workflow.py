@@ -217,3 +217,21 @@ def test_the_report_counts_units_per_variable(cast, compared):
     # Only supports and asserts ever differ here, so halving that distance changes nothing.
     assert claims.alpha_stance == pytest.approx(claims.alpha)
     assert [n for n, _ in claims.disagreeing] == [3]
+
+
+def test_an_edit_after_resolution_is_a_discrepancy(cast, compared):
+    unit = Unit.objects.get(assignment=compared.assignment, number=3)
+    coding.resolve(
+        unit=unit, by=cast.supervisor, kind="written", written=compared_written(cast, compared),
+        seen_version=1, reason="other", comment="My own wording.",
+    )  # fmt: skip
+    unit = Unit.objects.select_related("result", "resolution").get(pk=unit.pk)
+    assert not unit.is_discrepant
+    factories.revise(unit.result, cast.supervisor, locator="¶9")
+    unit = Unit.objects.select_related("result", "resolution").get(pk=unit.pk)
+    assert unit.is_discrepant
+
+
+def compared_written(cast, compared):
+    """A passage the supervisor wrote on the unit's source, as the resolution's new version."""
+    return factories.make_annotation(compared.source, cast.supervisor, quote="Qutb's vanguard.")
