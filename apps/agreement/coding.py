@@ -329,8 +329,9 @@ def compare(*, assignment: Assignment, by: User) -> dict[str, int]:
                         ),
                     )
                     unit.save(update_fields=["result"])
-        for p in passages:
-            _withdraw(p.annotation_id, by=by, comment=f"Compared in “{current.title}”.")
+        Annotation.objects.filter(pk__in=[p.annotation_id for p in passages]).withdraw_all(
+            by=by, comment=f"Compared in “{current.title}”."
+        )
         current.state, current.compared_at = AssignmentState.COMPARED, timezone.now()
         current.save(update_fields=["state", "compared_at"])
     return counts

@@ -236,9 +236,7 @@ def _measure(report: VariableReport) -> None:
     report.domain = domain
     report.alpha = reliability.alpha(data, domain)
     report.ac1 = reliability.gwet_ac1(data, domain if report.variable in DOMAINS else None)
-    report.interval = reliability.bootstrap_interval(
-        data, lambda rows: reliability.alpha(rows, domain)
-    )
+    report.interval = reliability.bootstrap_alpha(data, domain)
     if report.variable == Variable.CLAIMS:
         report.alpha_stance = reliability.alpha(data, domain, distance=stance_distance)
         report.confusion = reliability.confusion(data, domain)

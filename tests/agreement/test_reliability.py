@@ -60,3 +60,27 @@ def test_coefficients_are_undefined_rather_than_wrong_without_enough_data():
     assert reliability.alpha([("a", None)]) is None
     assert reliability.gwet_ac1([]) is None
     assert reliability.percent_agreement([]) is None
+
+
+def test_alpha_from_the_coincidence_matrix_equals_the_packages():
+    domain = [1, 2, 3, 4, 5]
+    assert reliability.alpha_from_coincidences(ROWS, domain) == pytest.approx(
+        reliability.alpha(ROWS, domain)
+    )
+    stances = [("supports", "asserts"), ("contradicts", "contradicts"), ("asserts", None)] * 2
+    stances += [("supports", "supports"), ("reports", "asserts")]
+    names = ["asserts", "supports", "contradicts", "reports"]
+    assert reliability.alpha_from_coincidences(stances, names, stance_distance) == pytest.approx(
+        reliability.alpha(stances, names, distance=stance_distance)
+    )
+
+
+def test_the_fast_bootstrap_interval_is_fixed_and_holds_the_estimate():
+    domain = [1, 2, 3, 4, 5]
+    interval = reliability.bootstrap_alpha(ROWS, domain)
+    assert interval == reliability.bootstrap_alpha(ROWS, domain)
+    assert interval[0] <= reliability.alpha(ROWS) <= interval[1]
+    # The percentile interval of the same resampling done with the package is close.
+    slow = reliability.bootstrap_interval(ROWS, lambda rows: reliability.alpha(rows, domain))
+    assert interval[0] == pytest.approx(slow[0], abs=0.1)
+    assert interval[1] == pytest.approx(slow[1], abs=0.1)

@@ -235,3 +235,24 @@ def test_an_edit_after_resolution_is_a_discrepancy(cast, compared):
 def compared_written(cast, compared):
     """A passage the supervisor wrote on the unit's source, as the resolution's new version."""
     return factories.make_annotation(compared.source, cast.supervisor, quote="Qutb's vanguard.")
+
+
+def test_the_comparison_keeps_the_tallies_right(cast, compared):
+    from apps.annotations.models import ClaimTally, PersonTally, ProjectTally, SourceTally
+    from apps.annotations.tallies import recount
+
+    def tallies():
+        # A row that does not exist counts 0, as one at 0 does.
+        return [
+            sorted(row for row in model.objects.values_list(*fields) if any(row[1:]))
+            for model, fields in (
+                (ProjectTally, ("project_id", "approved", "visible", "waiting")),
+                (SourceTally, ("source_id", "approved", "visible")),
+                (ClaimTally, ("claim_id", "approved", "visible")),
+                (PersonTally, ("person_id", "approved", "visible")),
+            )
+        ]
+
+    kept = tallies()
+    recount(cast.project)
+    assert tallies() == kept
