@@ -292,49 +292,159 @@ def compare(*, assignment: Assignment, by: User) -> dict[str, int]:
         if len(coders) < 2:
             raise AgreementError("Fewer than two coders are left: there is nothing to compare.")
         coder_ids = [c.pk for c in coders]
-        passages = list(CodedPassage.objects.filter(coder__in=coders).select_related("coder"))
+        passages = list(
+            CodedPassage.objects.filter(coder__in=coders).select_related("coder__coder")
+        )
         by_source: dict[int, list[CodedPassage]] = defaultdict(list)
         for p in passages:
             by_source[p.source_id].append(p)
         counts = dict.fromkeys(UnitOutcome.values, 0)
-        number = 0
+        units: list[Unit] = []
+        clusters: list[Cluster] = []
         for source_id in sorted(by_source):
             for cluster in align(by_source[source_id], current.tolerance):
-                number += 1
                 outcome = outcome_of(cluster, coder_ids, current)
                 counts[outcome] += 1
-                unit = Unit.objects.create(
-                    assignment=current,
-                    source_id=source_id,
-                    number=number,
-                    start=cluster.start,
-                    end=cluster.end,
-                    outcome=outcome,
+                units.append(
+                    Unit(
+                        assignment=current,
+                        source_id=source_id,
+                        number=len(units) + 1,
+                        start=cluster.start,
+                        end=cluster.end,
+                        outcome=outcome,
+                    )
                 )
-                CodedPassage.objects.filter(
-                    pk__in=[p.pk for p in cluster.by_coder.values()]
-                ).update(unit=unit)
-                if outcome == UnitOutcome.AGREED:
-                    first = cluster.by_coder[min(cluster.by_coder)]
-                    names = ", ".join(
-                        p.coder.coder.username
-                        for p in sorted(cluster.by_coder.values(), key=lambda p: p.coder_id)
-                    )
-                    unit.result = _annotation_from(
-                        first,
-                        author=first.coder.coder,
-                        comment=(
-                            f"Complete agreement of {names} in “{current.title}” (unit {number}), "
-                            "merged when compared."
-                        ),
-                    )
-                    unit.save(update_fields=["result"])
+                clusters.append(cluster)
+        # In bulk: thousands of units and passages are a few statements, not one each.
+        Unit.objects.bulk_create(units, batch_size=1000)
+        for unit, cluster in zip(units, clusters, strict=True):
+            for p in cluster.by_coder.values():
+                p.unit = unit
+        CodedPassage.objects.bulk_update(passages, ["unit"], batch_size=1000)
+        merges = [
+            (unit, cluster)
+            for unit, cluster in zip(units, clusters, strict=True)
+            if unit.outcome == UnitOutcome.AGREED
+        ]
+        _merge_all(merges, title=current.title)
         Annotation.objects.filter(pk__in=[p.annotation_id for p in passages]).withdraw_all(
             by=by, comment=f"Compared in “{current.title}”."
         )
         current.state, current.compared_at = AssignmentState.COMPARED, timezone.now()
         current.save(update_fields=["state", "compared_at"])
     return counts
+
+
+def _merge_all(merges: list[tuple[Unit, Cluster]], *, title: str) -> None:
+    """One new annotation per complete agreement, with the first coder's span and the links
+    they all gave, submitted for review with a ledger row saying whose agreement it is: made
+    in bulk, with their revisions and tallies, as save_content and a submission would."""
+    from apps.annotations.models import AnnotationRevision, ReviewEvent, Status
+    from apps.annotations.tallies import Counted, retally_many
+
+    if not merges:
+        return
+    firsts = [cluster.by_coder[min(cluster.by_coder)] for _, cluster in merges]
+    originals = Annotation.objects.in_bulk([p.annotation_id for p in firsts])
+    claim_ids = {c for p in firsts for c, _ in p.claims}
+    person_ids = {x for p in firsts for x, _, _ in p.people}
+    work_ids = {w for p in firsts for _, w, _ in p.people if w}
+    concept_ids = {c for p in firsts for c in p.concepts}
+    statements = dict(Claim.objects.filter(pk__in=claim_ids).values_list("pk", "statement"))
+    names = dict(Person.objects.filter(pk__in=person_ids).values_list("pk", "display_name"))
+    works = dict(Source.objects.filter(pk__in=work_ids).values_list("pk", "title"))
+    concepts = dict(Concept.objects.filter(pk__in=concept_ids).values_list("pk", "name"))
+    now = timezone.now()
+    made = []
+    for p in firsts:
+        original = originals[p.annotation_id]
+        made.append(
+            Annotation(
+                project_id=original.project_id, source_id=p.source_id,
+                author_id=p.coder.coder_id, status=Status.SUBMITTED, status_changed_at=now,
+                quote=p.quote, prefix=original.prefix, suffix=original.suffix, start=p.start,
+                end=p.end, page_label=original.page_label, page_index=original.page_index,
+                locator=p.locator, anchor_state=original.anchor_state,
+                anchor_score=original.anchor_score, anchored_version=original.anchored_version,
+                # The same note, so its sanitised rendering is the same too.
+                note=original.note, note_html=original.note_html,
+                updated_by_id=p.coder.coder_id, created_at=now,
+            )
+        )  # fmt: skip
+    Annotation.objects.bulk_create(made, batch_size=500)
+    Evidence = Annotation.claims.through
+    Mention = Annotation.people.through
+    Coding = Annotation.concepts.through
+    Evidence.objects.bulk_create(
+        (Evidence(annotation=a, claim_id=c, stance=stance)
+         for a, p in zip(made, firsts, strict=True) for c, stance in p.claims),
+        batch_size=1000,
+    )  # fmt: skip
+    Mention.objects.bulk_create(
+        (Mention(annotation=a, person_id=x, work_id=w or None, function=f)
+         for a, p in zip(made, firsts, strict=True) for x, w, f in p.people),
+        batch_size=1000,
+    )  # fmt: skip
+    Coding.objects.bulk_create(
+        (Coding(annotation=a, concept_id=c)
+         for a, p in zip(made, firsts, strict=True) for c in p.concepts),
+        batch_size=1000,
+    )  # fmt: skip
+    AnnotationRevision.objects.bulk_create(
+        (
+            AnnotationRevision(
+                annotation=a, version=1, edited_by_id=p.coder.coder_id, created_at=now,
+                content={
+                    "quote": p.quote, "locator": p.locator, "page_label": a.page_label,
+                    "note": a.note,
+                    "claims": sorted([c, statements.get(c, ""), s] for c, s in p.claims),
+                    "people": sorted(
+                        [x, names.get(x, ""), w or 0, works.get(w, "") if w else "", f]
+                        for x, w, f in p.people
+                    ),
+                    "concepts": sorted([c, concepts.get(c, "")] for c in p.concepts),
+                },
+            )
+            for a, p in zip(made, firsts, strict=True)
+        ),
+        batch_size=500,
+    )  # fmt: skip
+    ReviewEvent.objects.bulk_create(
+        (
+            ReviewEvent(
+                annotation=a, actor_id=a.author_id, action=ReviewAction.SUBMIT,
+                from_status=Status.DRAFT, to_status=Status.SUBMITTED,
+                comment=(
+                    f"Complete agreement of {_coder_names(cluster)} in “{title}” "
+                    f"(unit {unit.number}), merged when compared."
+                ),
+                annotation_version=1, created_at=now,
+            )
+            for a, (unit, cluster) in zip(made, merges, strict=True)
+        ),
+        batch_size=500,
+    )  # fmt: skip
+    retally_many(
+        [
+            (None, Counted(
+                project_id=a.project_id, source_id=a.source_id, approved=False, visible=True,
+                waiting=True, concepts=frozenset(p.concepts),
+                people=frozenset(x for x, _, _ in p.people),
+                claims=frozenset((c, s) for c, s in p.claims),
+            ))
+            for a, p in zip(made, firsts, strict=True)
+        ]
+    )  # fmt: skip
+    for annotation, (unit, _) in zip(made, merges, strict=True):
+        unit.result = annotation
+    Unit.objects.bulk_update([unit for unit, _ in merges], ["result"], batch_size=1000)
+
+
+def _coder_names(cluster: Cluster) -> str:
+    return ", ".join(
+        p.coder.coder.username for p in sorted(cluster.by_coder.values(), key=lambda p: p.coder_id)
+    )
 
 
 def _annotation_from(passage: CodedPassage, *, author: User, comment: str) -> Annotation:
