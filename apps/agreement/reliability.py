@@ -160,21 +160,26 @@ def bootstrap_alpha(
     delta = np.array(
         [[(distance(a, b) if distance else float(a != b)) for b in domain] for a in domain]
     )
-    # Per unit: the values it pairs (n_uc) and its observed disagreement Σ o_uck δ_ck.
-    counts = np.zeros((len(units), size))
-    observed = np.zeros(len(units))
+    # Per unit: the values it pairs (n_uc) and its observed disagreement Σ o_uck δ_ck, where
+    # o_uck = n_uc (n_uk − [c = k]) / (m_u − 1); δ_cc = 0, so the [c = k] term adds nothing.
+    unit_of, value_of = [], []
     for u, row in enumerate(units):
-        values = [index[v] for v in row if v is not None]
-        m = len(values)
-        n_u = np.bincount(values, minlength=size).astype(float)
-        counts[u] = n_u
-        # o_uck = n_uc (n_uk − [c = k]) / (m − 1)
-        pairs = np.outer(n_u, n_u) - np.diag(n_u)
-        observed[u] = (pairs * delta).sum() / (m - 1)
+        for v in row:
+            if v is not None:
+                unit_of.append(u)
+                value_of.append(index[v])
+    counts = np.zeros((len(units), size))
+    np.add.at(counts, (np.array(unit_of), np.array(value_of)), 1.0)
+    pairable_values = counts.sum(axis=1)
+    observed = np.einsum("uc,ck,uk->u", counts, delta, counts) / (pairable_values - 1)
     generator = np.random.default_rng(seed)
-    weights = generator.multinomial(len(units), [1 / len(units)] * len(units), size=samples)
-    d_o = weights @ observed
-    n_c = weights @ counts
+    d_o, n_c = np.empty(samples), np.empty((samples, size))
+    # Resampled in blocks, so that memory stays small whatever the number of units.
+    block = max(1, 400_000 // (len(units) * size))
+    for first in range(0, samples, block):
+        picks = generator.integers(0, len(units), size=(min(block, samples - first), len(units)))
+        d_o[first : first + len(picks)] = observed[picks].sum(axis=1)
+        n_c[first : first + len(picks)] = counts[picks].sum(axis=1)
     n = n_c.sum(axis=1)
     d_e = np.einsum("bc,ck,bk->b", n_c, delta, n_c) / (n - 1)
     with np.errstate(divide="ignore", invalid="ignore"):

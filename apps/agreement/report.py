@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.core.cache import cache
 
@@ -62,6 +63,16 @@ def stance_distance(a: str, b: str) -> float:
     if {a, b} == {Stance.SUPPORTS, Stance.ASSERTS}:
         return 0.5
     return 1.0
+
+
+class Frozen(NamedTuple):
+    """What the report reads of a coded passage."""
+
+    start: int | None
+    end: int | None
+    claims: list
+    people: list
+    concepts: list
 
 
 @dataclass
@@ -138,11 +149,13 @@ def _build(assignment: Assignment) -> list[VariableReport]:
     names = [c.coder.username for c in coders]
     column = {c.pk: i for i, c in enumerate(coders)}
     units = list(Unit.objects.filter(assignment=assignment).order_by("number"))
-    passages: dict[int, dict[int, CodedPassage]] = {u.pk: {} for u in units}
-    for p in CodedPassage.objects.filter(unit__assignment=assignment, coder__in=coders).defer(
-        "quote"
-    ):
-        passages[p.unit_id][column[p.coder_id]] = p
+    passages: dict[int, dict[int, Frozen]] = {u.pk: {} for u in units}
+    # Plain rows, not model objects: an assignment may hold thousands of passages.
+    rows = CodedPassage.objects.filter(unit__assignment=assignment, coder__in=coders).values_list(
+        "unit_id", "coder_id", "start", "end", "claims", "people", "concepts"
+    )
+    for unit_id, coder_id, *data in rows:
+        passages[unit_id][column[coder_id]] = Frozen(*data)
     labels = _labels(passages)
     reports = []
     for variable in Variable.values:
@@ -161,7 +174,7 @@ def _build(assignment: Assignment) -> list[VariableReport]:
     return reports
 
 
-def _labels(passages: dict[int, dict[int, CodedPassage]]) -> dict[str, dict[int, str]]:
+def _labels(passages: dict[int, dict[int, Frozen]]) -> dict[str, dict[int, str]]:
     from apps.claims.models import Claim, Concept
     from apps.people.models import Person
 
