@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 
 import krippendorff
@@ -46,25 +45,28 @@ def gwet_ac1(rows: Sequence[Row], categories: Sequence[Hashable] | None = None) 
     Inter-Rater Reliability, ch. 2). Agreement pa over the units rated at least twice; chance
     agreement pe = Σ π_k(1 − π_k) / (q − 1), π_k the mean share of category k over the units
     rated at least once; q the categories given (or those used)."""
-    rated = [[v for v in row if v is not None] for row in rows]
-    rated = [values for values in rated if values]
     if categories is None:
-        categories = sorted({v for values in rated for v in values}, key=str)
+        categories = sorted({v for row in rows for v in row if v is not None}, key=str)
     q = len(categories)
-    twice = [values for values in rated if len(values) >= 2]
-    if not twice or q < 2:
+    index = {value: number for number, value in enumerate(categories)}
+    unit_of, value_of = [], []
+    for u, row in enumerate(rows):
+        for v in row:
+            if v is not None:
+                unit_of.append(u)
+                value_of.append(index[v])
+    if q < 2 or not unit_of:
         return None
-    pa = 0.0
-    for values in twice:
-        counts, r = Counter(values), len(values)
-        pa += sum(n * (n - 1) for n in counts.values()) / (r * (r - 1))
-    pa /= len(twice)
-    pi = {k: 0.0 for k in categories}
-    for values in rated:
-        counts, r = Counter(values), len(values)
-        for k, n in counts.items():
-            pi[k] = pi.get(k, 0.0) + n / r
-    pe = sum((p / len(rated)) * (1 - p / len(rated)) for p in pi.values()) / (q - 1)
+    counts = np.zeros((len(rows), q))
+    np.add.at(counts, (np.array(unit_of), np.array(value_of)), 1.0)
+    r = counts.sum(axis=1)
+    rated, twice = counts[r >= 1], counts[r >= 2]
+    if not len(twice):
+        return None
+    r_twice = twice.sum(axis=1)
+    pa = float(((twice * (twice - 1)).sum(axis=1) / (r_twice * (r_twice - 1))).mean())
+    pi = (rated / rated.sum(axis=1, keepdims=True)).mean(axis=0)
+    pe = float((pi * (1 - pi)).sum() / (q - 1))
     if pe == 1:
         return None
     return (pa - pe) / (1 - pe)
