@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.accounts.models import Membership, Role, User
+from apps.accounts.references import MAX_PK, BoundedModelMultipleChoiceField
 from apps.agreement.models import Variable
 from apps.annotations.models import ReasonCode
 from apps.library.models import Source
@@ -12,7 +13,7 @@ MAX_SOURCES = 500
 
 class AssignmentForm(forms.Form):
     title = forms.CharField(max_length=200)
-    sources = forms.ModelMultipleChoiceField(
+    sources = BoundedModelMultipleChoiceField(
         queryset=Source.objects.none(),
         help_text="The sources each coder codes in full. Hold Ctrl (⌘) to choose several.",
     )
@@ -24,7 +25,7 @@ class AssignmentForm(forms.Form):
         help_text="A range of the source's stored text, such as 1200-5400 (one source only).",
         error_messages={"invalid": "Write the range as two numbers, such as 1200-5400."},
     )
-    coders = forms.ModelMultipleChoiceField(
+    coders = BoundedModelMultipleChoiceField(
         queryset=User.objects.none(),
         help_text="Two or more analysts of the project, who code blind.",
     )
@@ -88,16 +89,17 @@ class ResolutionForm(forms.Form):
         choices=[("picked", "Choose this version"), ("written", "Use a passage I wrote")],
         widget=forms.HiddenInput,
     )
-    passage = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    passage = forms.IntegerField(required=False, widget=forms.HiddenInput, max_value=MAX_PK)
     written = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_PK,
         label="Number of the passage you wrote",
         help_text="Write the new version in the reading view, then give its number here.",
     )
     reason = forms.ChoiceField(choices=[("", "Choose a reason…"), *ReasonCode.choices])
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
 
 
 class DropForm(forms.Form):

@@ -53,6 +53,8 @@ def test_a_supervisor_assigns_sources_to_analysts(cast, client_for):
         ({"text_range": "90-10"}, "must end after it starts"),
         ({"text_range": "ten to twenty"}, "two numbers"),
         ({"sources": ["999999"]}, "Select a valid choice"),
+        ({"sources": ["9" * 30]}, "is not a valid value"),
+        ({"coders": ["{analyst}", "9" * 30]}, "is not a valid value"),
         ({"tolerance": "-1"}, "greater than or equal to 0"),
     ],
 )
@@ -204,6 +206,8 @@ def test_a_supervisor_resolves_a_conflict_side_by_side(cast, client_for, compare
         ({"passage": "999999"}, "Choose one of the versions of this unit."),
         ({"kind": "written", "written": "999999"}, "Give the number of a passage you wrote"),
         ({"kind": "accepted"}, "open the unit again"),
+        ({"version": "9" * 30}, "open the unit again"),
+        ({"passage": "9" * 30}, "open the unit again"),
     ],
 )
 def test_bad_resolutions_are_refused_and_change_nothing(
