@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "apps.webanno",
     "apps.qda",
     "apps.api",
+    "apps.agreement",
     "apps.demo",
 ]
 

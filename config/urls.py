@@ -19,6 +19,7 @@ project_patterns = [
     path("", include("apps.annotations.urls")),
     path("", include("apps.search.urls")),
     path("", include("apps.review.urls")),
+    path("", include("apps.agreement.urls")),
     # Before bibliography, whose import/<token>/ would take "annotations" for a token.
     path("", include("apps.webanno.urls")),
     path("", include("apps.bibliography.urls")),

@@ -69,6 +69,14 @@ PAGES = {
     "jobs:job_list": (None, ALL),
     # REFI-QDA: the codebook of what the member may see
     "qda:codebook_export": (None, ALL),
+    # Double coding: supervisors and the assignment's coders (both analysts here); students
+    # have no part in it
+    "agreement:assignment_list": (None, {**ALL, "student": 403}),
+    "agreement:assignment_create": (None, SUPERVISORS),
+    "agreement:assignment_detail": ("assignment", {**ALL, "student": 403}),
+    "agreement:report_csv": ("assignment", {**ALL, "student": 403}),
+    # its coders read a unit (feedback); supervisors also resolve it there (POST)
+    "agreement:unit_detail": ("unit", {**ALL, "student": 403}),
 }
 
 # Pages that need a query string to answer 200: url name -> the query, from `world`.
@@ -91,6 +99,8 @@ FORM_PAGES = {
     "backup:project_export",
     "webanno:annotations_export",
     "webanno:source_annotations_export",
+    "agreement:assignment_create",
+    "agreement:unit_detail",
 }
 
 # Curation: create, edit and delete-confirmation pages of sources, people, claims and concepts.
@@ -145,6 +155,14 @@ POST_ENDPOINTS = {
     "bibliography:duplicate_merge": (None, {**dict.fromkeys(ALL, 302), "student": 403}),
     # a background job writes the REFI-QDA project of what the member may see
     "qda:project_export": (None, dict.fromkeys(ALL, 302)),
+    # coders mark their work done (here: already compared, so they are told so)
+    "agreement:assignment_done": (
+        "assignment",
+        {**dict.fromkeys(ALL, 403), "analyst": 302, "analyst2": 302},
+    ),
+    "agreement:assignment_compare": ("assignment", {**SUPERVISORS, "supervisor": 302}),
+    "agreement:accept_agreements": ("assignment", {**SUPERVISORS, "supervisor": 302}),
+    "agreement:coder_drop": ("assignment_coder", {**SUPERVISORS, "supervisor": 302}),
 }
 
 # Pages of one upload waiting for confirmation, reached by the random token in their address:
@@ -200,7 +218,11 @@ def world(cast):
     draft = factories.make_annotation(source, cast.analyst, claims=[unsupported])
     membership = factories.add_member(project, factories.make_user("extra"), "student")
     invitation = project.invite("invited@example.org", role="student", by=cast.supervisor)
+    assignment, unit = _compared_assignment(cast, source, [draft, approved])
     return {
+        "assignment": assignment,
+        "assignment_coder": assignment.coders.first(),
+        "unit": unit,
         "invitation": invitation,
         "source": source,
         "person": person,
@@ -211,6 +233,29 @@ def world(cast):
         "draft": draft,
         "membership": membership,
     }
+
+
+def _compared_assignment(cast, source, annotations):
+    """A compared double-coding assignment of `source` to both analysts, with one unit whose
+    versions point at `annotations` (left as they are, so other tests count the same rows)."""
+    from apps.agreement import coding
+    from apps.agreement.models import CodedPassage, Unit
+
+    assignment = coding.assign(
+        project=cast.project, title="Round", ranges=[coding.Range(source)],
+        coders=[cast.analyst, cast.analyst2], variables=["spans", "claims"], due_date=None,
+        tolerance=5, by=cast.supervisor,
+    )  # fmt: skip
+    for coder in (cast.analyst, cast.analyst2):
+        coding.mark_done(assignment=assignment, coder=coder)
+    coding.compare(assignment=assignment, by=cast.supervisor)
+    unit = Unit.objects.create(assignment=assignment, source=source, number=1, outcome="disagreed")
+    for row, annotation in zip(assignment.coders.order_by("pk"), annotations, strict=True):
+        CodedPassage.objects.create(
+            coder=row, annotation=annotation, annotation_version=annotation.version,
+            source=source, quote=annotation.quote, locator=annotation.locator, unit=unit,
+        )  # fmt: skip
+    return assignment, unit
 
 
 def url_for(name, world, key, slug="review"):

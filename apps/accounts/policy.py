@@ -66,6 +66,24 @@ def approved_annotations_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}status": APPROVED, f"{prefix}withdrawn_at__isnull": True})
 
 
+# Hooks of higher apps that hide passages from some members (apps.agreement: a coder does not
+# see a co-coder's work while their assignment is open): a filter for lists, and the same rule
+# for one loaded annotation. Registered in those apps' AppConfig.ready().
+_blindness: list[tuple[Callable[[Membership, str], Q], Callable[[Membership, Any], bool]]] = []
+
+
+def register_blindness(
+    as_filter: Callable[[Membership, str], Q], for_one: Callable[[Membership, Any], bool]
+) -> None:
+    if (as_filter, for_one) not in _blindness:
+        _blindness.append((as_filter, for_one))
+
+
+def _blind(membership: Membership) -> bool:
+    """Whether blindness rules apply: to members who annotate but do not see everything."""
+    return can(membership, Action.ANNOTATE) and not can(membership, Action.SEE_ALL_ANNOTATIONS)
+
+
 def visible_annotations_q(membership: Membership, prefix: str = "") -> Q:
     """The annotations this member may see, as a filter (prefix it to reach them via a relation).
 
@@ -78,6 +96,9 @@ def visible_annotations_q(membership: Membership, prefix: str = "") -> Q:
     shown = Q(
         **{f"{prefix}withdrawn_at__isnull": True, f"{prefix}project_id": membership.project_id}
     )
+    if _blind(membership):
+        for as_filter, _ in _blindness:
+            shown &= as_filter(membership, prefix)
     if membership.approved_only:
         return shown & approved_annotations_q(prefix)
     if can(membership, Action.SEE_ALL_ANNOTATIONS):
@@ -115,6 +136,8 @@ def visible_tombstones_q(membership: Membership) -> Q:
 
 def can_see_annotation(membership: Membership, annotation: Any) -> bool:
     if annotation.withdrawn_at is not None or annotation.project_id != membership.project_id:
+        return False
+    if _blind(membership) and any(hides(membership, annotation) for _, hides in _blindness):
         return False
     if can(membership, Action.SEE_ALL_ANNOTATIONS):
         return True

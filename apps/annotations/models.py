@@ -201,6 +201,66 @@ class AnnotationQuerySet(models.QuerySet):
         """Annotation rows shown out of their source: the source and author too."""
         return self.select_related("source", "author").defer(*source_texts("source__")).with_links()
 
+    def withdraw_all(self, *, by: User, comment: str) -> int:
+        """Withdraw these annotations at once, each with its ledger row, as `transition`
+        withdraws one: for a bulk step of a background job (a double-coding comparison
+        withdraws every coder's passage). Returns how many were withdrawn."""
+        from apps.annotations.tallies import counted_many, retally_many
+
+        with transaction.atomic():
+            # The project's version first, before the rows' locks, as every writer takes them.
+            projects = sorted(set(self.values_list("project_id", flat=True).order_by()))
+            versions = {project: bump(project) for project in projects}
+            rows = list(
+                self.filter(withdrawn_at__isnull=True)
+                .select_for_update()
+                .values_list("pk", "status", "version", "project_id", "author_id")
+            )
+            if not rows:
+                return 0
+            ids = [pk for pk, *_ in rows]
+            before = counted_many(Annotation.objects.filter(pk__in=ids))
+            when = timezone.now()
+            ReviewEvent.objects.bulk_create(
+                ReviewEvent(
+                    annotation_id=pk,
+                    actor=by,
+                    action=ReviewAction.WITHDRAW,
+                    from_status=status,
+                    to_status=status,
+                    comment=comment.strip(),
+                    annotation_version=version,
+                    created_at=when,
+                )  # fmt: skip
+                for pk, status, version, _, _ in rows
+            )
+            for project, version in versions.items():
+                Annotation.objects.filter(pk__in=ids, project_id=project).update(
+                    withdrawn_at=when, withdrawn_by=by, library_version=version
+                )
+            # API clients learn that they are gone (apps.accounts.sync), as from `transition`.
+            Tombstone.objects.bulk_create(
+                Tombstone(
+                    project_id=project,
+                    kind=self.model.sync_kind,
+                    object_id=pk,
+                    reason=TombstoneReason.WITHDRAWN,
+                    library_version=versions[project],
+                    approved=status == Status.APPROVED,
+                    author_id=author,
+                )  # fmt: skip
+                for pk, status, _, project, author in rows
+            )
+            approved = [pk for pk, status, *_ in rows if status == Status.APPROVED]
+            if approved:
+                Claim.objects.filter(
+                    evidence__annotation_id__in=approved
+                ).refresh_approved_evidence()
+            retally_many([(c, c.with_state(c_status, True)) for c, c_status in (
+                (before[pk], status) for pk, status, *_ in rows
+            )])  # fmt: skip
+        return len(rows)
+
     def with_sent_back_version(self) -> AnnotationQuerySet:
         """`sent_back_version`: the version last sent back for changes, so a list can tell
         which review actions each row allows (`allowed_actions`) without a query per row."""

@@ -142,6 +142,36 @@ def retally_many(changes: Iterable[tuple[Counted | None, Counted | None]]) -> No
         _bump(ProjectTally, project_id, {project_id: [waiting]}, fields=("waiting",))
 
 
+def counted_many(annotations: models.QuerySet) -> dict[int, Counted]:
+    """`Counted.of` for every annotation of `annotations`, in four queries."""
+    ids = annotations.values("pk")
+    links: dict[str, dict[int, set]] = {"concepts": defaultdict(set), "people": defaultdict(set),
+                                        "claims": defaultdict(set)}  # fmt: skip
+    for pk, concept in Coding.objects.filter(annotation_id__in=ids).values_list(
+        "annotation_id", "concept_id"
+    ):
+        links["concepts"][pk].add(concept)
+    for pk, person in Mention.objects.filter(annotation_id__in=ids).values_list(
+        "annotation_id", "person_id"
+    ):
+        links["people"][pk].add(person)
+    for pk, claim, stance in Evidence.objects.filter(annotation_id__in=ids).values_list(
+        "annotation_id", "claim_id", "stance"
+    ):
+        links["claims"][pk].add((claim, stance))
+    return {
+        row["pk"]: Counted(
+            project_id=row["project_id"],
+            source_id=row["source_id"],
+            **flags(row["status"], row["withdrawn_at"] is not None),
+            concepts=frozenset(links["concepts"][row["pk"]]),
+            people=frozenset(links["people"][row["pk"]]),
+            claims=frozenset(links["claims"][row["pk"]]),
+        )
+        for row in annotations.values("pk", "project_id", "source_id", "status", "withdrawn_at")
+    }
+
+
 def _bump(
     model: type[models.Model],
     project_id: int,

@@ -545,6 +545,21 @@ NOT_IN_THE_FILE = {
     "accounts.Invitation": "links mailed to people, signed with this site's key: useless elsewhere",
     "accounts.Tombstone": "the API's feed of this site's deletions; an import starts a new one",
     "api.ApiToken": "a person's key to this site's API, not project content (and only a hash)",
+    # Double coding (apps.agreement) is a round of work on this site: its passages are
+    # annotations and travel with their review events; the assignments, the frozen copies the
+    # comparison measured, its units and their resolutions do not (a later format version may
+    # carry them; until then a restored project starts without double-coding rounds).
+    **dict.fromkeys(
+        [
+            "agreement.Assignment",
+            "agreement.AssignedSource",
+            "agreement.AssignmentCoder",
+            "agreement.CodedPassage",
+            "agreement.Unit",
+            "agreement.Resolution",
+        ],
+        "a double-coding round's workflow on this site; its passages travel as annotations",
+    ),
     **dict.fromkeys(
         [
             "axes.AccessAttempt",

@@ -221,7 +221,113 @@ def load_seed_review(
             claims=claims,
         )
     adopt_stored_texts(project.pk)
+    if "coding" in data:
+        load_coding_round(data, project=project, users=users, supervisor=supervisor)
     return SeedResult(project=project, created=True, users=user_roles)
+
+
+# The double-coded round happens a month after the review's first passages.
+CODING_START = SEED_START + datetime.timedelta(days=30)
+
+
+def load_coding_round(
+    data: dict[str, Any], *, project: Project, users: dict[str, User], supervisor: User
+) -> None:
+    """The fixture's double-coded round, played through the agreement app's own actions:
+    assigned, coded blind, marked done, compared, and one conflict resolved."""
+    from apps.agreement import coding
+    from apps.agreement.models import Assignment, Unit
+    from apps.annotations.tallies import Counted, retally
+
+    spec = data["coding"]
+    where = "The coding round"
+    source = Source.objects.get(project=project, citation_key=spec["source"])
+    coders = [_lookup(users, name, "user", where) for name in spec["coders"]]
+    assignment = coding.assign(
+        project=project,
+        title=spec["title"],
+        ranges=[coding.Range(source, spec.get("start"), spec.get("end"))],
+        coders=coders,
+        variables=spec["variables"],
+        due_date=(CODING_START + datetime.timedelta(days=14)).date(),
+        tolerance=spec.get("tolerance", 10),
+        by=supervisor,
+    )
+    Assignment.objects.filter(pk=assignment.pk).update(created_at=CODING_START)
+    assignment.created_at = CODING_START
+    bases = {entry["key"]: entry for entry in data["annotation"]}
+    coded: dict[tuple[str, str], Annotation] = {}
+    for index, entry in enumerate(spec.get("passage", []), start=1):
+        base = _lookup(bases, entry["like"], "annotation", where)
+        author = _lookup(users, entry["coder"], "user", where)
+        start, end = base.get("start"), base.get("end")
+        quote = base["quote"]
+        if entry.get("end_shift") and end is not None:
+            end += entry["end_shift"]
+            quote = quote[: len(quote) + entry["end_shift"]]
+        when = CODING_START + datetime.timedelta(hours=index)
+        annotation = Annotation.objects.create(
+            project=project, source=source, author=author, quote=quote,
+            prefix=base.get("prefix", ""), start=start, end=end, locator=base["locator"],
+            note=f"Coded blind for “{spec['title']}”.", created_at=when, status_changed_at=when,
+        )  # fmt: skip
+        claims = Claim.objects.filter(project=project)
+        if not entry.get("no_claims"):
+            Evidence.objects.bulk_create(
+                Evidence(
+                    annotation=annotation,
+                    claim=claims.get(statement=_claim_statement(data, link["claim"])),
+                    stance=entry.get("stance", link["stance"]),
+                )
+                for link in base.get("evidence", [])
+            )
+        Mention.objects.bulk_create(
+            Mention(
+                annotation=annotation,
+                person=Person.objects.get(
+                    project=project, display_name=_person_name(data, link["person"])
+                ),
+                function=link.get("function", "mentioning"),
+            )
+            for link in base.get("mentions", [])
+        )
+        annotation.concepts.set(
+            Concept.objects.filter(
+                project=project,
+                name__in=[_concept_name(data, key) for key in base.get("concepts", [])],
+            )
+        )
+        retally(None, Counted.of(annotation.pk))
+        annotation.record_revision(by=author)
+        coded[entry["coder"], entry["like"]] = annotation
+    for coder in coders:
+        coding.mark_done(assignment=assignment, coder=coder)
+    coding.compare(assignment=assignment, by=supervisor)
+    resolution = spec.get("resolution")
+    if resolution:
+        chosen = coded[resolution["choose"], resolution["like"]]
+        unit = Unit.objects.get(assignment=assignment, passages__annotation=chosen)
+        coding.resolve(
+            unit=unit,
+            by=supervisor,
+            kind="picked",
+            passage=unit.passages.get(annotation=chosen),
+            seen_version=unit.version,
+            reason=resolution["reason"],
+            comment=resolution["comment"],
+        )
+
+
+def _claim_statement(data: dict[str, Any], key: str) -> str:
+    return _lookup({e["key"]: e["statement"] for e in data["claim"]}, key, "claim", "Coding")
+
+
+def _person_name(data: dict[str, Any], key: str) -> str:
+    return _lookup({e["key"]: e["display_name"] for e in data["person"]}, key, "person", "Coding")
+
+
+def _concept_name(data: dict[str, Any], key: str) -> str:
+    return _lookup({e["key"]: e["name"] for e in data["concept"]}, key, "concept", "Coding")
 
 
 def _load_annotation(

@@ -86,8 +86,9 @@ def test_supervisors_see_how_much_waits_for_review(cast, client_for):
 
 def test_analyst_query_count_does_not_grow(cast, assert_constant_queries):
     # as for students (1-16), plus new decisions since the last visit, remembering this
-    # visit, the analyst's own unapproved work, its review events with their actors
-    assert_constant_queries(cast.analyst, lambda: URL, 20)
+    # visit, the analyst's own unapproved work, its review events with their actors, their
+    # double-coding assignments and the feedback on their resolved units (apps.agreement)
+    assert_constant_queries(cast.analyst, lambda: URL, 22)
 
 
 def test_supervisor_query_count_does_not_grow(cast, assert_constant_queries):

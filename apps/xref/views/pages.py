@@ -75,7 +75,7 @@ def project_home(request: HttpRequest, membership: Membership) -> HttpResponse:
     recent = (
         annotations.approved().with_list_data().order_by("-status_changed_at", "-pk")[:RECENT_COUNT]
     )
-    own_work = waiting = new_decisions = None
+    own_work = waiting = new_decisions = coding = None
     if membership.may.annotate:
         new_decisions = (
             ReviewEvent.objects.decisions_on_work_of(membership)
@@ -89,6 +89,11 @@ def project_home(request: HttpRequest, membership: Membership) -> HttpResponse:
         own_work = [(Status(status), items) for status, items in by_status.items()]
     if membership.may.review:
         waiting = tally["waiting"]
+    elif membership.may.annotate:
+        # Analysts code in double-coding rounds: their assignments and how they were resolved.
+        from apps.agreement.views import coder_home
+
+        coding = coder_home(membership)
     return render(
         request,
         "xref/project_home.html",
@@ -99,6 +104,7 @@ def project_home(request: HttpRequest, membership: Membership) -> HttpResponse:
             own_work=own_work,
             waiting=waiting,
             new_decisions=new_decisions,
+            coding=coding,
             overview=overview(membership),
         ),
     )

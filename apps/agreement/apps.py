@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class AgreementConfig(AppConfig):
+    name = "apps.agreement"
+    label = "agreement"
+    verbose_name = "Double coding and agreement"
+
+    def ready(self) -> None:
+        # Blindness: the access policy asks this app which passages a coder may not see while
+        # an assignment is open (a hook the lower app offers, filled here).
+        from apps.accounts import policy
+        from apps.agreement.blindness import hidden_from_coder, hides_annotation
+
+        policy.register_blindness(hidden_from_coder, hides_annotation)

@@ -1,0 +1,289 @@
+"""The agreement report of a compared assignment: per variable, the reliability data (one row
+per unit, one column per coder) and the coefficients computed from it.
+
+The data is the frozen passages the comparison aligned, so a compared assignment's report never
+changes: it is computed once and cached (the bootstrap is the slow part).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from django.core.cache import cache
+
+from apps.agreement import reliability
+from apps.agreement.coding import ACTIVE
+from apps.agreement.models import Assignment, CodedPassage, Unit, UnitOutcome, Variable
+from apps.annotations.models import MentionFunction, Stance
+
+NOT_EXCERPTED = "not excerpted"
+UNIT_SPAN = "the unit's span"
+NOT_LINKED = "not linked"
+NOT_CITED = "not cited"
+APPLIED, NOT_APPLIED = "applied", "not applied"
+
+DEFINITIONS = {
+    Variable.SPANS: (
+        "Unit: a stretch of text at least one coder excerpted; passages are aligned when they "
+        "overlap. Value: “the unit's span” when the coder's passage starts and ends within "
+        "±{tolerance} characters of the unit's first passage, the coder's own span when it "
+        "does not, “not excerpted” when the coder has no passage there. Never missing: every "
+        "coder read the whole assignment."
+    ),
+    Variable.CLAIMS: (
+        "Unit: a claim linked to an aligned passage by at least one coder. Value: the stance "
+        "(asserts, supports, contradicts, qualifies, reports) or “not linked”; missing when the "
+        "coder did not excerpt the passage. The second alpha counts supports vs asserts as half "
+        "a disagreement."
+    ),
+    Variable.PEOPLE: (
+        "Unit: a person (and work) cited in an aligned passage by at least one coder. Value: "
+        "the function (supporting, contrasting, mentioning) or “not cited”; missing when the "
+        "coder did not excerpt the passage."
+    ),
+    Variable.CONCEPTS: (
+        "Unit: a concept applied to an aligned passage by at least one coder. Value: “applied” "
+        "or “not applied”; missing when the coder did not excerpt the passage."
+    ),
+}
+DOMAINS = {
+    Variable.CLAIMS: [*Stance.values, NOT_LINKED],
+    Variable.PEOPLE: [*MentionFunction.values, NOT_CITED],
+    Variable.CONCEPTS: [APPLIED, NOT_APPLIED],
+}
+
+
+def stance_distance(a: str, b: str) -> float:
+    """Nominal, except that supports and asserts are half a disagreement."""
+    if a == b:
+        return 0.0
+    if {a, b} == {Stance.SUPPORTS, Stance.ASSERTS}:
+        return 0.5
+    return 1.0
+
+
+class Frozen(NamedTuple):
+    """What the report reads of a coded passage."""
+
+    start: int | None
+    end: int | None
+    claims: list
+    people: list
+    concepts: list
+
+
+@dataclass
+class Row:
+    unit: int  # the unit's number
+    unit_id: int
+    source_id: int
+    start: int | None
+    end: int | None
+    item: str  # what in the unit is coded: a claim, a person, a concept ("" for spans)
+    values: list[str | None]
+
+
+@dataclass
+class VariableReport:
+    variable: str
+    label: str
+    definition: str
+    coders: list[str]
+    rows: list[Row]
+    n_units: int = 0
+    n_coders: int = 0
+    missing: int = 0
+    percent: float | None = None
+    alpha: float | None = None
+    alpha_stance: float | None = None
+    ac1: float | None = None
+    interval: tuple[float, float] | None = None
+    domain: list[str] = field(default_factory=list)
+    confusion: list[list[int]] | None = None
+    # (unit number, unit id) of the units where the coders' values differ.
+    disagreeing: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def confusion_rows(self) -> list[tuple[str, list[int]]]:
+        return list(zip(self.domain, self.confusion or [], strict=False))
+
+    def data(self) -> list[list[str | None]]:
+        return [row.values for row in self.rows]
+
+    def as_json(self) -> dict:
+        return {
+            "variable": self.variable,
+            "definition": self.definition,
+            "coders": self.coders,
+            "n_units": self.n_units,
+            "n_coders": self.n_coders,
+            "missing": self.missing,
+            "percent_agreement": self.percent,
+            "alpha_nominal": self.alpha,
+            "alpha_stance_distance": self.alpha_stance,
+            "ac1": self.ac1,
+            "alpha_interval_95": list(self.interval) if self.interval else None,
+            "confusion": (
+                {"values": self.domain, "counts": self.confusion} if self.confusion else None
+            ),
+            "disagreeing_units": [number for number, _ in self.disagreeing],
+        }
+
+
+def build(assignment: Assignment) -> list[VariableReport]:
+    """Every counted variable of a compared assignment, spans first (cached: it never changes)."""
+    compared = assignment.compared_at.timestamp() if assignment.compared_at else 0
+    key = f"agreement-report:{assignment.pk}:{compared}"
+    reports = cache.get(key)
+    if reports is None:
+        reports = _build(assignment)
+        cache.set(key, reports, 24 * 3600)
+    return reports
+
+
+def _build(assignment: Assignment) -> list[VariableReport]:
+    coders = list(assignment.coders.filter(state__in=ACTIVE).select_related("coder").order_by("pk"))
+    names = [c.coder.username for c in coders]
+    column = {c.pk: i for i, c in enumerate(coders)}
+    units = list(Unit.objects.filter(assignment=assignment).order_by("number"))
+    passages: dict[int, dict[int, Frozen]] = {u.pk: {} for u in units}
+    # Plain rows, not model objects: an assignment may hold thousands of passages.
+    rows = CodedPassage.objects.filter(unit__assignment=assignment, coder__in=coders).values_list(
+        "unit_id", "coder_id", "start", "end", "claims", "people", "concepts"
+    )
+    for unit_id, coder_id, *data in rows:
+        passages[unit_id][column[coder_id]] = Frozen(*data)
+    labels = _labels(passages)
+    reports = []
+    for variable in Variable.values:
+        if variable not in assignment.variables and variable != Variable.SPANS:
+            continue
+        rows = _rows(variable, units, passages, len(coders), assignment.tolerance, labels)
+        report = VariableReport(
+            variable=variable,
+            label=Variable(variable).label,
+            definition=DEFINITIONS[variable].format(tolerance=assignment.tolerance),
+            coders=names,
+            rows=rows,
+        )
+        _measure(report)
+        reports.append(report)
+    return reports
+
+
+def _labels(passages: dict[int, dict[int, Frozen]]) -> dict[str, dict[int, str]]:
+    from apps.claims.models import Claim, Concept
+    from apps.people.models import Person
+
+    claims, people, concepts = set(), set(), set()
+    for versions in passages.values():
+        for p in versions.values():
+            claims |= {c for c, _ in p.claims}
+            people |= {person for person, _, _ in p.people}
+            concepts |= set(p.concepts)
+    return {
+        "claims": dict(Claim.objects.filter(pk__in=claims).values_list("pk", "statement")),
+        "people": dict(Person.objects.filter(pk__in=people).values_list("pk", "display_name")),
+        "concepts": dict(Concept.objects.filter(pk__in=concepts).values_list("pk", "name")),
+    }
+
+
+def _rows(variable, units, passages, n_coders, tolerance, labels) -> list[Row]:
+    rows = []
+    for unit in units:
+        versions = passages[unit.pk]
+        if not versions:
+            continue
+
+        def row(item: str, values: list, unit: Unit = unit) -> Row:
+            return Row(unit.number, unit.pk, unit.source_id, unit.start, unit.end, item, values)
+
+        if variable == Variable.SPANS:
+            values = []
+            for i in range(n_coders):
+                p = versions.get(i)
+                if p is None:
+                    values.append(NOT_EXCERPTED)
+                elif unit.start is None or (
+                    abs(p.start - unit.start) <= tolerance and abs(p.end - unit.end) <= tolerance
+                ):
+                    values.append(UNIT_SPAN)
+                else:
+                    values.append(f"{p.start}–{p.end}")
+            rows.append(row("", values))
+            continue
+        if variable == Variable.CLAIMS:
+            per_coder = {i: dict((c, s) for c, s in p.claims) for i, p in versions.items()}
+            coded = list(per_coder.values())
+            absent, names = NOT_LINKED, labels["claims"]
+        elif variable == Variable.PEOPLE:
+            per_coder = {i: {(pp, w): f for pp, w, f in p.people} for i, p in versions.items()}
+            coded = list(per_coder.values())
+            absent = NOT_CITED
+            names = {key: labels["people"].get(key[0], "") for d in coded for key in d}
+        else:
+            per_coder = {i: dict.fromkeys(p.concepts, APPLIED) for i, p in versions.items()}
+            coded = list(per_coder.values())
+            absent, names = NOT_APPLIED, labels["concepts"]
+        items = sorted({key for d in coded for key in d}, key=str)
+        for key in items:
+            values = [
+                per_coder[i].get(key, absent) if i in per_coder else None for i in range(n_coders)
+            ]
+            rows.append(row(str(names.get(key, key)), values))
+    return rows
+
+
+def _measure(report: VariableReport) -> None:
+    data = report.data()
+    report.n_units = len(data)
+    report.n_coders = len(report.coders)
+    report.missing = sum(v is None for values in data for v in values)
+    report.percent = reliability.percent_agreement(data)
+    domain = DOMAINS.get(report.variable) or sorted(
+        {v for values in data for v in values if v is not None}
+    )
+    report.domain = domain
+    report.alpha = reliability.alpha(data, domain)
+    report.ac1 = reliability.gwet_ac1(data, domain if report.variable in DOMAINS else None)
+    report.interval = reliability.bootstrap_alpha(data, domain)
+    if report.variable == Variable.CLAIMS:
+        report.alpha_stance = reliability.alpha(data, domain, distance=stance_distance)
+        report.confusion = reliability.confusion(data, domain)
+    report.disagreeing = sorted(
+        {
+            (row.unit, row.unit_id)
+            for row in report.rows
+            if len({v for v in row.values if v is not None}) > 1
+        }
+    )
+
+
+def conflict_counts(assignment: Assignment) -> dict[str, int]:
+    counts = dict.fromkeys(UnitOutcome.values, 0)
+    for outcome in assignment.units.values_list("outcome", flat=True):
+        counts[outcome] += 1
+    return counts
+
+
+def csv_text(report: VariableReport) -> str:
+    """The reliability data in the standard layout: one row per unit, one column per coder,
+    empty where a value is missing."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["unit", "source", "start", "end", "item", *report.coders])
+    for row in report.rows:
+        writer.writerow(
+            [
+                row.unit,
+                row.source_id,
+                "" if row.start is None else row.start,
+                "" if row.end is None else row.end,
+                row.item,
+                *("" if v is None else v for v in row.values),
+            ]
+        )
+    return out.getvalue()
