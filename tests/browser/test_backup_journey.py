@@ -19,7 +19,7 @@ def test_a_supervisor_backs_up_the_project_and_restores_it_elsewhere(
         page.get_by_role("link", name="Download the project file (JSON)").click()
     saved = tmp_path / "project.json"
     download.value.save_as(saved)
-    assert json.loads(saved.read_text())["version"] == 5  # the current format
+    assert json.loads(saved.read_text())["version"] == 6  # the current format
 
     page.locator("input[type=file]").set_input_files(str(saved))
     page.get_by_label("Address of the new project").fill("restored")
