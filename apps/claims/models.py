@@ -42,6 +42,14 @@ class RelationKind(models.TextChoices):
     DUPLICATES = "duplicates", "duplicates"
 
 
+def visible_claims_q(membership: Membership, prefix: str = "") -> Q:
+    """Which of a project's claims the member sees (see ClaimQuerySet.visible_to); `prefix`
+    reaches them through a relation ("target__")."""
+    if can(membership, Action.SEE_UNSUPPORTED_CLAIMS) and not membership.approved_only:
+        return Q()
+    return Q(**{f"{prefix}approved_evidence__gt": 0})
+
+
 class ClaimQuerySet(models.QuerySet):
     def for_project(self, project: Project) -> ClaimQuerySet:
         return self.filter(project=project)
@@ -49,10 +57,7 @@ class ClaimQuerySet(models.QuerySet):
     def visible_to(self, membership: Membership) -> ClaimQuerySet:
         """Students (and anyone looking at approved work only) see a claim once some evidence
         they may see backs it."""
-        claims = self.filter(project_id=membership.project_id)
-        if can(membership, Action.SEE_UNSUPPORTED_CLAIMS) and not membership.approved_only:
-            return claims
-        return claims.filter(approved_evidence__gt=0)
+        return self.filter(visible_claims_q(membership), project_id=membership.project_id)
 
     def refresh_approved_evidence(self) -> int:
         """Recount `approved_evidence` for these claims from their evidence (the only record).
