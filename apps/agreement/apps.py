@@ -13,3 +13,8 @@ class AgreementConfig(AppConfig):
         from apps.agreement.blindness import hidden_from_coder, hides_annotation
 
         policy.register_blindness(hidden_from_coder, hides_annotation)
+        # The reading view lists a source's double-coding units once compared.
+        from apps.agreement.views import reader_units
+        from apps.annotations import reader
+
+        reader.register_reader_section(reader_units)

@@ -413,6 +413,18 @@ def coder_drop(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
     return redirect(back)
 
 
+def reader_units(membership: Membership, source) -> tuple[str, dict] | None:
+    """The double-coding units of a source for its reading view (a section registered with
+    apps.annotations.reader): outcome, place and resolution, each linking to its unit page.
+    One query; none for students, who have no part in double coding."""
+    if not can(membership, Action.ANNOTATE):
+        return None
+    units = list(Unit.objects.visible_to(membership).filter(source=source).for_reader())
+    if not units:
+        return None
+    return "agreement/_reader_units.html", {"units": units}
+
+
 def coder_home(membership: Membership) -> dict:
     """What the project home shows a coder: their assignments, and per resolved unit their
     version beside the resolved one with the reason."""
