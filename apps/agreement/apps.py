@@ -18,3 +18,8 @@ class AgreementConfig(AppConfig):
         from apps.annotations import reader
 
         reader.register_reader_section(reader_units)
+        # Removing a member who still codes an open assignment asks what becomes of their place.
+        from apps.accounts import leaving
+        from apps.agreement.coding import hand_over, open_coding
+
+        leaving.register_handover(leaving.Handover(open_work=open_coding, settle=hand_over))

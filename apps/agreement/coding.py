@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from apps.accounts.models import Membership, Project, Role, User
+from apps.accounts.models import Membership, Project, ProjectError, Role, User
 from apps.accounts.sync import bump
 from apps.agreement.models import (
     AssignedSource,
@@ -632,3 +632,56 @@ def drop_coder(*, assignment: Assignment, coder: User, replacement: User | None 
         row.passages.all().delete()
         row.state, row.note = CoderState.DROPPED, note
         row.save(update_fields=["state", "note"])
+
+
+def _open_places(member: Membership):
+    """The member's places in open assignments of their project that are not done yet, each
+    with how many coders the assignment has in the sample."""
+    return (
+        AssignmentCoder.objects.filter(
+            coder_id=member.user_id,
+            assignment__project_id=member.project_id,
+            assignment__state=AssignmentState.OPEN,
+            state__in=(CoderState.ASSIGNED, CoderState.IN_PROGRESS),
+        )
+        .select_related("assignment")
+        .annotate(
+            in_sample=Count(
+                "assignment__coders", filter=Q(assignment__coders__state__in=ACTIVE), distinct=True
+            )
+        )
+        .order_by("assignment__created_at", "pk")
+    )
+
+
+def open_coding(member: Membership) -> list[str]:
+    """What a member leaving the project still codes (apps.accounts.leaving)."""
+    lines = []
+    for row in _open_places(member):
+        line = f"Codes “{row.assignment.title}”, not done yet."
+        if row.in_sample <= 2:
+            line += (
+                " Dropped, it would leave one coder, and an assignment is compared with two or "
+                "more: another analyst taking over keeps it going."
+            )
+        lines.append(line)
+    return lines
+
+
+def hand_over(member: Membership, *, replacement: User | None, by: User) -> list[str]:
+    """Another analyst takes the leaving member's place in each open assignment, or they are
+    dropped from its sample (drop_coder); all or nothing, inside the removal's transaction."""
+    done = []
+    for row in _open_places(member):
+        try:
+            drop_coder(assignment=row.assignment, coder=member.user, replacement=replacement)
+        except AgreementError as error:
+            raise ProjectError(f"“{row.assignment.title}”: {error}") from None
+        if replacement is not None:
+            done.append(f"{replacement.username} codes “{row.assignment.title}” in their place.")
+        else:
+            done.append(
+                f"They are dropped from the sample of “{row.assignment.title}”; its report "
+                "counts one coder fewer."
+            )
+    return done
