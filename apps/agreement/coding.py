@@ -489,6 +489,36 @@ def _annotation_from(passage: CodedPassage, *, author: User, comment: str) -> An
     return annotation
 
 
+def merged(versions: list[CodedPassage], *, span: CodedPassage) -> CodedPassage:
+    """One version made of several (not saved; the originals are not changed): the span,
+    quote and place of `span`, and every claim, person and concept any of them linked. Where
+    they give one claim different stances, or one person (and work) different functions, the
+    version whose span is kept decides, else the first coder's."""
+    ordered = [span, *(v for v in versions if v.pk != span.pk)]
+    claims: dict[int, str] = {}
+    people: dict[tuple[int, int], str] = {}
+    concepts: set[int] = set()
+    for version in ordered:
+        for claim, stance in version.claims:
+            claims.setdefault(claim, stance)
+        for person, work, function in version.people:
+            people.setdefault((person, work), function)
+        concepts |= set(version.concepts)
+    return CodedPassage(
+        coder=span.coder,
+        annotation_id=span.annotation_id,
+        annotation_version=span.annotation_version,
+        source_id=span.source_id,
+        start=span.start,
+        end=span.end,
+        quote=span.quote,
+        locator=span.locator,
+        claims=sorted([c, s] for c, s in claims.items()),
+        people=sorted([p, w, f] for (p, w), f in people.items()),
+        concepts=sorted(concepts),
+    )
+
+
 def _withdraw(annotation_id: int, *, by: User, comment: str) -> None:
     annotation = Annotation.objects.get(pk=annotation_id)
     if annotation.is_withdrawn:
@@ -510,8 +540,9 @@ def resolve(
     reason: str = "",
     comment: str = "",
 ) -> Resolution:
-    """Decide a unit: accept the merged agreement, choose one coder's version, or put a version
-    the resolver wrote in its place. Never by one of the assignment's coders; a reason and a
+    """Decide a unit: accept the merged agreement, choose one coder's version, merge the
+    versions (the span of `passage`, the links of all), or put a version the resolver wrote in
+    its place. Never by one of the assignment's coders; a reason and a
     comment unless a complete agreement is accepted. The chosen or written version is
     approved by the resolver (their decision is the review); the coders' versions stay."""
     comment = comment.strip()
@@ -540,6 +571,27 @@ def resolve(
                 passage,
                 author=passage.coder.coder,
                 comment=f"Chosen by {by.username} to resolve unit {current.number}.",
+            )
+            approve_comment = comment
+        elif kind == ResolutionKind.MERGED:
+            versions = list(
+                current.passages.select_related("coder__coder").order_by("coder_id", "pk")
+            )
+            if passage is None or passage.unit_id != current.pk:
+                raise AgreementError("Choose the version whose span the merge keeps.")
+            if len(versions) < 2:
+                raise AgreementError(
+                    "Only one coder coded this unit: there is nothing to merge; choose their "
+                    "version instead."
+                )
+            names = ", ".join(p.coder.coder.username for p in versions)
+            result = _annotation_from(
+                merged(versions, span=passage),
+                author=passage.coder.coder,
+                comment=(
+                    f"Merged by {by.username} from the versions of {names} (the span of "
+                    f"{passage.coder.coder.username}'s) to resolve unit {current.number}."
+                ),
             )
             approve_comment = comment
         elif kind == ResolutionKind.WRITTEN:
@@ -573,7 +625,7 @@ def resolve(
         resolution = Resolution.objects.create(
             unit=current,
             kind=kind,
-            chosen=passage if kind == ResolutionKind.PICKED else None,
+            chosen=passage if kind in (ResolutionKind.PICKED, ResolutionKind.MERGED) else None,
             by=by,
             reason=reason if kind != ResolutionKind.ACCEPTED else "",
             comment=comment,

@@ -311,6 +311,8 @@ class ResolutionKind(models.TextChoices):
     ACCEPTED = "accepted", "Complete agreement accepted"
     PICKED = "picked", "One coder's version chosen"
     WRITTEN = "written", "A new version written"
+    # The span of one version, with every claim, person and concept any version linked.
+    MERGED = "merged", "Versions merged"
 
 
 class Resolution(models.Model):
@@ -318,6 +320,7 @@ class Resolution(models.Model):
 
     unit = models.OneToOneField(Unit, on_delete=models.CASCADE, related_name="resolution")
     kind = models.CharField(max_length=10, choices=ResolutionKind.choices)
+    # The version chosen (picked), or whose span the merge took (merged).
     chosen = models.ForeignKey(
         CodedPassage, on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
     )
