@@ -247,6 +247,21 @@ def member_leave(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 def leave(request: HttpRequest, membership: Membership) -> HttpResponse:
+    # Open work others wait for is handed over by a supervisor removing the member (who
+    # chooses who takes it over), never left behind by leaving.
+    work = leaving.open_work(membership)
+    if work:
+        messages.error(
+            request,
+            " ".join(
+                [
+                    "You still hold work others wait for:",
+                    *work,
+                    "Finish it, or ask a supervisor to remove you: they choose who takes it over.",
+                ]
+            ),
+        )
+        return redirect("accounts:member_list", membership.project.slug)
     try:
         membership.remove()
     except ProjectError as error:

@@ -189,3 +189,14 @@ def test_the_choice_page_query_count_does_not_grow(
     with django_assert_num_queries(len(first.captured_queries)):
         response = client.post(url)
     assert response.text.count("not done yet") == 6
+
+
+def test_a_coder_with_open_work_cannot_just_leave(cast, client_for, coding_round):
+    client = client_for(cast.analyst2)
+    response = client.post(reverse("accounts:member_leave", args=["review"]), follow=True)
+    assert "You still hold work others wait for: Codes “Round one”, not done yet." in response.text
+    assert is_member(cast, cast.analyst2)
+    coding.mark_done(assignment=coding_round.assignment, coder=cast.analyst2)
+    response = client.post(reverse("accounts:member_leave", args=["review"]))
+    assert response.status_code == 302
+    assert not is_member(cast, cast.analyst2)
