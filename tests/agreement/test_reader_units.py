@@ -111,3 +111,13 @@ def test_the_reading_view_reads_the_units_in_one_query(
         response = client.get(read_url(compared.source))
     if who == "supervisor":
         assert len(unit_links(response)) == 50
+
+
+def test_a_source_without_text_still_lists_its_units(cast, client_for, compared):
+    compared.source.full_text = ""
+    compared.source.save(update_fields=["full_text"])
+    response = client_for(cast.supervisor).get(read_url(compared.source))
+    assert "This source has no text yet." in response.text
+    assert len(unit_links(response)) == 5
+    # No place to show in a text that is not there.
+    assert "data-at=" not in response.text
