@@ -32,6 +32,7 @@ from apps.agreement.models import (
 )
 from apps.annotations.models import Annotation
 from apps.jobs.running import job_url, start_job
+from apps.library.models import Source
 
 
 def get_assignment_for_member(membership: Membership, pk: int) -> Assignment:
@@ -413,7 +414,7 @@ def coder_drop(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
     return redirect(back)
 
 
-def reader_units(membership: Membership, source) -> tuple[str, dict] | None:
+def reader_units(membership: Membership, source: Source) -> tuple[str, dict] | None:
     """The double-coding units of a source for its reading view (a section registered with
     apps.annotations.reader): outcome, place and resolution, each linking to its unit page.
     One query; none for students, who have no part in double coding."""
