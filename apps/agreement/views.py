@@ -414,16 +414,26 @@ def coder_drop(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
     return redirect(back)
 
 
+# Units listed in a reading view: a source has a few dozen in a round; past this many (about
+# 20 ms of rendering on this machine) the assignment pages list them all.
+READER_UNITS = 200
+
+
 def reader_units(membership: Membership, source: Source) -> tuple[str, dict] | None:
     """The double-coding units of a source for its reading view (a section registered with
     apps.annotations.reader): outcome, place and resolution, each linking to its unit page.
     One query; none for students, who have no part in double coding."""
     if not can(membership, Action.ANNOTATE):
         return None
-    units = list(Unit.objects.visible_to(membership).filter(source=source).for_reader())
+    units = list(
+        Unit.objects.visible_to(membership).filter(source=source).for_reader()[: READER_UNITS + 1]
+    )
     if not units:
         return None
-    return "agreement/_reader_units.html", {"units": units}
+    return "agreement/_reader_units.html", {
+        "units": units[:READER_UNITS],
+        "more": len(units) > READER_UNITS,
+    }
 
 
 def coder_home(membership: Membership) -> dict:

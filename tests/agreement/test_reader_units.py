@@ -113,6 +113,19 @@ def test_the_reading_view_reads_the_units_in_one_query(
         assert len(unit_links(response)) == 50
 
 
+def test_a_long_list_of_units_is_cut_with_a_word_why(cast, client_for, compared):
+    from apps.agreement import views
+
+    Unit.objects.bulk_create(
+        Unit(assignment=compared.assignment, source=compared.source, number=100 + n,
+             start=n, end=n + 5, outcome=UnitOutcome.DISAGREED)
+        for n in range(views.READER_UNITS)
+    )  # fmt: skip
+    response = client_for(cast.supervisor).get(read_url(compared.source))
+    assert len(unit_links(response)) == views.READER_UNITS
+    assert "the assignment pages list them all" in response.text
+
+
 def test_a_source_without_text_still_lists_its_units(cast, client_for, compared):
     compared.source.full_text = ""
     compared.source.save(update_fields=["full_text"])
