@@ -207,7 +207,7 @@ def member_remove(request: HttpRequest, membership: Membership, pk: int) -> Http
                 leaving.settle(
                     member, replacement=form.cleaned_data["replacement"], by=request.user
                 )
-                if form
+                if form is not None
                 else []
             )
             member.remove()
@@ -222,7 +222,11 @@ def member_remove(request: HttpRequest, membership: Membership, pk: int) -> Http
 
 
 def render_member_remove(
-    request: HttpRequest, membership: Membership, member: Membership, work: list[str], form
+    request: HttpRequest,
+    membership: Membership,
+    member: Membership,
+    work: list[str],
+    form: HandoverForm,
 ) -> HttpResponse:
     """The choice for a member's open work: asked first (200), or again with why (400)."""
     return render(
