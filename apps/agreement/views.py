@@ -351,10 +351,16 @@ def _add_link_labels(unit: Unit) -> None:
     claim_names = dict(Claim.objects.filter(pk__in=claims).values_list("pk", "statement"))
     person_names = dict(Person.objects.filter(pk__in=people).values_list("pk", "display_name"))
     concept_names = dict(Concept.objects.filter(pk__in=concepts).values_list("pk", "name"))
-    for p in unit.passages.all():
-        p.claim_rows = [(claim_names.get(c, f"#{c}"), s) for c, s in p.claims]
-        p.people_rows = [(person_names.get(x, f"#{x}"), f) for x, _, f in p.people]
-        p.concept_names = [concept_names.get(c, f"#{c}") for c in p.concepts]
+    versions = list(unit.passages.all())
+    for p in versions:
+        # What merging would give with this version's span (shown before deciding).
+        p.merge_preview = coding.merged(versions, span=p) if len(versions) > 1 else None
+        for shown in (p, p.merge_preview):
+            if shown is None:
+                continue
+            shown.claim_rows = [(claim_names.get(c, f"#{c}"), s) for c, s in shown.claims]
+            shown.people_rows = [(person_names.get(x, f"#{x}"), f) for x, _, f in shown.people]
+            shown.concept_names = [concept_names.get(c, f"#{c}") for c in shown.concepts]
 
 
 @require_safe

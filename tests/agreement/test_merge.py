@@ -55,6 +55,12 @@ def test_a_supervisor_merges_the_versions_over_the_span_chosen(
     client = client_for(cast.supervisor)
     page = client.get(url(unit))
     assert "Or merge the versions" in page.text
+    # What each span would give, before deciding: the shared claim's stance follows the span.
+    previews = page.text.split("Or merge the versions")[1]
+    for stance in ("supports", "asserts"):
+        gives = f"Gives: {stance}: Takfiri groups will spread; supports: Organisations"
+        assert previews.count(gives) == 1
+    assert "Jeffrey Kaplan (mentioning); Isolation" in previews
     response = client.post(url(unit), {
         "kind": "merged", "passage": first.pk, "version": 1, "reason": "other",
         "comment": "Both links hold.",
