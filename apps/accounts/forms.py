@@ -191,3 +191,43 @@ class QueuedPasswordResetForm(PasswordResetForm):
     ) -> None:
         subject = render_to_string(subject_template_name, context)
         mail.send_later(subject, render_to_string(email_template_name, context), to_email)
+
+
+class HandoverForm(forms.Form):
+    """What happens to a removed member's open work (apps.accounts.leaving)."""
+
+    handover = forms.ChoiceField(
+        choices=[
+            ("reassign", "Another analyst takes over their open work"),
+            ("drop", "Drop their open work: they leave the sample, and the report says so"),
+        ],
+        widget=forms.RadioSelect,
+        label="Their open work",
+        error_messages={"required": "Choose what happens to their open work."},
+    )
+    replacement = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label="Analyst who takes over",
+        empty_label="Choose an analyst…",
+        error_messages={"invalid_choice": "Choose an analyst of this project."},
+    )
+
+    def __init__(self, *args, member, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["replacement"].queryset = (
+            User.objects.filter(
+                memberships__project_id=member.project_id, memberships__role=Role.ANALYST
+            )
+            .exclude(pk=member.user_id)
+            .order_by("username")
+        )
+        self.fields["replacement"].label_from_instance = lambda user: user.username
+
+    def clean(self):
+        data = super().clean()
+        if data.get("handover") == "reassign" and not data.get("replacement"):
+            self.add_error("replacement", "Choose the analyst who takes over.")
+        if data.get("handover") == "drop":
+            data["replacement"] = None
+        return data

@@ -13,9 +13,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.accounts import mail
+from apps.accounts import leaving, mail
 from apps.accounts.forms import (
     AddMemberForm,
+    HandoverForm,
     InviteForm,
     ProfileForm,
     ProjectCreateForm,
@@ -187,16 +188,59 @@ def member_role(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
 @require_POST
 @project_view(Action.MANAGE)
 def member_remove(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Remove a member. One who still holds open work others wait for (apps.accounts.leaving:
+    a place in an open double-coding assignment) is removed only once the supervisor chose
+    what happens to it: another analyst takes it over, or it is dropped; both in one step."""
     member = get_membership_for_user(membership, pk)
     if member.pk == membership.pk:
         return leave(request, membership)
+    work = leaving.open_work(member)
+    form = None
+    if work:
+        asked = "handover" in request.POST or "replacement" in request.POST
+        form = HandoverForm(request.POST if asked else None, member=member)
+        if not asked or not form.is_valid():
+            return render_member_remove(request, membership, member, work, form)
     try:
-        member.remove()
+        with transaction.atomic():
+            done = (
+                leaving.settle(
+                    member, replacement=form.cleaned_data["replacement"], by=request.user
+                )
+                if form is not None
+                else []
+            )
+            member.remove()
     except ProjectError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"{member.user.username} is no longer a member.")
+        if form is None:
+            messages.error(request, str(error))
+            return redirect("accounts:member_list", membership.project.slug)
+        form.add_error(None, str(error))
+        return render_member_remove(request, membership, member, work, form)
+    messages.success(request, " ".join([f"{member.user.username} is no longer a member.", *done]))
     return redirect("accounts:member_list", membership.project.slug)
+
+
+def render_member_remove(
+    request: HttpRequest,
+    membership: Membership,
+    member: Membership,
+    work: list[str],
+    form: HandoverForm,
+) -> HttpResponse:
+    """The choice for a member's open work: asked first (200), or again with why (400)."""
+    return render(
+        request,
+        "accounts/member_remove.html",
+        {
+            "membership": membership,
+            "project": membership.project,
+            "member": member,
+            "work": work,
+            "form": form,
+        },
+        status=400 if form.is_bound else 200,
+    )
 
 
 @require_POST
@@ -207,6 +251,21 @@ def member_leave(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 def leave(request: HttpRequest, membership: Membership) -> HttpResponse:
+    # Open work others wait for is handed over by a supervisor removing the member (who
+    # chooses who takes it over), never left behind by leaving.
+    work = leaving.open_work(membership)
+    if work:
+        messages.error(
+            request,
+            " ".join(
+                [
+                    "You still hold work others wait for:",
+                    *work,
+                    "Finish it, or ask a supervisor to remove you: they choose who takes it over.",
+                ]
+            ),
+        )
+        return redirect("accounts:member_list", membership.project.slug)
     try:
         membership.remove()
     except ProjectError as error:

@@ -13,3 +13,13 @@ class AgreementConfig(AppConfig):
         from apps.agreement.blindness import hidden_from_coder, hides_annotation
 
         policy.register_blindness(hidden_from_coder, hides_annotation)
+        # The reading view lists a source's double-coding units once compared.
+        from apps.agreement.views import reader_units
+        from apps.annotations import reader
+
+        reader.register_reader_section(reader_units)
+        # Removing a member who still codes an open assignment asks what becomes of their place.
+        from apps.accounts import leaving
+        from apps.agreement.coding import hand_over, open_coding
+
+        leaving.register_handover(leaving.Handover(open_work=open_coding, settle=hand_over))

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from apps.accounts.models import Membership, Project, Role, User
+from apps.accounts.models import Membership, Project, ProjectError, Role, User
 from apps.accounts.sync import bump
 from apps.agreement.models import (
     AssignedSource,
@@ -489,6 +489,36 @@ def _annotation_from(passage: CodedPassage, *, author: User, comment: str) -> An
     return annotation
 
 
+def merged(versions: list[CodedPassage], *, span: CodedPassage) -> CodedPassage:
+    """One version made of several (not saved; the originals are not changed): the span,
+    quote and place of `span`, and every claim, person and concept any of them linked. Where
+    they give one claim different stances, or one person (and work) different functions, the
+    version whose span is kept decides, else the first coder's."""
+    ordered = [span, *(v for v in versions if v.pk != span.pk)]
+    claims: dict[int, str] = {}
+    people: dict[tuple[int, int], str] = {}
+    concepts: set[int] = set()
+    for version in ordered:
+        for claim, stance in version.claims:
+            claims.setdefault(claim, stance)
+        for person, work, function in version.people:
+            people.setdefault((person, work), function)
+        concepts |= set(version.concepts)
+    return CodedPassage(
+        coder=span.coder,
+        annotation_id=span.annotation_id,
+        annotation_version=span.annotation_version,
+        source_id=span.source_id,
+        start=span.start,
+        end=span.end,
+        quote=span.quote,
+        locator=span.locator,
+        claims=sorted([c, s] for c, s in claims.items()),
+        people=sorted([p, w, f] for (p, w), f in people.items()),
+        concepts=sorted(concepts),
+    )
+
+
 def _withdraw(annotation_id: int, *, by: User, comment: str) -> None:
     annotation = Annotation.objects.get(pk=annotation_id)
     if annotation.is_withdrawn:
@@ -510,8 +540,9 @@ def resolve(
     reason: str = "",
     comment: str = "",
 ) -> Resolution:
-    """Decide a unit: accept the merged agreement, choose one coder's version, or put a version
-    the resolver wrote in its place. Never by one of the assignment's coders; a reason and a
+    """Decide a unit: accept the merged agreement, choose one coder's version, merge the
+    versions (the span of `passage`, the links of all), or put a version the resolver wrote in
+    its place. Never by one of the assignment's coders; a reason and a
     comment unless a complete agreement is accepted. The chosen or written version is
     approved by the resolver (their decision is the review); the coders' versions stay."""
     comment = comment.strip()
@@ -540,6 +571,27 @@ def resolve(
                 passage,
                 author=passage.coder.coder,
                 comment=f"Chosen by {by.username} to resolve unit {current.number}.",
+            )
+            approve_comment = comment
+        elif kind == ResolutionKind.MERGED:
+            versions = list(
+                current.passages.select_related("coder__coder").order_by("coder_id", "pk")
+            )
+            if passage is None or passage.unit_id != current.pk:
+                raise AgreementError("Choose the version whose span the merge keeps.")
+            if len(versions) < 2:
+                raise AgreementError(
+                    "Only one coder coded this unit: there is nothing to merge; choose their "
+                    "version instead."
+                )
+            names = ", ".join(p.coder.coder.username for p in versions)
+            result = _annotation_from(
+                merged(versions, span=passage),
+                author=passage.coder.coder,
+                comment=(
+                    f"Merged by {by.username} from the versions of {names} (the span of "
+                    f"{passage.coder.coder.username}'s) to resolve unit {current.number}."
+                ),
             )
             approve_comment = comment
         elif kind == ResolutionKind.WRITTEN:
@@ -573,7 +625,7 @@ def resolve(
         resolution = Resolution.objects.create(
             unit=current,
             kind=kind,
-            chosen=passage if kind == ResolutionKind.PICKED else None,
+            chosen=passage if kind in (ResolutionKind.PICKED, ResolutionKind.MERGED) else None,
             by=by,
             reason=reason if kind != ResolutionKind.ACCEPTED else "",
             comment=comment,
@@ -632,3 +684,56 @@ def drop_coder(*, assignment: Assignment, coder: User, replacement: User | None 
         row.passages.all().delete()
         row.state, row.note = CoderState.DROPPED, note
         row.save(update_fields=["state", "note"])
+
+
+def _open_places(member: Membership):
+    """The member's places in open assignments of their project that are not done yet, each
+    with how many coders the assignment has in the sample."""
+    return (
+        AssignmentCoder.objects.filter(
+            coder_id=member.user_id,
+            assignment__project_id=member.project_id,
+            assignment__state=AssignmentState.OPEN,
+            state__in=(CoderState.ASSIGNED, CoderState.IN_PROGRESS),
+        )
+        .select_related("assignment")
+        .annotate(
+            in_sample=Count(
+                "assignment__coders", filter=Q(assignment__coders__state__in=ACTIVE), distinct=True
+            )
+        )
+        .order_by("assignment__created_at", "pk")
+    )
+
+
+def open_coding(member: Membership) -> list[str]:
+    """What a member leaving the project still codes (apps.accounts.leaving)."""
+    lines = []
+    for row in _open_places(member):
+        line = f"Codes “{row.assignment.title}”, not done yet."
+        if row.in_sample <= 2:
+            line += (
+                " Dropped, it would leave one coder, and an assignment is compared with two or "
+                "more: another analyst taking over keeps it going."
+            )
+        lines.append(line)
+    return lines
+
+
+def hand_over(member: Membership, *, replacement: User | None, by: User) -> list[str]:
+    """Another analyst takes the leaving member's place in each open assignment, or they are
+    dropped from its sample (drop_coder); all or nothing, inside the removal's transaction."""
+    done = []
+    for row in _open_places(member):
+        try:
+            drop_coder(assignment=row.assignment, coder=member.user, replacement=replacement)
+        except AgreementError as error:
+            raise ProjectError(f"“{row.assignment.title}”: {error}") from None
+        if replacement is not None:
+            done.append(f"{replacement.username} codes “{row.assignment.title}” in their place.")
+        else:
+            done.append(
+                f"They are dropped from the sample of “{row.assignment.title}”; its report "
+                "counts one coder fewer."
+            )
+    return done

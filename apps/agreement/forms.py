@@ -86,7 +86,11 @@ class AssignmentForm(forms.Form):
 
 class ResolutionForm(forms.Form):
     kind = forms.ChoiceField(
-        choices=[("picked", "Choose this version"), ("written", "Use a passage I wrote")],
+        choices=[
+            ("picked", "Choose this version"),
+            ("merged", "Merge the versions"),
+            ("written", "Use a passage I wrote"),
+        ],
         widget=forms.HiddenInput,
     )
     passage = forms.IntegerField(required=False, widget=forms.HiddenInput, max_value=MAX_PK)

@@ -194,6 +194,37 @@ class UnitOutcome(models.TextChoices):
     ONLY_SOME = "only_some", "Coded by only one coder"
 
 
+class UnitQuerySet(models.QuerySet):
+    def visible_to(self, membership: Membership) -> UnitQuerySet:
+        """Supervisors see every unit of the project; a coder the units holding a version of
+        theirs (as the unit page allows); students none."""
+        from apps.accounts.policy import Action, can
+
+        mine = self.filter(assignment__project_id=membership.project_id)
+        if can(membership, Action.REVIEW):
+            return mine
+        if not can(membership, Action.ANNOTATE):
+            return mine.none()
+        return mine.filter(
+            models.Exists(
+                CodedPassage.objects.filter(
+                    unit_id=models.OuterRef("pk"), coder__coder_id=membership.user_id
+                )
+            )
+        )
+
+    def for_reader(self) -> UnitQuerySet:
+        """What the reading view's list of units shows: outcome, place, resolution."""
+        return (
+            self.select_related("resolution")
+            .only(
+                "id", "assignment_id", "number", "start", "end", "outcome", "resolved_at",
+                "resolution__id", "resolution__kind", "resolution__unit_id",
+            )
+            .order_by(models.F("start").asc(nulls_last=True), "assignment_id", "number")
+        )  # fmt: skip
+
+
 class Unit(models.Model):
     """Passages of the coders aligned by span overlap: what is compared and resolved."""
 
@@ -210,6 +241,8 @@ class Unit(models.Model):
     # Bumped by each resolution: a decision made on an older version is refused.
     version = models.PositiveIntegerField(default=1)
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UnitQuerySet.as_manager()
 
     class Meta:
         ordering = ["assignment", "number"]
@@ -278,6 +311,8 @@ class ResolutionKind(models.TextChoices):
     ACCEPTED = "accepted", "Complete agreement accepted"
     PICKED = "picked", "One coder's version chosen"
     WRITTEN = "written", "A new version written"
+    # The span of one version, with every claim, person and concept any version linked.
+    MERGED = "merged", "Versions merged"
 
 
 class Resolution(models.Model):
@@ -285,6 +320,7 @@ class Resolution(models.Model):
 
     unit = models.OneToOneField(Unit, on_delete=models.CASCADE, related_name="resolution")
     kind = models.CharField(max_length=10, choices=ResolutionKind.choices)
+    # The version chosen (picked), or whose span the merge took (merged).
     chosen = models.ForeignKey(
         CodedPassage, on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
     )

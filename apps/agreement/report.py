@@ -103,6 +103,8 @@ class VariableReport:
     interval: tuple[float, float] | None = None
     domain: list[str] = field(default_factory=list)
     confusion: list[list[int]] | None = None
+    # Coders taken off the assignment, with why: not in the sample.
+    dropped: list[str] = field(default_factory=list)
     # (unit number, unit id) of the units where the coders' values differ.
     disagreeing: list[tuple[int, int]] = field(default_factory=list)
 
@@ -120,6 +122,7 @@ class VariableReport:
             "coders": self.coders,
             "n_units": self.n_units,
             "n_coders": self.n_coders,
+            "dropped_coders": self.dropped,
             "missing": self.missing,
             "percent_agreement": self.percent,
             "alpha_nominal": self.alpha,
@@ -145,8 +148,15 @@ def build(assignment: Assignment) -> list[VariableReport]:
 
 
 def _build(assignment: Assignment) -> list[VariableReport]:
-    coders = list(assignment.coders.filter(state__in=ACTIVE).select_related("coder").order_by("pk"))
+    everyone = list(assignment.coders.select_related("coder").order_by("pk"))
+    coders = [c for c in everyone if c.state in ACTIVE]
     names = [c.coder.username for c in coders]
+    # Coders taken off the assignment (they left, or were replaced): the report says so.
+    dropped = [
+        f"{c.coder.username}: {c.note or 'Dropped from the sample.'}"
+        for c in everyone
+        if c.state not in ACTIVE
+    ]
     column = {c.pk: i for i, c in enumerate(coders)}
     units = list(Unit.objects.filter(assignment=assignment).order_by("number"))
     passages: dict[int, dict[int, Frozen]] = {u.pk: {} for u in units}
@@ -168,6 +178,7 @@ def _build(assignment: Assignment) -> list[VariableReport]:
             definition=DEFINITIONS[variable].format(tolerance=assignment.tolerance),
             coders=names,
             rows=rows,
+            dropped=dropped,
         )
         _measure(report)
         reports.append(report)

@@ -32,6 +32,7 @@ from apps.agreement.models import (
 )
 from apps.annotations.models import Annotation
 from apps.jobs.running import job_url, start_job
+from apps.library.models import Source
 
 
 def get_assignment_for_member(membership: Membership, pk: int) -> Assignment:
@@ -350,10 +351,16 @@ def _add_link_labels(unit: Unit) -> None:
     claim_names = dict(Claim.objects.filter(pk__in=claims).values_list("pk", "statement"))
     person_names = dict(Person.objects.filter(pk__in=people).values_list("pk", "display_name"))
     concept_names = dict(Concept.objects.filter(pk__in=concepts).values_list("pk", "name"))
-    for p in unit.passages.all():
-        p.claim_rows = [(claim_names.get(c, f"#{c}"), s) for c, s in p.claims]
-        p.people_rows = [(person_names.get(x, f"#{x}"), f) for x, _, f in p.people]
-        p.concept_names = [concept_names.get(c, f"#{c}") for c in p.concepts]
+    versions = list(unit.passages.all())
+    for p in versions:
+        # What merging would give with this version's span (shown before deciding).
+        p.merge_preview = coding.merged(versions, span=p) if len(versions) > 1 else None
+        for shown in (p, p.merge_preview):
+            if shown is None:
+                continue
+            shown.claim_rows = [(claim_names.get(c, f"#{c}"), s) for c, s in shown.claims]
+            shown.people_rows = [(person_names.get(x, f"#{x}"), f) for x, _, f in shown.people]
+            shown.concept_names = [concept_names.get(c, f"#{c}") for c in shown.concepts]
 
 
 @require_safe
@@ -411,6 +418,28 @@ def coder_drop(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
         else:
             messages.success(request, f"{row.coder.username}'s units are dropped from the sample.")
     return redirect(back)
+
+
+# Units listed in a reading view: a source has a few dozen in a round; past this many (about
+# 20 ms of rendering on this machine) the assignment pages list them all.
+READER_UNITS = 200
+
+
+def reader_units(membership: Membership, source: Source) -> tuple[str, dict] | None:
+    """The double-coding units of a source for its reading view (a section registered with
+    apps.annotations.reader): outcome, place and resolution, each linking to its unit page.
+    One query; none for students, who have no part in double coding."""
+    if not can(membership, Action.ANNOTATE):
+        return None
+    units = list(
+        Unit.objects.visible_to(membership).filter(source=source).for_reader()[: READER_UNITS + 1]
+    )
+    if not units:
+        return None
+    return "agreement/_reader_units.html", {
+        "units": units[:READER_UNITS],
+        "more": len(units) > READER_UNITS,
+    }
 
 
 def coder_home(membership: Membership) -> dict:

@@ -4,6 +4,8 @@ typed quote in it, and attaching orphaned passages again."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -141,6 +143,19 @@ def concept_colours(passages: AnnotationQuerySet) -> tuple[list[tuple[str, int]]
     return [(names[c], colour[c]) for c in ordered], passage_colour
 
 
+# Sections a higher app adds to the side list (the double-coding units of a compared
+# assignment, apps.agreement): each a function of (membership, source) giving a template and its
+# context, or None when it has nothing to show there. Registered in that app's AppConfig.ready(),
+# so this app does not import it. Each is expected to make at most one query.
+ReaderSection = Callable[[Membership, Source], tuple[str, dict[str, Any]] | None]
+_sections: list[ReaderSection] = []
+
+
+def register_reader_section(section: ReaderSection) -> None:
+    if section not in _sections:
+        _sections.append(section)
+
+
 # Compressed for clients that accept it: the text and its markup shrink about five times (a
 # 200,000-character text with 2,000 passages, 0.49 MB, is sent in about 0.1 MB). BREACH needs
 # a secret in the page beside text an attacker controls: the page's only secret is the CSRF
@@ -191,6 +206,9 @@ def source_read(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
             "may_edit_text": can(membership, Action.EDIT_LIBRARY),
             "warnings": ANCHOR_WARNINGS,
             "passages_max": PassageIdsForm.MAX_IDS,
+            "sections": [
+                shown for shown in (section(membership, source) for section in _sections) if shown
+            ],
         },
         request,
     )

@@ -113,7 +113,7 @@
   toggle.className = "button button--primary reader__panel-toggle";
   toggle.setAttribute("aria-controls", "reader-side");
   toggle.setAttribute("aria-expanded", "false");
-  const count = reader.querySelector(".reader__heading .count");
+  const count = reader.querySelector("#reader-passages .count");
   const panelLabel = `Passages${count ? ` (${count.textContent})` : ""}`;
   toggle.textContent = panelLabel;
   reader.append(toggle);
@@ -252,6 +252,28 @@
     history.replaceState(null, "", `#at-${id}`);
     focusQuietly(first);
     show([id]);
+  });
+
+  // A place in the text given by its offset (a double-coding unit's start): the paragraph
+  // holding it is brought into view and flashes. Without the script the link goes to the text.
+  function segmentAt(offset) {
+    let found = null;
+    for (const segment of text.querySelectorAll("[data-s]")) {
+      if (Number(segment.dataset.s) > offset) break;
+      found = segment;
+    }
+    return found;
+  }
+  reader.addEventListener("click", (event) => {
+    const place = event.target.closest("a[data-at]");
+    if (!place) return;
+    const segment = segmentAt(Number(place.dataset.at));
+    const paragraph = segment && segment.closest(".reader__p");
+    if (!paragraph) return;
+    event.preventDefault();
+    text.querySelectorAll(".is-flashing").forEach((m) => m.classList.remove("is-flashing"));
+    paragraph.classList.add("is-flashing");
+    paragraph.scrollIntoView({ block: narrow.matches ? "start" : "center", behavior: "instant" });
   });
 
   // Arriving at #at-<id> (from an annotation's page): that passage is open.

@@ -208,12 +208,13 @@ def test_reading_view_query_count_does_not_grow(
 
     add(2)
     # Session, user, membership, the source with its text, the text's page starts, the
-    # passages (their place, status and quote), their concepts (for colour). Notes, claims and
-    # people are not read: they come with a passage's card when it is opened.
-    with django_assert_num_queries(7):
+    # passages (their place, status and quote), their concepts (for colour), the source's
+    # double-coding units (apps.agreement's section; none here). Notes, claims and people are
+    # not read: they come with a passage's card when it is opened.
+    with django_assert_num_queries(8):
         assert client.get(url(source)).status_code == 200
     add(20)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get(url(source))
     assert response.content.decode().count('class="reader__jump"') == 22
 
@@ -733,7 +734,7 @@ def test_the_form_offers_whole_words_and_a_way_to_keep_the_exact_characters(
     assert page.context["form"].initial["start"] == start - 1
     html = page.content.decode()
     assert "began or ended inside a word" in html
-    assert "<q dir=\"auto\">hain takf</q>" in html
+    assert '<q dir="auto">hain takf</q>' in html
     exact = page.context["form"].initial["snapped_from"]["url"]
     assert exact == f"{new}?start={start}&end={start + 9}&exact=1"
     kept = client.get(exact)
