@@ -16,16 +16,15 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Body, Header, Query, Schema
 from pydantic import Field
-from pydantic import ValidationError as PydanticError
 
 from apps.accounts.models import Project, SyncedKind, Tombstone
 from apps.accounts.policy import Action
 from apps.api import schemas
-from apps.api.auth import ApiError, member, permitted
+from apps.api.auth import member
+from apps.api.batches import BATCH_ERRORS, MAX_BATCH, Failure, run_batch, validated
 from apps.api.endpoints import (
     ERRORS,
     MAX_VERSION,
-    WRITE_ERRORS,
     ModifiedSince,
     ScopeParam,
     Slug,
@@ -36,14 +35,10 @@ from apps.api.endpoints import (
     _source_out,
     _sources,
     api,
-    check_library,
     library_version,
-    summary,
 )
 from apps.library.models import Source, SourceIdentifier
 
-# Items one batch may carry (Zotero's limit too); more is 413.
-MAX_BATCH = 50
 # What each kind is called in the feed.
 FEED_NAMES = {
     SyncedKind.SOURCE: "sources",
@@ -121,12 +116,6 @@ def list_deleted(
 # --- Batch creates -----------------------------------------------------------------------------
 
 
-class Failure(Schema):
-    code: int = Field(description="The status the item alone would have had (400, 409).")
-    message: str
-    errors: list[schemas.Refusal] = Field(default_factory=list)
-
-
 class BatchOut(Schema):
     version: int = Field(description="The project's library version after the batch.")
     successful: dict[str, schemas.SourceOut] = Field(
@@ -137,11 +126,6 @@ class BatchOut(Schema):
         "the item's identifiers (DOI, ISBN…); nothing was written for it."
     )
     failed: dict[str, Failure] = Field(description="By index: why the item was not saved.")
-
-
-# A stale library version answers no object, only the message (and Last-Modified-Version).
-BATCH_ERRORS = {**WRITE_ERRORS, 412: schemas.Error}
-del BATCH_ERRORS[409]
 
 
 BatchBody = Body(
@@ -176,63 +160,25 @@ def create_sources(
     on its own: one bad item does not stop the others. All that succeed share one library
     version."""
     membership = member(request, slug, Action.EDIT_LIBRARY)
-    if len(items) > MAX_BATCH:
-        message = f"A batch holds at most {MAX_BATCH} sources; this one has {len(items)}."
-        raise ApiError(413, message, errors=[{"where": "body", "message": message}])
-    if not items:
-        message = "Send a list of at least one source."
-        raise ApiError(400, message, errors=[{"where": "body", "message": message}])
-    project = membership.project
-    successful, unchanged, failed = {}, {}, {}
-    with transaction.atomic():
-        if library is not None:
-            check_library(project, library)
-        for index, item in enumerate(items):
-            key = str(index)
-            try:
-                outcome = _create_one(request, membership, item)
-            except ApiError as refused:
-                failed[key] = {
-                    "code": refused.status,
-                    "message": refused.message,
-                    "errors": refused.errors or [],
-                }
-                continue
-            if isinstance(outcome, int):
-                unchanged[key] = outcome
-            else:
-                successful[key] = outcome
-        created = _sources(membership).filter(pk__in=[s.pk for s in successful.values()])
-        shaped = {source.pk: source for source in created}
-        actions = permitted(request, ["view", "edit", "delete"])
-        version = Project.objects.values_list("library_version", flat=True).get(pk=project.pk)
-    response["Last-Modified-Version"] = str(version)
-    return {
-        "version": version,
-        "successful": {
-            key: _source_out(shaped[source.pk], actions) for key, source in successful.items()
+    return run_batch(
+        request,
+        response,
+        membership,
+        items,
+        library=library,
+        noun="sources",
+        create_one=_create_one,
+        shape=lambda pks, actions: {
+            source.pk: _source_out(source, actions)
+            for source in _sources(membership).filter(pk__in=pks)
         },
-        "unchanged": unchanged,
-        "failed": failed,
-    }
+    )
 
 
 def _create_one(request, membership, item: Any) -> Source | int:
     """One item of a batch, in a savepoint of its own: the new source, or the id of the one
     that already has its identifier; ApiError when refused (nothing of it written)."""
-    if not isinstance(item, dict):
-        raise ApiError(400, "Each item is a JSON object of a source's fields.")
-    try:
-        payload = schemas.SourceIn.model_validate(item)
-    except PydanticError as error:
-        errors = [
-            {
-                "where": ".".join(["body", *(str(part) for part in e.get("loc", ()))]),
-                "message": e.get("msg", ""),
-            }
-            for e in error.errors()
-        ]
-        raise ApiError(400, f"Not saved: {summary(errors)}", errors=errors) from None
+    payload = validated(schemas.SourceIn, item, "source")
     identifiers = _identifiers(payload)
     if identifiers:
         existing = _existing(membership.project, identifiers)

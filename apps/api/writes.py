@@ -14,11 +14,13 @@ their review status changes only through `…/annotations/<id>/transitions/`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django import forms
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import Status
+from ninja import Body, Header, Schema, Status
+from pydantic import Field
 
 from apps.accounts.editing import SAVE_FAILED, StaleEdit, delete_if_unreferenced, save_edit
 from apps.accounts.models import Membership
@@ -29,7 +31,9 @@ from apps.annotations.models import Annotation, TransitionError
 from apps.annotations.views import create_annotation, update_annotation
 from apps.api import write_schemas as ws
 from apps.api.auth import ApiError, member
+from apps.api.batches import BATCH_ERRORS, MAX_BATCH, Failure, run_batch, validated
 from apps.api.endpoints import (
+    MAX_VERSION,
     WRITE_ERRORS,
     Id,
     SeenTag,
@@ -725,3 +729,164 @@ def create_w3c_annotations(request: HttpRequest, response: HttpResponse, slug: s
     rows = list(_annotations(membership).filter(pk__in=[a.pk for a in created]).order_by("pk"))
     results = _annotations_out(request, membership, rows)
     return Status(201, {"results": results, "skipped": items.skipped})
+
+
+# --- Batch creates of people, claims and concepts (as sources/batch/ in apps.api.sync) ------
+
+
+class _BatchOut(Schema):
+    version: int = Field(description="The project's library version after the batch.")
+    unchanged: dict[str, int] = Field(
+        description="By the item's index: the id of the project's object it is already (same "
+        "name or statement, case and spacing aside); nothing was written for it."
+    )
+    failed: dict[str, Failure] = Field(description="By index: why the item was not saved.")
+
+
+class PeopleBatchOut(_BatchOut):
+    successful: dict[str, ws.schemas.PersonOut] = Field(description="By index: the new person.")
+
+
+class ClaimsBatchOut(_BatchOut):
+    successful: dict[str, ws.schemas.ClaimOut] = Field(description="By index: the new claim.")
+
+
+class ConceptsBatchOut(_BatchOut):
+    successful: dict[str, ws.schemas.ConceptOut] = Field(description="By index: the new concept.")
+
+
+def _batch_body(noun: str, schema: str):
+    return Body(
+        ...,
+        description=f"Up to {MAX_BATCH} {noun}, each as the single create takes it "
+        f"(`{schema}`); each is checked and saved on its own.",
+    )
+
+
+PeopleBody = _batch_body("people", "PersonIn")
+ClaimsBody = _batch_body("claims", "ClaimIn")
+ConceptsBody = _batch_body("concepts", "ConceptIn")
+LibraryHeader = Header(
+    None,
+    alias="If-Unmodified-Since-Version",
+    ge=0,
+    le=MAX_VERSION,
+    description="Optional: the library version you last pulled; 412 (nothing written) when "
+    "the project changed since.",
+)
+
+
+def _spaced(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _new_person(request, membership, item) -> Person | int:
+    payload = validated(ws.PersonIn, item, "person")
+    name = _spaced(payload.display_name)
+    if name and not payload.different_person:
+        same = _people(membership).filter(display_name__iexact=name).order_by("pk").first()
+        if same is not None:
+            return same.pk
+    person = Person(project=membership.project)
+    form = _person_form(payload, person, membership.project, None)
+    with transaction.atomic():
+        _save(request, person, form, form.save, _person_stale(request, membership))
+    return person
+
+
+def _new_claim(request, membership, item) -> Claim | int:
+    payload = validated(ws.ClaimIn, item, "claim")
+    statement = _spaced(payload.statement)
+    if statement:
+        claims = Claim.objects.for_project(membership.project)
+        same = claims.filter(statement__iexact=statement).order_by("pk").first()
+        if same is not None:
+            return same.pk
+    claim = Claim(project=membership.project, created_by=request.user)
+    with transaction.atomic():
+        _save_claim(request, membership, claim, payload, None)
+    return claim
+
+
+def _new_concept(request, membership, item) -> Concept | int:
+    payload = validated(ws.ConceptIn, item, "concept")
+    name = _spaced(payload.name)
+    if name:
+        same = _concepts(membership).filter(name__iexact=name).order_by("pk").first()
+        if same is not None:
+            return same.pk
+    concept = Concept(project=membership.project)
+    form = _concept_form(payload, concept, membership.project, None)
+    with transaction.atomic():
+        _save(request, concept, form, form.save, _concept_stale(request, membership))
+    return concept
+
+
+def _shaped(rows, out):
+    return lambda pks, actions: {row.pk: out(row, actions) for row in rows.filter(pk__in=pks)}
+
+
+@api.post(
+    "/p/{slug:slug}/people/batch/",
+    response={200: PeopleBatchOut, **BATCH_ERRORS},
+    tags=["people", "sync"],
+    operation_id="create_people",
+)
+def create_people(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    items: list[Any] = PeopleBody,
+    library: int | None = LibraryHeader,
+):
+    """Add several people at once: each item succeeds, is unchanged (a person of the project
+    has that name) or fails with its message, on its own."""
+    membership = member(request, slug, Action.EDIT_LIBRARY)
+    return run_batch(
+        request, response, membership, items, library=library, noun="people",
+        create_one=_new_person, shape=_shaped(_people(membership), _person_out),
+    )  # fmt: skip
+
+
+@api.post(
+    "/p/{slug:slug}/claims/batch/",
+    response={200: ClaimsBatchOut, **BATCH_ERRORS},
+    tags=["claims", "sync"],
+    operation_id="create_claims",
+)
+def create_claims(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    items: list[Any] = ClaimsBody,
+    library: int | None = LibraryHeader,
+):
+    """Add several claims at once: each item succeeds, is unchanged (the project has a claim
+    with that statement) or fails with its message, on its own."""
+    membership = member(request, slug, Action.EDIT_LIBRARY)
+    return run_batch(
+        request, response, membership, items, library=library, noun="claims",
+        create_one=_new_claim, shape=_shaped(_claims(membership), _claim_out),
+    )  # fmt: skip
+
+
+@api.post(
+    "/p/{slug:slug}/concepts/batch/",
+    response={200: ConceptsBatchOut, **BATCH_ERRORS},
+    tags=["concepts", "sync"],
+    operation_id="create_concepts",
+)
+def create_concepts(
+    request: HttpRequest,
+    response: HttpResponse,
+    slug: str = Slug,
+    items: list[Any] = ConceptsBody,
+    library: int | None = LibraryHeader,
+):
+    """Add several concepts at once: each item succeeds, is unchanged (the codebook has a
+    concept of that name) or fails with its message, on its own."""
+    membership = member(request, slug, Action.EDIT_LIBRARY)
+    return run_batch(
+        request, response, membership, items, library=library, noun="concepts",
+        create_one=_new_concept, shape=_shaped(_concepts(membership), _concept_out),
+    )  # fmt: skip

@@ -41,9 +41,12 @@ SIGNED_IN = {"api:list_projects"}
 # POST only, one object: who may is tested in test_review.py; here, the other methods and
 # callers without a membership.
 ACTIONS_ON = {"api:annotation_transition": "approved"}
-# POST only, a list of objects: who may is tested in test_sync.py (sources) and
-# test_w3c_writes.py (Web Annotations), the other methods here.
-BATCHES = {"api:create_sources", "api:create_w3c_annotations"}
+# POST only, a list of objects: who may is tested in test_sync.py (sources),
+# test_library_batches.py and test_w3c_writes.py (Web Annotations), the other methods here.
+BATCHES = {
+    "api:create_sources", "api:create_people", "api:create_claims", "api:create_concepts",
+    "api:create_w3c_annotations",
+}  # fmt: skip
 
 # Objects some members may not see: they are not found for them (as in the lists).
 RESTRICTED = {
