@@ -3,7 +3,7 @@ per aligned passage and an annotation per complete agreement, longer than a requ
 
 from __future__ import annotations
 
-from apps.agreement import coding
+from apps.agreement import coding, report
 from apps.agreement.models import Assignment
 from apps.jobs.models import Job
 from apps.jobs.running import JobRefused, job_kind
@@ -22,6 +22,10 @@ def compare(job: Job, assignment: int) -> None:
         counts = coding.compare(assignment=found, by=job.user)
     except coding.AgreementError as error:
         raise JobRefused(str(error)) from None
+    # The report is computed here, once, into the shared cache: the frozen data never changes
+    # after the comparison, and the first supervisor to open it need not wait for the bootstrap.
+    found.refresh_from_db()
+    report.build(found)
     job.summary = (
         f"Compared: {counts['agreed']} complete agreements merged and submitted for review, "
         f"{counts['disagreed']} disagreements and {counts['only_some']} units coded by only "
