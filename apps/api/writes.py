@@ -822,71 +822,39 @@ def _new_concept(request, membership, item) -> Concept | int:
     return concept
 
 
-def _shaped(rows, out):
-    return lambda pks, actions: {row.pk: out(row, actions) for row in rows.filter(pk__in=pks)}
+def _batch_route(kind: str, out: type, body, create_one, rows, shape) -> None:
+    """POST …/<kind>/batch/: several objects of one kind at once (see run_batch)."""
+
+    def create_batch(
+        request: HttpRequest,
+        response: HttpResponse,
+        slug: str = Slug,
+        items: list[Any] = body,
+        library: int | None = LibraryHeader,
+    ):
+        membership = member(request, slug, Action.EDIT_LIBRARY)
+        return run_batch(
+            request, response, membership, items, library=library, noun=kind,
+            create_one=create_one,
+            shape=lambda pks, actions: {
+                row.pk: shape(row, actions) for row in rows(membership).filter(pk__in=pks)
+            },
+        )  # fmt: skip
+
+    create_batch.__doc__ = (
+        f"Add several {kind} at once: each item succeeds, is unchanged (the project has it "
+        "already: same name or statement, case and spacing aside) or fails with its message, "
+        "on its own."
+    )
+    api.post(
+        f"/p/{{slug:slug}}/{kind}/batch/",
+        response={200: out, **BATCH_ERRORS},
+        tags=[kind, "sync"],
+        operation_id=f"create_{kind}",
+        url_name=f"create_{kind}",
+    )(create_batch)
 
 
-@api.post(
-    "/p/{slug:slug}/people/batch/",
-    response={200: PeopleBatchOut, **BATCH_ERRORS},
-    tags=["people", "sync"],
-    operation_id="create_people",
-)
-def create_people(
-    request: HttpRequest,
-    response: HttpResponse,
-    slug: str = Slug,
-    items: list[Any] = PeopleBody,
-    library: int | None = LibraryHeader,
-):
-    """Add several people at once: each item succeeds, is unchanged (a person of the project
-    has that name) or fails with its message, on its own."""
-    membership = member(request, slug, Action.EDIT_LIBRARY)
-    return run_batch(
-        request, response, membership, items, library=library, noun="people",
-        create_one=_new_person, shape=_shaped(_people(membership), _person_out),
-    )  # fmt: skip
-
-
-@api.post(
-    "/p/{slug:slug}/claims/batch/",
-    response={200: ClaimsBatchOut, **BATCH_ERRORS},
-    tags=["claims", "sync"],
-    operation_id="create_claims",
-)
-def create_claims(
-    request: HttpRequest,
-    response: HttpResponse,
-    slug: str = Slug,
-    items: list[Any] = ClaimsBody,
-    library: int | None = LibraryHeader,
-):
-    """Add several claims at once: each item succeeds, is unchanged (the project has a claim
-    with that statement) or fails with its message, on its own."""
-    membership = member(request, slug, Action.EDIT_LIBRARY)
-    return run_batch(
-        request, response, membership, items, library=library, noun="claims",
-        create_one=_new_claim, shape=_shaped(_claims(membership), _claim_out),
-    )  # fmt: skip
-
-
-@api.post(
-    "/p/{slug:slug}/concepts/batch/",
-    response={200: ConceptsBatchOut, **BATCH_ERRORS},
-    tags=["concepts", "sync"],
-    operation_id="create_concepts",
-)
-def create_concepts(
-    request: HttpRequest,
-    response: HttpResponse,
-    slug: str = Slug,
-    items: list[Any] = ConceptsBody,
-    library: int | None = LibraryHeader,
-):
-    """Add several concepts at once: each item succeeds, is unchanged (the codebook has a
-    concept of that name) or fails with its message, on its own."""
-    membership = member(request, slug, Action.EDIT_LIBRARY)
-    return run_batch(
-        request, response, membership, items, library=library, noun="concepts",
-        create_one=_new_concept, shape=_shaped(_concepts(membership), _concept_out),
-    )  # fmt: skip
+_batch_route("people", PeopleBatchOut, PeopleBody, _new_person, _people, _person_out)
+_batch_route("claims", ClaimsBatchOut, ClaimsBody, _new_claim, _claims, _claim_out)
+_batch_route("concepts", ConceptsBatchOut, ConceptsBody, _new_concept, _concepts, _concept_out)
