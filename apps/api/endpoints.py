@@ -983,22 +983,24 @@ def annotation_transition(
         raise error from None
     except TransitionError as refused:
         raise ApiError(409, str(refused)) from None
-    return Status(
-        201,
-        {
-            "id": event.pk,
-            "annotation_id": annotation.pk,
-            "action": event.action,
-            "from_status": event.from_status,
-            "to_status": event.to_status,
-            "reason": event.reason,
-            "comment": event.comment,
-            "actor": request.user.get_username(),
-            "annotation_version": event.annotation_version,
-            "self_approval": event.self_approval,
-            "created_at": event.created_at,
-        },
-    )
+    return Status(201, event_out(event))
+
+
+def event_out(event) -> dict:
+    """A row of the review ledger as the API gives it (the transition's answer, the lists)."""
+    return {
+        "id": event.pk,
+        "annotation_id": event.annotation_id,
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "reason": event.reason,
+        "comment": event.comment,
+        "actor": event.actor.get_username(),
+        "annotation_version": event.annotation_version,
+        "self_approval": event.self_approval,
+        "created_at": event.created_at,
+    }
 
 
 # Routes of other modules, on the same API (imported last: they use the helpers above).

@@ -33,6 +33,7 @@ from apps.api.endpoints import (
     _found,
     _listed,
     api,
+    event_out,
     summary,
 )
 from apps.jobs.running import content_disposition, stream_download
@@ -75,23 +76,7 @@ def list_members(
 
 def _events_shape(request: HttpRequest):
     actions = permitted(request, ["view"])
-    return lambda events: [
-        {
-            "id": event.pk,
-            "annotation_id": event.annotation_id,
-            "action": event.action,
-            "from_status": event.from_status,
-            "to_status": event.to_status,
-            "reason": event.reason,
-            "comment": event.comment,
-            "actor": event.actor.get_username(),
-            "annotation_version": event.annotation_version,
-            "self_approval": event.self_approval,
-            "created_at": event.created_at,
-            "actions": actions,
-        }
-        for event in events
-    ]
+    return lambda events: [{**event_out(event), "actions": actions} for event in events]
 
 
 @api.get(

@@ -2,10 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.accounts.models import Membership
-from apps.accounts.policy import Action, can
 from apps.qda import importing
 from apps.qda.reading import QdaError
+from apps.webanno.management.commands.import_annotations import annotator
 
 
 class Command(BaseCommand):
@@ -29,15 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: Path, project: str, user: str, **options):
-        membership = (
-            Membership.objects.select_related("project", "user")
-            .filter(project__slug=project, user__username=user)
-            .first()
-        )
-        if membership is None:
-            raise CommandError(f"“{user}” is not a member of a project “{project}”.")
-        if not can(membership, Action.ANNOTATE):
-            raise CommandError(f"“{user}” may not annotate in “{project}”.")
+        membership = annotator(project, user)
         try:
             stream = file.open("rb")
         except OSError as error:

@@ -9,6 +9,20 @@ from apps.webanno.items import Site, WebAnnoError, import_annotations
 from apps.webanno.views import skipped_summary
 
 
+def annotator(project: str, user: str) -> Membership:
+    """The member who will own imported drafts; CommandError unless they may annotate."""
+    membership = (
+        Membership.objects.select_related("project", "user")
+        .filter(project__slug=project, user__username=user)
+        .first()
+    )
+    if membership is None:
+        raise CommandError(f"“{user}” is not a member of a project “{project}”.")
+    if not can(membership, Action.ANNOTATE):
+        raise CommandError(f"“{user}” may not annotate in “{project}”.")
+    return membership
+
+
 class Command(BaseCommand):
     help = (
         "Add the annotations of a W3C Web Annotation (JSON-LD) file, or of Hypothesis' API JSON, "
@@ -26,15 +40,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: Path, project: str, user: str, base_url: str, **options):
-        membership = (
-            Membership.objects.select_related("project", "user")
-            .filter(project__slug=project, user__username=user)
-            .first()
-        )
-        if membership is None:
-            raise CommandError(f"“{user}” is not a member of a project “{project}”.")
-        if not can(membership, Action.ANNOTATE):
-            raise CommandError(f"“{user}” may not annotate in “{project}”.")
+        membership = annotator(project, user)
         try:
             data = file.read_bytes()
         except OSError as error:
