@@ -326,8 +326,8 @@ def test_the_preview_maps_tags_to_concepts_and_proposes_the_others(cast, client_
     assert Annotation.objects.count() == 0 and not Concept.objects.filter(name="prediction")
     page = client.get(started.url).content.decode()
     assert "1 annotation becomes your drafts" in page
-    assert "<dt>Tags linked to concepts</dt><dd dir=\"auto\">Isolation</dd>" in page
-    assert "<dt>Tags without a concept</dt><dd dir=\"auto\">prediction</dd>" in page
+    assert '<dt>Tags linked to concepts</dt><dd dir="auto">Isolation</dd>' in page
+    assert '<dt>Tags without a concept</dt><dd dir="auto">prediction</dd>' in page
     assert "Create a concept for each tag" in page and "<strong>1</strong> exact" in page
     assert "Skipped 1" in page  # the reply
     # Unticked: the new tag is left out, the known one still linked.
@@ -340,3 +340,17 @@ def test_the_preview_maps_tags_to_concepts_and_proposes_the_others(cast, client_
     assert client.post(started.url, {"new_concepts": "on"}).status_code == 200
     assert Annotation.objects.count() == 1
     assert client_for(cast.analyst2).get(started.url).status_code == 404
+
+
+def test_the_preview_page_reads_the_upload_only(
+    cast, client_for, article, django_assert_num_queries
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(cast.analyst)
+    rows = [hypothesis_annotation(id=f"a{n}") for n in range(20)]
+    data = json.dumps({"total": 20, "rows": rows}).encode()
+    started = client.post(import_url(cast.project), {"file": SimpleUploadedFile("h.json", data)})
+    # session and user, membership, the upload: however many annotations the file holds
+    with django_assert_num_queries(4):
+        assert client.get(started.url).status_code == 200
