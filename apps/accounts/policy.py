@@ -134,6 +134,20 @@ def visible_tombstones_q(membership: Membership) -> Q:
     return mine & (everybodys | claims | annotations)
 
 
+def tally_scope(membership: Membership) -> str | None:
+    """Which column of the project's tallies counts exactly what this member sees: "approved"
+    (students, and anyone reading approved work only), "visible" (supervisors: everything not
+    withdrawn), or None when nothing stored does (analysts see approved work plus their own,
+    and blindness may hide a co-coder's passages from them), so the count is made live."""
+    if _blind(membership):
+        return None
+    if membership.approved_only or not can(membership, Action.ANNOTATE):
+        return "approved"
+    if can(membership, Action.SEE_ALL_ANNOTATIONS):
+        return "visible"
+    return None
+
+
 def can_see_annotation(membership: Membership, annotation: Any) -> bool:
     if annotation.withdrawn_at is not None or annotation.project_id != membership.project_id:
         return False

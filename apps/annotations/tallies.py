@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from django.db import connection, models, transaction
 from django.db.models import Count, Q
 
-from apps.accounts.models import Project
+from apps.accounts.models import Membership, Project
+from apps.accounts.policy import tally_scope
 from apps.annotations.models import (
     Annotation,
     ClaimTally,
@@ -140,6 +141,16 @@ def retally_many(changes: Iterable[tuple[Counted | None, Counted | None]]) -> No
         _bump(ClaimTally, project_id, changed, fields=("approved_for", "approved_against"))
     if waiting:
         _bump(ProjectTally, project_id, {project_id: [waiting]}, fields=("waiting",))
+
+
+def passages_seen(membership: Membership) -> int | None:
+    """How many passages of the project this member sees, read from the project's tally (one
+    row), or None when no tally counts exactly that (see `tally_scope`)."""
+    scope = tally_scope(membership)
+    if scope is None:
+        return None
+    row = ProjectTally.objects.filter(project_id=membership.project_id).values_list(scope)
+    return next(iter(row), (0,))[0]
 
 
 def counted_many(annotations: models.QuerySet) -> dict[int, Counted]:

@@ -46,6 +46,7 @@ from apps.annotations.models import (
     TransitionError,
     revision_changes,
 )
+from apps.annotations.tallies import passages_seen
 from apps.claims.models import concept_tree
 from apps.library.models import SOURCE_TEXTS, Source
 
@@ -89,8 +90,15 @@ def annotation_list(request: HttpRequest, membership: Membership) -> HttpRespons
         results = results.in_text_order()
     else:
         results = results.order_by("-pk")
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(results, PAGE_SIZE)
     chosen = filterset.form.cleaned_data if filterset.is_valid() else {}
+    if filterset.is_valid() and not any(chosen.values()):
+        # Every passage the member sees: the project's tally knows how many, so the page
+        # does not count the whole project (the filters narrow by an index when chosen).
+        seen = passages_seen(membership)
+        if seen is not None:
+            paginator.count = seen
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "annotations/annotation_list.html",

@@ -97,3 +97,28 @@ def test_query_count_does_not_grow(cast, assert_constant_queries):
     # 1 session, 2 user, 3 membership + project, 4 concepts for the filter, 5 count,
     # 6 page of passages with sources and authors, 7 evidence, 8 mentions, 9 concepts
     assert_constant_queries(cast.student, lambda: URL, 9)
+
+
+def test_the_unfiltered_total_comes_from_the_tally_not_a_count_of_the_project(
+    cast, client_for, passages
+):
+    """The number above the list is read from the project's tally for supervisors and
+    students (one small row), and counted live for analysts, who see their own drafts too.
+    Each total is what the member sees."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    expected = {cast.student: 3, cast.supervisor: 4, cast.analyst: 4}
+    for member, total in expected.items():
+        with CaptureQueriesContext(connection) as captured:
+            response = client_for(member).get(URL)
+        assert response.context["page"].paginator.count == total
+        assert f"{total} passages" in response.text
+        counts = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
+        if member is cast.analyst:
+            assert len(counts) == 1
+        else:
+            assert counts == [], counts
+    # A filter counts what it narrows to.
+    response = client_for(cast.student).get(URL, {"person": passages["kaplan"].pk})
+    assert response.context["page"].paginator.count == 2
