@@ -17,6 +17,7 @@ from apps.accounts.editing import (
     save_edit,
 )
 from apps.accounts.models import Membership
+from apps.accounts.navigation import url_for_ids
 from apps.accounts.policy import Action, can, project_view
 from apps.accounts.references import lookup_response, reference_label
 from apps.claims.filters import ClaimFilter
@@ -51,8 +52,15 @@ def concept_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     codebook = Concept.objects.for_project(membership.project)
     counts = codebook.annotation_counts(membership)
     concepts = list(codebook.select_related("originator"))
+    # The codebook can be long: each row's links are made from one reversed address per kind
+    # instead of resolving two per row.
+    concept_url = url_for_ids("xref:concept_detail", membership.project.slug)
+    person_url = url_for_ids("xref:person_detail", membership.project.slug)
     for concept in concepts:
         concept.annotation_count = counts.get(concept.pk, 0)
+        concept.url = concept_url(concept.pk)
+        if concept.originator_id:
+            concept.originator_url = person_url(concept.originator_id)
     return render(
         request,
         "claims/concept_list.html",
