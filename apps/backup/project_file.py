@@ -48,6 +48,7 @@ from apps.annotations.models import (
 )
 from apps.annotations.tallies import recount as recount_tallies
 from apps.claims.models import Claim, ClaimRelation, Concept
+from apps.jobs.running import in_one_snapshot
 from apps.library.models import Contributor, Source, SourceIdentifier, SourceText
 from apps.library.richtext import render_markdown
 from apps.people.models import NameVariant, Person, name_key, strict_key
@@ -620,22 +621,9 @@ def _no_progress(section: str, done: int) -> None:
 
 
 def iter_project_file(project: Project, progress: Progress = _no_progress) -> Iterator[str]:
-    """The project file, written as it is read, a batch of rows at a time.
-
-    On PostgreSQL it is read from one snapshot, so a text saved or a passage edited meanwhile
-    is either wholly in the file or not at all. (SQLite's transactions here take the write lock
-    up front, which would hold every writer back for the length of an export, so there each
-    query reads what is committed when it runs.) Inside a caller's transaction the isolation
-    level is the caller's: it cannot change once a query has run.
-    """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield from _write(project, progress)
-        return
-    with transaction.atomic():
-        # PostgreSQL's default gives each statement a snapshot of its own.
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield from _write(project, progress)
+    """The project file, written as it is read, a batch of rows at a time, from one snapshot
+    on PostgreSQL (a text saved or a passage edited meanwhile is wholly in it or not at all)."""
+    return in_one_snapshot(lambda: _write(project, progress))
 
 
 def write_project_file(project: Project, stream: IO[str]) -> None:

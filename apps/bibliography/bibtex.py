@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import bibtexparser
@@ -880,7 +880,13 @@ def _name(person) -> str:
 
 
 def write(sources: Iterable[Source]) -> str:
-    return "\n".join(_entry(source) for source in sources)
+    return "".join(pieces(sources))
+
+
+def pieces(sources: Iterable[Source]) -> Iterator[str]:
+    """`write`, an entry at a time (a blank line between entries)."""
+    for number, source in enumerate(sources):
+        yield ("\n" if number else "") + _entry(source)
 
 
 def _entry(source: Source) -> str:

@@ -8,7 +8,7 @@ their JATS markup (records.entry_from_csl).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from apps.bibliography.records import (
@@ -66,4 +66,14 @@ def items_to_entries(items: list, mapper, *, what: str) -> list[Entry]:
 
 
 def write(sources: Iterable[Source]) -> str:
-    return json.dumps([csl_from_source(source) for source in sources], indent=2, ensure_ascii=False)
+    return "".join(pieces(sources))
+
+
+def pieces(sources: Iterable[Source]) -> Iterator[str]:
+    """What `json.dumps(items, indent=2)` writes for the list of items, an item at a time."""
+    number = -1
+    for number, source in enumerate(sources):
+        # The item as a list of one writes it, indented as in the whole list.
+        item = json.dumps([csl_from_source(source)], indent=2, ensure_ascii=False)[2:-2]
+        yield ("[\n" if number == 0 else ",\n") + item
+    yield "[]" if number < 0 else "\n]"

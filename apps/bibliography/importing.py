@@ -29,6 +29,7 @@ from apps.bibliography.records import (
     unique_key,
     work_key,
 )
+from apps.jobs.running import in_one_snapshot
 from apps.library.models import (
     Contributor,
     ContributorRole,
@@ -59,7 +60,9 @@ class ImportFormat(models.TextChoices):
     ZOTERO = ReadFormat.ZOTERO, "Zotero Web API JSON"
 
 
-WRITERS = {Format.BIBTEX: bibtex.write, Format.RIS: ris.write, Format.CSLJSON: csljson.write}
+# Sources read at a time by an export (with their contributors and identifiers).
+EXPORT_BATCH = 250
+PIECES = {Format.BIBTEX: bibtex.pieces, Format.RIS: ris.pieces, Format.CSLJSON: csljson.pieces}
 EXTENSIONS = {Format.BIBTEX: "bib", Format.RIS: "ris", Format.CSLJSON: "json"}
 CONTENT_TYPES = {
     Format.BIBTEX: "application/x-bibtex; charset=utf-8",
@@ -562,7 +565,16 @@ def export_queryset(sources: models.QuerySet) -> models.QuerySet:
 
 
 def write_sources(sources: models.QuerySet, format: str) -> str:
-    return WRITERS[Format(format)](export_queryset(sources).iterator(chunk_size=1000))
+    return "".join(source_pieces(sources, format))
+
+
+def source_pieces(sources: models.QuerySet, format: str) -> Iterator[str]:
+    """The file of `sources` in `format`, an entry at a time, read EXPORT_BATCH sources at a
+    time from one snapshot: memory does not grow with the selection."""
+    pieces = PIECES[Format(format)]
+    return in_one_snapshot(
+        lambda: pieces(export_queryset(sources).iterator(chunk_size=EXPORT_BATCH))
+    )
 
 
 # --- Duplicates already in the bibliography -------------------------------------------------

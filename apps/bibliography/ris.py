@@ -11,7 +11,7 @@ and files start with a byte order mark.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import rispy
@@ -405,5 +405,13 @@ class _Writer(rispy.RisWriter):
 
 
 def write(sources: Iterable[Source]) -> str:
-    records = [_record(source) for source in sources]
-    return rispy.dumps(records, implementation=_Writer, skip_unknown_tags=False)
+    return "".join(pieces(sources))
+
+
+def pieces(sources: Iterable[Source]) -> Iterator[str]:
+    """The file rispy writes for all the records (a blank line between records, a line end
+    after the last), a record at a time."""
+    writer = _Writer(skip_unknown_tags=False)
+    for number, source in enumerate(sources):
+        lines = writer._format_reference(_record(source), count=1, n=1)
+        yield ("\n" if number else "") + "\n".join(lines) + "\n"

@@ -30,13 +30,14 @@ from apps.bibliography.importing import (
     preview_import,
     read_upload,
     refusal_for_rejected,
-    write_sources,
+    source_pieces,
 )
 from apps.bibliography.jobs import IMPORT_JOB
 from apps.bibliography.records import Entry, FileError
 from apps.claims.models import Claim
+from apps.jobs import slots
 from apps.jobs.models import ImportJob, ImportKind, get_job_for_user
-from apps.jobs.running import job_url, start_job
+from apps.jobs.running import job_url, start_job, stream_download
 from apps.library.citations import Style
 from apps.library.models import Source
 from apps.xref.filters import SourceFilter
@@ -47,6 +48,8 @@ JOB_ABOVE = 1000
 # How many rows of each kind the preview lists; the counts always cover the whole file.
 PREVIEW_ROWS = 200
 EXPORT_SAMPLE = 20
+# Bibliography files of one project written at once (each reads the whole selection).
+EXPORT_PLACES = 3
 GROUPS_PAGE = 25
 
 
@@ -289,9 +292,18 @@ def export_file(request: HttpRequest, membership: Membership) -> HttpResponse:
     chosen = form.cleaned_data["format"] or Format.BIBTEX
     name = slugify(membership.project.slug) or "bibliography"
     if chosen in Format.values:
-        response = HttpResponse(write_sources(sources, chosen), content_type=CONTENT_TYPES[chosen])
-        response["Content-Disposition"] = f'attachment; filename="{name}.{EXTENSIONS[chosen]}"'
-        return response
+        try:
+            place = slots.take(f"bibliography-export:{membership.project_id}", places=EXPORT_PLACES)
+        except slots.Busy as busy:
+            response = HttpResponse(str(busy), status=503, content_type="text/plain; charset=utf-8")
+            response["Retry-After"] = "30"
+            return response
+        # Written as it is read: the first entries leave at once, memory stays flat.
+        return stream_download(
+            slots.Held(place, source_pieces(sources, chosen)),
+            filename=f"{name}.{EXTENSIONS[chosen]}",
+            content_type=CONTENT_TYPES[chosen],
+        )
     style = Style(form.cleaned_data["style"] or Style.APA)
     count = sources.count()
     html = chosen == "html"

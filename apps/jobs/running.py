@@ -29,7 +29,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -47,6 +47,7 @@ from apps.jobs.models import (
     JobState,
 )
 
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
@@ -333,11 +334,27 @@ def stream_download(
     whether it is served directly or by a job."""
     from django.http import StreamingHttpResponse
 
-    response = StreamingHttpResponse(_blocks(pieces), content_type=content_type)
+    response = StreamingHttpResponse(_Blocks(pieces), content_type=content_type)
     response["Content-Disposition"] = content_disposition(filename)
     if size is not None:
         response["Content-Length"] = str(size)
     return response
+
+
+def in_one_snapshot(write: Callable[[], Iterator[T]]) -> Iterator[T]:
+    """What `write()` yields, read from one snapshot on PostgreSQL, so a row saved meanwhile is
+    either wholly in an export or not at all (PostgreSQL's default gives each statement a
+    snapshot of its own). SQLite's transactions here take the write lock up front, which would
+    hold every writer back for the length of an export, so there each query reads what is
+    committed when it runs; inside a caller's transaction the isolation level is the caller's
+    (it cannot change once a query has run)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield from write()
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield from write()
 
 
 def content_disposition(filename: str) -> str:
@@ -346,12 +363,26 @@ def content_disposition(filename: str) -> str:
     return content_disposition_header(as_attachment=True, filename=filename)
 
 
-def _blocks(pieces: Iterable[bytes | str], size: int = 64 * 1024) -> Iterator[bytes]:
-    buffer = bytearray()
-    for piece in pieces:
-        buffer += piece.encode() if isinstance(piece, str) else piece
-        if len(buffer) >= size:
+class _Blocks:
+    """`pieces` in blocks of about `size` bytes. Closing it closes `pieces` too, so what they
+    hold (a place of `slots.Held`, a snapshot's transaction) is given back when the server
+    closes the response, even before the first block (the client went away at once)."""
+
+    def __init__(self, pieces: Iterable[bytes | str], size: int = 64 * 1024) -> None:
+        self.pieces = pieces
+        self.size = size
+
+    def __iter__(self) -> Iterator[bytes]:
+        buffer = bytearray()
+        for piece in self.pieces:
+            buffer += piece.encode() if isinstance(piece, str) else piece
+            if len(buffer) >= self.size:
+                yield bytes(buffer)
+                buffer.clear()
+        if buffer:
             yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
+
+    def close(self) -> None:
+        close = getattr(self.pieces, "close", None)
+        if close is not None:
+            close()
