@@ -120,3 +120,10 @@ class DropForm(forms.Form):
             memberships__project=project, memberships__role=Role.ANALYST
         ).order_by("username")
         self.fields["replacement"].label_from_instance = lambda user: user.username
+
+
+class UnitFilter(forms.Form):
+    """The units table's query string: every unit, or those where the coders' values of one
+    variable differ (the report's list of disagreeing units, in full)."""
+
+    disagreeing = forms.ChoiceField(choices=[("", "Every unit"), *Variable.choices], required=False)

@@ -22,10 +22,10 @@ def compare(job: Job, assignment: int) -> None:
         counts = coding.compare(assignment=found, by=job.user)
     except coding.AgreementError as error:
         raise JobRefused(str(error)) from None
-    # The report is computed here, once, into the shared cache: the frozen data never changes
-    # after the comparison, and the first supervisor to open it need not wait for the bootstrap.
-    found.refresh_from_db()
-    report.build(found)
+    # The report's figures are computed here, once, and stored with the comparison (a job runs
+    # in one transaction: a compared assignment always has them). The frozen data never changes
+    # after it, so no page computes the bootstrap again, whichever process serves it.
+    report.store(Assignment.objects.with_list_data().get(pk=found.pk))
     job.summary = (
         f"Compared: {counts['agreed']} complete agreements merged and submitted for review, "
         f"{counts['disagreed']} disagreements and {counts['only_some']} units coded by only "

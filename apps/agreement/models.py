@@ -351,3 +351,25 @@ class Resolution(models.Model):
         if not self._state.adding:
             raise TypeError("Resolutions are append-only.")
         super().save(*args, **kwargs)
+
+
+class ReportSummary(models.Model):
+    """The agreement report's figures of a compared assignment, written by the comparison job
+    in its transaction: what a page shows without computing the bootstrap again after a
+    restart or in another process.
+
+    Nothing it holds goes stale: it is computed from the frozen passages and the units, which
+    neither a resolution nor a later edit changes, and no coder leaves a compared assignment.
+    The coders' names and the notes of those dropped are read live beside it; only `method`
+    changing (the computation changed) makes it be computed again."""
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="+")
+    method = models.PositiveSmallIntegerField()
+    # How many units the comparison found of each outcome ({UnitOutcome value: count}).
+    outcomes = models.JSONField()
+    # Per counted variable, spans first: the figures VariableReport holds (apps.agreement.report).
+    variables = models.JSONField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"report of {self.assignment_id}"

@@ -175,13 +175,23 @@ def bootstrap_alpha(
     pairable_values = counts.sum(axis=1)
     observed = np.einsum("uc,ck,uk->u", counts, delta, counts) / (pairable_values - 1)
     generator = np.random.default_rng(seed)
-    d_o, n_c = np.empty(samples), np.empty((samples, size))
-    # Resampled in blocks, so that memory stays small whatever the number of units.
-    block = max(1, 400_000 // (len(units) * size))
+    n_units = len(units)
+    # Per unit, what a resample sums: its observed disagreement and its values.
+    figures = np.column_stack([observed, counts])
+    sums = np.empty((samples, 1 + size))
+    # Each resample as weights (how many times it drew each unit), so that its sums are one
+    # matrix product rather than a sum over thousands of drawn rows. Drawn in small blocks,
+    # which stay in the processor's cache (a 4,000-unit bootstrap takes ~30 ms, not ~150);
+    # the generator gives the same draws whatever the blocks (a test draws them all at once).
+    block = max(1, 30_000 // n_units)
+    offsets = np.arange(block)[:, None] * n_units
     for first in range(0, samples, block):
-        picks = generator.integers(0, len(units), size=(min(block, samples - first), len(units)))
-        d_o[first : first + len(picks)] = observed[picks].sum(axis=1)
-        n_c[first : first + len(picks)] = counts[picks].sum(axis=1)
+        drawn = min(block, samples - first)
+        picks = generator.integers(0, n_units, size=(drawn, n_units))
+        picks += offsets[:drawn]
+        weights = np.bincount(picks.ravel(), minlength=drawn * n_units).reshape(drawn, n_units)
+        sums[first : first + drawn] = weights @ figures
+    d_o, n_c = sums[:, 0], sums[:, 1:]
     n = n_c.sum(axis=1)
     d_e = np.einsum("bc,ck,bk->b", n_c, delta, n_c) / (n - 1)
     with np.errstate(divide="ignore", invalid="ignore"):

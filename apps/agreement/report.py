@@ -2,21 +2,33 @@
 per unit, one column per coder) and the coefficients computed from it.
 
 The data is the frozen passages the comparison aligned, so a compared assignment's report never
-changes: it is computed once and cached (the bootstrap is the slow part).
+changes: its figures are computed once, by the comparison job, and stored (ReportSummary), so
+that no page computes the bootstrap again, whichever process serves it and whatever its cache.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
 
 from apps.agreement import reliability
 from apps.agreement.coding import ACTIVE
-from apps.agreement.models import Assignment, CodedPassage, Unit, UnitOutcome, Variable
+from apps.agreement.models import (
+    Assignment,
+    AssignmentCoder,
+    CodedPassage,
+    ReportSummary,
+    Unit,
+    UnitOutcome,
+    Variable,
+)
 from apps.annotations.models import MentionFunction, Stance
 
 NOT_EXCERPTED = "not excerpted"
@@ -24,6 +36,9 @@ UNIT_SPAN = "the unit's span"
 NOT_LINKED = "not linked"
 NOT_CITED = "not cited"
 APPLIED, NOT_APPLIED = "applied", "not applied"
+# Disagreeing units linked one by one in each variable's report; the units table, filtered,
+# lists the rest (thousands of links cost a page more than the report's figures).
+DISAGREEING_SHOWN = 50
 
 DEFINITIONS = {
     Variable.SPANS: (
@@ -109,6 +124,15 @@ class VariableReport:
     disagreeing: list[tuple[int, int]] = field(default_factory=list)
 
     @property
+    def disagreeing_shown(self) -> list[tuple[int, int]]:
+        """The disagreeing units the page links one by one (the units table lists them all)."""
+        return self.disagreeing[:DISAGREEING_SHOWN]
+
+    @property
+    def disagreeing_more(self) -> int:
+        return max(0, len(self.disagreeing) - DISAGREEING_SHOWN)
+
+    @property
     def confusion_rows(self) -> list[tuple[str, list[int]]]:
         return list(zip(self.domain, self.confusion or [], strict=False))
 
@@ -136,29 +160,97 @@ class VariableReport:
         }
 
 
-def build(assignment: Assignment) -> list[VariableReport]:
-    """Every counted variable of a compared assignment, spans first (cached: it never changes)."""
-    compared = assignment.compared_at.timestamp() if assignment.compared_at else 0
-    key = f"agreement-report:{assignment.pk}:{compared}"
-    reports = cache.get(key)
-    if reports is None:
-        reports = _build(assignment)
-        cache.set(key, reports, 24 * 3600)
+# Bumped whenever what a summary holds or how its figures are computed changes: a summary
+# stored by an older method is computed again when next read.
+METHOD = 1
+# What a summary keeps of each VariableReport: the figures, not the rows (the CSV reads those
+# from the frozen data when asked) nor the coders' names (read live).
+FIGURES = (
+    "variable", "n_units", "n_coders", "missing", "percent", "alpha", "alpha_stance", "ac1",
+    "interval", "domain", "confusion", "disagreeing",
+)  # fmt: skip
+
+
+def build(assignment: Assignment, summary: ReportSummary | None = None) -> list[VariableReport]:
+    """Every counted variable of a compared assignment, spans first, from its stored summary
+    (read here unless given; computed and stored first if there is none: an assignment
+    compared before summaries existed, or by an older method)."""
+    if summary is None or summary.method != METHOD:
+        summary = summary_of(assignment)
+    names, dropped = _coder_names(list(assignment.coders.all()))
+    reports = []
+    for figures in summary.variables:
+        variable = figures["variable"]
+        report = VariableReport(
+            variable=variable,
+            label=Variable(variable).label,
+            definition=DEFINITIONS[variable].format(tolerance=assignment.tolerance),
+            coders=names,
+            rows=[],
+            dropped=dropped,
+        )
+        for name in FIGURES:
+            setattr(report, name, figures[name])
+        report.interval = tuple(report.interval) if report.interval else None
+        report.disagreeing = [tuple(pair) for pair in report.disagreeing]
+        reports.append(report)
     return reports
 
 
-def _build(assignment: Assignment) -> list[VariableReport]:
-    everyone = list(assignment.coders.select_related("coder").order_by("pk"))
-    coders = [c for c in everyone if c.state in ACTIVE]
-    names = [c.coder.username for c in coders]
-    # Coders taken off the assignment (they left, or were replaced): the report says so.
-    dropped = [
-        f"{c.coder.username}: {c.note or 'Dropped from the sample.'}"
-        for c in everyone
-        if c.state not in ACTIVE
+def summary_of(assignment: Assignment) -> ReportSummary:
+    """The assignment's stored summary, computed and stored first if there is none."""
+    summary = ReportSummary.objects.filter(assignment=assignment, method=METHOD).first()
+    return summary or store(assignment)
+
+
+def store(assignment: Assignment) -> ReportSummary:
+    """Compute the report's figures from the frozen data and store them (the comparison job
+    does it in its transaction; a page does it for an assignment without a summary)."""
+    outcomes = conflict_counts(assignment)
+    variables = [
+        {name: _plain(getattr(report, name)) for name in FIGURES} for report in measure(assignment)
     ]
+    values = {"method": METHOD, "outcomes": outcomes, "variables": variables,
+              "computed_at": timezone.now()}  # fmt: skip
+    summary = ReportSummary(assignment=assignment, **values)
+    if not ReportSummary.objects.filter(assignment=assignment).update(**values):
+        try:
+            with transaction.atomic():
+                summary.save()
+        except IntegrityError:
+            pass  # another process stored the same figures a moment before
+    return summary
+
+
+def _plain(value):
+    """A figure as JSON keeps it: an undefined coefficient (NaN) is None, as the page shows it."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def measure(assignment: Assignment) -> list[VariableReport]:
+    """Every counted variable's rows and figures, computed from the frozen passages."""
+    reports = reliability_data(assignment)
+    for report in reports:
+        _measure(report)
+    return reports
+
+
+def reliability_data(
+    assignment: Assignment, variables: list[str] | None = None
+) -> list[VariableReport]:
+    """The rows of the counted variables (or of those of `variables` counted), unmeasured:
+    what the CSV downloads."""
+    everyone = list(assignment.coders.all())
+    names, dropped = _coder_names(everyone)
+    coders = [c for c in everyone if c.state in ACTIVE]
     column = {c.pk: i for i, c in enumerate(coders)}
-    units = list(Unit.objects.filter(assignment=assignment).order_by("number"))
+    units = list(
+        Unit.objects.filter(assignment=assignment)
+        .order_by("number")
+        .values_list("pk", "number", "source_id", "start", "end", named=True)
+    )
     passages: dict[int, dict[int, Frozen]] = {u.pk: {} for u in units}
     # Plain rows, not model objects: an assignment may hold thousands of passages.
     rows = CodedPassage.objects.filter(unit__assignment=assignment, coder__in=coders).values_list(
@@ -168,8 +260,8 @@ def _build(assignment: Assignment) -> list[VariableReport]:
         passages[unit_id][column[coder_id]] = Frozen(*data)
     labels = _labels(passages)
     reports = []
-    for variable in Variable.values:
-        if variable not in assignment.variables and variable != Variable.SPANS:
+    for variable in counted(assignment):
+        if variables is not None and variable not in variables:
             continue
         rows = _rows(variable, units, passages, len(coders), assignment.tolerance, labels)
         report = VariableReport(
@@ -180,9 +272,26 @@ def _build(assignment: Assignment) -> list[VariableReport]:
             rows=rows,
             dropped=dropped,
         )
-        _measure(report)
         reports.append(report)
     return reports
+
+
+def counted(assignment: Assignment) -> list[str]:
+    """The variables the report measures, in order: spans always, first."""
+    return [v for v in Variable.values if v == Variable.SPANS or v in assignment.variables]
+
+
+def _coder_names(everyone: list[AssignmentCoder]) -> tuple[list[str], list[str]]:
+    """The names of the coders in the sample, and of those taken off the assignment (they
+    left, or were replaced) with why: the report says so. (An assignment's coders come with
+    their users when it was read with_list_data(), as pages and the comparison job read it.)"""
+    names = [c.coder.username for c in everyone if c.state in ACTIVE]
+    dropped = [
+        f"{c.coder.username}: {c.note or 'Dropped from the sample.'}"
+        for c in everyone
+        if c.state not in ACTIVE
+    ]
+    return names, dropped
 
 
 def _labels(passages: dict[int, dict[int, Frozen]]) -> dict[str, dict[int, str]]:
@@ -275,8 +384,7 @@ def _measure(report: VariableReport) -> None:
 
 def conflict_counts(assignment: Assignment) -> dict[str, int]:
     counts = dict.fromkeys(UnitOutcome.values, 0)
-    for outcome in assignment.units.values_list("outcome", flat=True):
-        counts[outcome] += 1
+    counts.update(assignment.units.order_by().values_list("outcome").annotate(Count("pk")))
     return counts
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, can, project_view
 from apps.agreement import coding, report
-from apps.agreement.forms import AssignmentForm, DropForm, ResolutionForm
+from apps.agreement.forms import AssignmentForm, DropForm, ResolutionForm, UnitFilter
 from apps.agreement.jobs import COMPARE
 from apps.agreement.models import (
     Assignment,
@@ -26,6 +26,7 @@ from apps.agreement.models import (
     AssignmentState,
     CodedPassage,
     CoderState,
+    ReportSummary,
     Unit,
     UnitOutcome,
     Variable,
@@ -63,10 +64,18 @@ def assignment_list(request: HttpRequest, membership: Membership) -> HttpRespons
         Assignment.objects.visible_to(membership).with_list_data().order_by("-created_at", "-pk")
     )
     if _wants_json(request):
+        summaries = {
+            s.assignment_id: s
+            for s in ReportSummary.objects.filter(
+                assignment__in=[a for a in assignments if a.state == AssignmentState.COMPARED]
+            )
+        }
         return JsonResponse(
             {
                 "project": membership.project.slug,
-                "assignments": [_assignment_json(request, a) for a in assignments],
+                "assignments": [
+                    _assignment_json(request, a, summaries.get(a.pk)) for a in assignments
+                ],
             },
             json_dumps_params={"ensure_ascii": False},
         )
@@ -82,7 +91,9 @@ def assignment_list(request: HttpRequest, membership: Membership) -> HttpRespons
     )
 
 
-def _assignment_json(request: HttpRequest, assignment: Assignment) -> dict:
+def _assignment_json(
+    request: HttpRequest, assignment: Assignment, summary: ReportSummary | None = None
+) -> dict:
     data = {
         "id": assignment.pk,
         "title": assignment.title,
@@ -100,7 +111,7 @@ def _assignment_json(request: HttpRequest, assignment: Assignment) -> dict:
         ],
     }
     if assignment.state == AssignmentState.COMPARED:
-        data["report"] = [r.as_json() for r in report.build(assignment)]
+        data["report"] = [r.as_json() for r in report.build(assignment, summary)]
     return data
 
 
@@ -142,11 +153,14 @@ def assignment_detail(request: HttpRequest, membership: Membership, pk: int) -> 
     supervisor = can(membership, Action.REVIEW)
     mine = next((c for c in assignment.coders.all() if c.coder_id == membership.user_id), None)
     compared = assignment.state == AssignmentState.COMPARED
-    reports = report.build(assignment) if compared else []
+    # The figures the comparison job stored: no page computes them (nor recounts the units).
+    summary = report.summary_of(assignment) if compared else None
     if _wants_json(request):
         return JsonResponse(
-            _assignment_json(request, assignment), json_dumps_params={"ensure_ascii": False}
+            _assignment_json(request, assignment, summary),
+            json_dumps_params={"ensure_ascii": False},
         )
+    reports = report.build(assignment, summary) if compared else []
     counts = coding.progress(assignment) if not compared else {}
     # Coders who left the project (or are no longer analysts) wait for a supervisor to take
     # them off or replace them, so that no unit is stranded.
@@ -162,6 +176,8 @@ def assignment_detail(request: HttpRequest, membership: Membership, pk: int) -> 
         else set()
     )
     page = None
+    filter_form = UnitFilter(request.GET)
+    shown = ""
     if compared and supervisor:
         units = (
             assignment.units.select_related("source", "resolution", "result")
@@ -172,6 +188,11 @@ def assignment_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             )
             .order_by("number")
         )  # fmt: skip
+        # Only the units where one variable's values differ: the report's list, in full.
+        shown = filter_form.cleaned_data["disagreeing"] if filter_form.is_valid() else ""
+        if shown:
+            wanted = next((r.disagreeing for r in reports if r.variable == shown), [])
+            units = units.filter(pk__in=[pk for _, pk in wanted])
         page = Paginator(units, UNITS_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -190,8 +211,9 @@ def assignment_detail(request: HttpRequest, membership: Membership, pk: int) -> 
                 c.state in (CoderState.DONE, CoderState.DROPPED) for c in assignment.coders.all()
             ),
             "reports": reports,
-            "outcomes": report.conflict_counts(assignment) if compared else {},
+            "outcomes": summary.outcomes if compared else {},
             "page": page,
+            "disagreeing": Variable(shown).label if shown else "",
             "unresolved_agreements": (
                 assignment.units.filter(
                     outcome=UnitOutcome.AGREED, resolved_at__isnull=True
@@ -374,14 +396,15 @@ def report_csv(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
             status=409,
             content_type="text/plain; charset=utf-8",
         )
-    chosen = next((r for r in report.build(assignment) if r.variable == variable), None)
-    if chosen is None:
+    if variable not in report.counted(assignment):
         return HttpResponse(
             f"No such variable in this assignment; choose one of: "
-            f"{', '.join(r.variable for r in report.build(assignment))}.\n",
+            f"{', '.join(report.counted(assignment))}.\n",
             status=400,
             content_type="text/plain; charset=utf-8",
         )
+    # The rows, read from the frozen data (not measured: the figures are in the summary).
+    [chosen] = report.reliability_data(assignment, [variable])
     response = HttpResponse(report.csv_text(chosen), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="{membership.project.slug}-assignment-{assignment.pk}-'

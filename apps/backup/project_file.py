@@ -558,6 +558,7 @@ NOT_IN_THE_FILE = {
             "agreement.CodedPassage",
             "agreement.Unit",
             "agreement.Resolution",
+            "agreement.ReportSummary",
         ],
         "a double-coding round's workflow on this site; its passages travel as annotations",
     ),

@@ -235,7 +235,7 @@ def load_coding_round(
 ) -> None:
     """The fixture's double-coded round, played through the agreement app's own actions:
     assigned, coded blind, marked done, compared, and one conflict resolved."""
-    from apps.agreement import coding
+    from apps.agreement import coding, report
     from apps.agreement.models import Assignment, Unit
     from apps.annotations.tallies import Counted, retally
 
@@ -303,6 +303,8 @@ def load_coding_round(
     for coder in coders:
         coding.mark_done(assignment=assignment, coder=coder)
     coding.compare(assignment=assignment, by=supervisor)
+    # As the comparison job does: the report's figures stored with the comparison.
+    report.store(Assignment.objects.with_list_data().get(pk=assignment.pk))
     resolution = spec.get("resolution")
     if resolution:
         chosen = coded[resolution["choose"], resolution["like"]]

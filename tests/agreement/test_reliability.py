@@ -84,3 +84,36 @@ def test_the_fast_bootstrap_interval_is_fixed_and_holds_the_estimate():
     slow = reliability.bootstrap_interval(ROWS, lambda rows: reliability.alpha(rows, domain))
     assert interval[0] == pytest.approx(slow[0], abs=0.1)
     assert interval[1] == pytest.approx(slow[1], abs=0.1)
+
+
+def straightforward_bootstrap(rows, domain, distance=None, samples=300):
+    """The same draws as bootstrap_alpha (all at once, not in blocks), each resample's alpha
+    from the package, the same percentiles."""
+    units = [row for row in rows if sum(v is not None for v in row) >= 2]
+    picks = np.random.default_rng(reliability.BOOTSTRAP_SEED).integers(
+        0, len(units), size=(samples, len(units))
+    )
+    estimates = []
+    for draw in picks:
+        value = reliability.alpha([units[i] for i in draw], domain, distance=distance)
+        if value is not None and np.isfinite(value):
+            estimates.append(value)
+    estimates.sort()
+    low = estimates[int(0.025 * (len(estimates) - 1))]
+    return low, estimates[int(np.ceil(0.975 * (len(estimates) - 1)))]
+
+
+@pytest.mark.parametrize(
+    ("rows", "domain", "distance"),
+    [
+        ([(1, 1), (1, 2), (2, 2), (3, 3), (1, None), (3, 1), (2, 2)] * 5 + ROWS, [1, 2, 3, 4, 5],
+         None),
+        ([("supports", "asserts"), ("asserts", "asserts"), ("reports", "supports"),
+          ("contradicts", "contradicts"), ("supports", None)] * 9,
+         ["asserts", "supports", "contradicts", "reports"], stance_distance),
+    ],
+)  # fmt: skip
+def test_the_fast_bootstrap_is_the_package_on_the_same_resamples(rows, domain, distance):
+    expected = straightforward_bootstrap(rows, domain, distance)
+    interval = reliability.bootstrap_alpha(rows, domain, distance, samples=300)
+    assert interval == pytest.approx(expected, abs=1e-9)
