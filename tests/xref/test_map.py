@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from apps.annotations.models import Mention, ReviewAction
+from apps.annotations.tallies import Counted, retally
 from apps.claims.models import ClaimRelation
 from apps.demo.seed import load_seed_review
 from apps.library.models import Contributor
@@ -20,8 +21,11 @@ URL = "/p/review/map/"
 def passage(source, author, reviewer=None, *, status="approved", mentions=(), **links):
     """An annotation with mentions of (person, work, function), brought to `status`."""
     annotation = factories.make_annotation(source, author, **links)
+    before = Counted.of(annotation.pk)
     for person, work, function in mentions:
         Mention.objects.create(annotation=annotation, person=person, work=work, function=function)
+    # Counted as the app counts a change of links (the map of a large project reads tallies).
+    retally(before, Counted.of(annotation.pk))
     if status != "draft":
         annotation.transition(ReviewAction.SUBMIT, by=author)
     if status == "approved":
@@ -302,26 +306,41 @@ def test_an_empty_project_shows_how_the_map_fills(cast, client_for):
     assert "Show the whole map" in filtered.text
 
 
-def test_a_large_project_remembers_its_ranking_but_never_shows_unapproved_links(
-    cast, world, client_for, monkeypatch
+@pytest.mark.parametrize(
+    "reader, scope, ranking",
+    [
+        # Supervisors and students: the ranking comes from the tallies.
+        ("supervisor", "visible", "ranking_from_tallies"),
+        ("student", "approved", "ranking_from_tallies"),
+        # An analyst's own drafts (and blind coding) have no tally: the computed ranking,
+        # remembered until the next write.
+        ("analyst", "visible", "ranking_cached"),
+        ("analyst", "approved", "ranking_cached"),
+    ],
+)
+def test_a_large_project_ranks_without_recounting_but_never_shows_unapproved_links(
+    cast, world, client_for, monkeypatch, reader, scope, ranking
 ):
-    # Every project counts as large: which nodes are kept comes from the cache.
+    # Every project counts as large.
     monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
-    supervisor = client_for(cast.supervisor).get(URL, {"scope": "visible"})
-    assert supervisor.context["graph"].ranking_cached
-    assert key("claim", world["unsupported"]) in nodes_of(supervisor)
-    student = client_for(cast.student).get(URL)
-    assert key("claim", world["unsupported"]) not in nodes_of(student)
-    # Withdrawn after the ranking was remembered: its links go at once.
+    client = client_for(getattr(cast, reader))
+    first = client.get(URL, {"scope": scope})
+    assert getattr(first.context["graph"], ranking)
+    # The analyst's draft: in their own map and the supervisor's, never in approved-only ones.
+    drafted = key("claim", world["unsupported"]) in nodes_of(first)
+    assert drafted == (scope == "visible")
+    # Withdrawn after the ranking was read: its links go at once.
     for annotation in world["report"].annotations.all():
         annotation.transition(ReviewAction.WITHDRAW, by=cast.supervisor)
-    again = client_for(cast.student).get(URL)
+    again = client.get(URL, {"scope": scope})
     assert key("source", world["report"]) not in nodes_of(again)
-    assert key("claim", world["split"]) not in nodes_of(again)
+    if scope == "approved":
+        # Its only evidence is gone (with everything visible, a claim relation still shows it).
+        assert key("claim", world["split"]) not in nodes_of(again)
     # A review decision is a change of the data: a newly approved source is ranked at once.
     newcomer = factories.make_source(cast.project, "Approved just now")
     passage(newcomer, cast.analyst, cast.supervisor, concepts=[world["crime"]])
-    assert key("source", newcomer) in nodes_of(client_for(cast.student).get(URL))
+    assert key("source", newcomer) in nodes_of(client.get(URL, {"scope": scope}))
 
 
 def test_the_seed_map_joins_both_articles_through_the_spread_claim(db, client_for):
@@ -380,12 +399,77 @@ def test_query_count_of_a_large_map_with_its_ranking_remembered_does_not_grow(
     cast, assert_constant_queries, client_for, monkeypatch
 ):
     monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    url = URL + "?scope=approved"
 
     def warm() -> None:
-        client_for(cast.student).get(URL)
+        client_for(cast.analyst).get(url)
 
+    # An analyst (blind coding may hide passages from them: no tally counts what they see):
     # 1 session, 2 user, 3 membership + project, 4 is the scope large (capped count),
     # 5-6 the project's latest review event and edit (the ranking's cache key),
     # 7-12 the links among the remembered candidates, one per kind, and 13 which of them
-    # are claims the student may see; 14-17 labels; 18 the concepts of the filter's choices
-    assert_constant_queries(cast.student, lambda: URL, 18, before=warm, after=warm)
+    # are claims the analyst may see; 14-17 labels; 18 the concepts of the filter's choices
+    assert_constant_queries(cast.analyst, lambda: url, 18, before=warm, after=warm)
+
+
+# 1 session, 2 user, 3 membership + project, 4 is the project large (its tally row),
+# 5-8 nodes with passages per kind (tally rows), 9-12 the most annotated per kind (the top of
+# each tally's index), 13-14 the works the candidate sources cite most and their authors;
+# 15-20 the links among the candidates, one per kind, and 21 which candidate claims the
+# member may see; 22-25 labels of sources, people, claims, concepts; 26 the concepts of the
+# filter's choices
+TALLY_PATH_QUERIES = 26
+
+
+@pytest.mark.parametrize("reader, scope", [("student", "approved"), ("supervisor", "visible")])
+def test_query_count_of_a_large_map_ranked_by_the_tallies_does_not_grow(
+    cast, assert_constant_queries, monkeypatch, reader, scope
+):
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    url = f"{URL}?scope={scope}"
+    assert_constant_queries(getattr(cast, reader), lambda: url, TALLY_PATH_QUERIES)
+
+
+LINK_TABLES = ("annotations_mention", "annotations_evidence", "annotations_annotation_concepts")
+
+
+def whole_project_aggregates(queries) -> list[str]:
+    """The captured statements that group or count a table of links (mentions, evidence,
+    codings) without naming the few rows they are about: a whole-project aggregate."""
+    found = []
+    for query in queries:
+        sql = query["sql"]
+        aggregates = "GROUP BY" in sql or "COUNT(" in sql
+        links = any(f'"{table}"' in sql for table in LINK_TABLES)
+        # The candidates' links are asked about by id: `… IN (1, 2, …)`.
+        if aggregates and links and not re.search(r"_id\" IN \(\d", sql):
+            found.append(sql)
+    return found
+
+
+@pytest.mark.parametrize("reader, scope", [("student", "approved"), ("supervisor", "visible")])
+def test_a_large_map_never_aggregates_all_the_links_warm_or_after_a_write(
+    cast, world, client_for, monkeypatch, reader, scope
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    client = client_for(getattr(cast, reader))
+    client.get(URL, {"scope": scope})  # warm
+    with CaptureQueriesContext(connection) as warm:
+        client.get(URL, {"scope": scope})
+    passage(world["report"], cast.analyst, cast.supervisor, concepts=[world["crime"]])
+    with CaptureQueriesContext(connection) as after_write:
+        response = client.get(URL, {"scope": scope})
+    assert response.context["graph"].ranking_from_tallies
+    assert len(warm.captured_queries) == len(after_write.captured_queries)
+    assert whole_project_aggregates(warm.captured_queries) == []
+    # (The links among the candidates are grouped, by id.)
+    assert sum("GROUP BY" in q["sql"] and LINK_TABLES[0] in q["sql"] for q in warm) >= 2
+    assert whole_project_aggregates(after_write.captured_queries) == []
+    # The computed ranking (small projects) is such an aggregate: the check can fail.
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 10_000)
+    with CaptureQueriesContext(connection) as exact:
+        client.get(URL, {"scope": scope})
+    assert whole_project_aggregates(exact.captured_queries)
