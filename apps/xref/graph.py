@@ -506,6 +506,13 @@ TALLIES: dict[str, tuple[type[models.Model], str]] = {
     NodeType.CONCEPT: (ConceptTally, "concept_id"),
 }
 
+# Nodes without a tally, reached from the candidate sources: (link, node type, the field
+# naming the source, the field naming the node).
+UNTALLIED = (
+    (EdgeType.CITES, NodeType.SOURCE, "annotation__source_id", "work_id"),
+    (EdgeType.AUTHORED, NodeType.PERSON, "source_id", "person_id"),
+)
+
 
 def _rank_from_tallies(
     scope: _Scope, spec: MapSpec, level: str
@@ -540,20 +547,16 @@ def _rank_from_tallies(
     # Works only cited and people who only wrote have no tally: those the candidate sources
     # cite most and their authors join the candidates (two queries about those sources only).
     sources = list(candidates[NodeType.SOURCE])
-    if sources:
-        for kind, node_type in ((EdgeType.CITES, NodeType.SOURCE),
-                                (EdgeType.AUTHORED, NodeType.PERSON)):  # fmt: skip
-            links = scope.links(kind)
-            near = "annotation__source_id" if kind == EdgeType.CITES else "source_id"
-            far = links.target_field if kind == EdgeType.CITES else links.source_field
-            found = (
-                links.queryset.filter(**{f"{near}__in": sources})
-                .values_list(far)
-                .annotate(n=links.weight())
-                .order_by("-n", far)[: quota[node_type]]
-            )
-            known = set(candidates[node_type])
-            candidates[node_type].extend(pk for pk, _ in found if pk not in known)
+    for kind, node_type, near, far in UNTALLIED if sources else ():
+        links = scope.links(kind)
+        found = (
+            links.queryset.filter(**{f"{near}__in": sources})
+            .values_list(far)
+            .annotate(n=links.weight())
+            .order_by("-n", far)[: quota[node_type]]
+        )
+        known = set(candidates[node_type])
+        candidates[node_type].extend(pk for pk, _ in found if pk not in known)
     return candidates, totals
 
 

@@ -473,3 +473,92 @@ def test_a_large_map_never_aggregates_all_the_links_warm_or_after_a_write(
     with CaptureQueriesContext(connection) as exact:
         client.get(URL, {"scope": scope})
     assert whole_project_aggregates(exact.captured_queries)
+
+
+def drawn(response) -> tuple[dict, dict]:
+    """What the member sees: the links with their weights, and each node's weight."""
+    return edges_of(response), {k: n.weight for k, n in nodes_of(response).items()}
+
+
+@pytest.mark.parametrize("reader, scope", [("student", "approved"), ("supervisor", "visible")])
+def test_the_tallies_draw_the_map_the_computed_ranking_draws(
+    cast, world, client_for, monkeypatch, reader, scope
+):
+    client = client_for(getattr(cast, reader))
+    exact = client.get(URL, {"scope": scope})
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    from_tallies = client.get(URL, {"scope": scope})
+    assert from_tallies.context["graph"].ranking_from_tallies
+    assert drawn(from_tallies) == drawn(exact)
+    # Faras only wrote (drawn through the article's authors), and Milestones is only cited
+    # (drawn through the article's citations): neither has passages, so neither is in the
+    # totals read from the tallies (the "left out" counts of a large project).
+    assert key("person", world["faras"]) in nodes_of(from_tallies)
+    assert key("source", world["milestones"]) in nodes_of(from_tallies)
+    totals = exact.context["graph"].totals
+    assert from_tallies.context["graph"].totals == {
+        **totals,
+        "source": totals["source"] - 1,
+        "person": totals["person"] - 1,
+    }
+
+
+def test_the_tallies_keep_the_nodes_the_computed_ranking_keeps_when_trimming(
+    cast, client_for, monkeypatch
+):
+    # Passages with one link each: a node's passages are its degree, so both rankings agree.
+    project = cast.project
+    concepts = [factories.make_concept(project, f"Theme {n}") for n in range(6)]
+    hub = factories.make_source(project, "The hub")
+    for concept in concepts:
+        passage(hub, cast.analyst, cast.supervisor, concepts=[concept])
+    for number in range(14):
+        source = factories.make_source(project, f"Minor {number}")
+        for _ in range(number % 3 + 1):
+            passage(source, cast.analyst, cast.supervisor, concepts=[concepts[number % 6]])
+    # One candidate per place, so the ranking alone decides what is kept.
+    monkeypatch.setattr(graph_module, "POOL", 1)
+    client = client_for(cast.student)
+    exact = client.get(URL, {"limit": 10})
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    from_tallies = client.get(URL, {"limit": 10})
+    assert from_tallies.context["graph"].ranking_from_tallies
+    assert len(nodes_of(exact)) == 10 and key("source", hub) in nodes_of(exact)
+    assert drawn(from_tallies) == drawn(exact)
+    assert from_tallies.context["graph"].totals == exact.context["graph"].totals
+    assert "left out: 10 sources, 1 concept" in from_tallies.text
+
+
+def positions(response) -> dict[str, tuple[float, float]]:
+    return {k: (n.x, n.y) for k, n in nodes_of(response).items()}
+
+
+def test_one_more_passage_shows_its_weight_at_once_and_keeps_the_layout(
+    cast, world, client_for, monkeypatch
+):
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    layouts = []
+    place = graph_module._place
+    monkeypatch.setattr(graph_module, "_place", lambda graph: layouts.append(1) or place(graph))
+    client = client_for(cast.student)
+    before = client.get(URL)
+    article, spread = key("source", world["article"]), key("claim", world["spread"])
+    assert edges_of(before)[("evidence", article, spread, "asserts")] == 2
+    # A third approved passage of the article asserting the spread claim: one more unit of
+    # weight on links already drawn.
+    passage(world["article"], cast.analyst, cast.supervisor, claims=[world["spread"]],
+            stance="asserts", concepts=[world["hijra"]])  # fmt: skip
+    after = client.get(URL)
+    assert edges_of(after)[("evidence", article, spread, "asserts")] == 3
+    assert nodes_of(after)[spread].weight == nodes_of(before)[spread].weight + 1
+    assert nodes_of(after)[spread].r > nodes_of(before)[spread].r
+    # Drawn where it was: the spring layout ran for the first request only.
+    assert positions(after) == positions(before)
+    assert len(layouts) == 1
+    # A new link changes the picture's shape: laid out again.
+    passage(world["report"], cast.analyst, cast.supervisor, concepts=[world["hijra"]])
+    again = client.get(URL)
+    assert ("coded", key("source", world["report"]), key("concept", world["hijra"]), "") in (
+        edges_of(again)
+    )
+    assert len(layouts) == 2
