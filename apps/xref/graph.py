@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import re
+import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterator
@@ -45,7 +46,7 @@ from apps.annotations.models import (
 from apps.claims.models import Claim, ClaimRelation, Concept
 from apps.library.models import Contributor, ContributorRole, Source
 from apps.people.models import Person
-from apps.xref.caching import computed_once
+from apps.xref.caching import served_while_refreshed
 from apps.xref.overview import project_stamp, visibility_key
 
 
@@ -128,13 +129,16 @@ MIN_LIMIT = 10
 # nothing, for a member who reads approved work or everything (students, supervisors), ranks
 # nodes by the tallies a write keeps current (`_rank_from_tallies`): no whole-project
 # aggregate on any request, and a write costs the next request nothing. Other maps (a concept
-# or a kind of node left out, an analyst's own drafts, a blind coder) remember the computed
-# ranking until an annotation is edited or reviewed (overview.project_stamp), and RANK_TTL
-# seconds at most (authorships and claim relations change without either). The links and
-# weights shown are always computed afresh, so a ranking can pick a slightly different set of
-# nodes, never show anything the member may not see now, nor a stale number.
+# or a kind of node left out, an analyst's own drafts, a blind coder) use the computed
+# ranking, remembered per map and visibility; once an annotation is edited or reviewed
+# (overview.project_stamp), or after RANK_TTL seconds (authorships and claim relations change
+# without either), the previous ranking is served while one process computes it again in the
+# background. The links and weights shown are always computed afresh, so a ranking can pick a
+# slightly different set of nodes, never show anything the member may not see now, nor a
+# stale number.
 EXACT_ANNOTATIONS = 5_000
 RANK_TTL = 10 * 60
+RANK_KEPT = 24 * 60 * 60
 # Candidates per place on the map: of the POOL × limit most connected nodes, the map keeps those
 # most linked to each other, so that trimming a big graph leaves a network, not scattered hubs.
 POOL = 3
@@ -585,6 +589,10 @@ def _keep_linked(rows: list[tuple[str, int, int, str, int]], limit: int) -> list
 
 
 def _cached_rank(scope: _Scope, spec: MapSpec) -> tuple[dict[str, list[int]], dict[str, int]]:
+    """The computed ranking, served as last computed for the same map and visibility while one
+    process computes it again after a change (caching.served_while_refreshed): the first
+    request after a write does not wait for the whole-project aggregate, and the links and
+    weights it draws among the previous candidates are current."""
     parts = [
         scope.project.pk,
         # Members who see the same annotations share a ranking.
@@ -593,10 +601,11 @@ def _cached_rank(scope: _Scope, spec: MapSpec) -> tuple[dict[str, list[int]], di
         sorted(spec.edge_types),
         spec.concept.pk if spec.concept else None,
         spec.limit,
-        project_stamp(scope.project),
     ]
     key = "xref:map-rank:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-    return computed_once(key, lambda: _rank(scope, spec), RANK_TTL)
+    # Authorships and claim relations change without a new stamp: RANK_TTL seconds at most.
+    state = f"{project_stamp(scope.project)}:{int(time.time() // RANK_TTL)}"
+    return served_while_refreshed(key, state, lambda: _rank(scope, spec), RANK_KEPT)
 
 
 def build_graph(membership: Membership, spec: MapSpec) -> Graph:
