@@ -1,6 +1,7 @@
 """The network map: what it draws, for whom, how it trims, filters, refuses bad input and
 lays out, and what it costs in queries."""
 
+import math
 import re
 
 import pytest
@@ -561,10 +562,49 @@ def test_one_more_passage_shows_its_weight_at_once_and_keeps_the_layout(
     # Drawn where it was: the spring layout ran for the first request only.
     assert positions(after) == positions(before)
     assert len(layouts) == 1
-    # A new link changes the picture's shape: laid out again.
+    # A new link between nodes drawn already: drawn between them where they are.
     passage(world["report"], cast.analyst, cast.supervisor, concepts=[world["hijra"]])
     again = client.get(URL)
     assert ("coded", key("source", world["report"]), key("concept", world["hijra"]), "") in (
         edges_of(again)
     )
+    assert positions(again) == positions(before)
+    assert len(layouts) == 1
+
+
+def test_a_new_node_goes_beside_its_neighbours_and_nothing_else_moves(
+    cast, world, client_for, monkeypatch
+):
+    layouts = []
+    place = graph_module._place
+    monkeypatch.setattr(graph_module, "_place", lambda graph: layouts.append(1) or place(graph))
+    client = client_for(cast.student)
+    before = positions(client.get(URL))
+    kaplan = factories.make_person(cast.project, "Jeffrey Kaplan")
+    passage(world["report"], cast.analyst, cast.supervisor, people=[kaplan])
+    after = positions(client.get(URL))
+    assert len(layouts) == 1
+    newcomer = after.pop(key("person", kaplan))
+    assert after == before
+    # Near the report, apart from every other node.
+    report = before[key("source", world["report"])]
+    assert math.dist(newcomer, report) < 150
+    assert min(math.dist(newcomer, spot) for spot in before.values()) >= graph_module.NEAR_GAP
+    # Many new nodes at once: the whole graph is laid out again.
+    for number in range(5):
+        theme = factories.make_concept(cast.project, f"Theme {number}")
+        passage(world["article"], cast.analyst, cast.supervisor, concepts=[theme])
+    client.get(URL)
     assert len(layouts) == 2
+
+
+def test_the_picture_of_a_shape_does_not_depend_on_the_way_there_once_cached(
+    cast, world, client_for
+):
+    client = client_for(cast.student)
+    client.get(URL)
+    kaplan = factories.make_person(cast.project, "Jeffrey Kaplan")
+    passage(world["report"], cast.analyst, cast.supervisor, people=[kaplan])
+    placed_near = positions(client.get(URL))
+    # Another member who sees the same nodes and links gets the same picture.
+    assert positions(client_for(cast.supervisor).get(URL, {"scope": "approved"})) == placed_near
