@@ -2,9 +2,11 @@
 
 `build_graph()` aggregates the links in the database (one GROUP BY per kind of link, weights =
 the annotations behind a link), keeps the most connected nodes when the graph is bigger than the
-member asked for, and labels what it keeps. `lay_out()` places the nodes (networkx's spring
-layout with a fixed seed, so the same graph is always drawn the same way) and prepares what the
-SVG template prints. `write_gexf()` and `write_graphml()` write the same graph for Gephi, yEd
+member asked for (ranked by the tallies in large projects; see EXACT_ANNOTATIONS), and labels
+what it keeps. `lay_out()` places the nodes (networkx's spring layout with a fixed seed, from
+the nodes and links alone, so the same graph is drawn the same way; a map drawn before keeps
+its picture when a write adds weight, a link or a few nodes) and prepares what the SVG template
+prints. `write_gexf()` and `write_graphml()` write the same graph for Gephi, yEd
 and Cytoscape.
 
 Visibility follows the access policy: every link that comes from an annotation is counted only
