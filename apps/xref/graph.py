@@ -767,16 +767,14 @@ def lay_out(graph: Graph) -> None:
     shape = graph.shape_hash()
     key, last_key = f"xref:map-layout:{shape}", f"xref:map-last-layout:{graph.map_key}"
     found = cache.get_many([key, last_key])
-    spots = found.get(key)
     last = found.get(last_key)
-    added = 0
+    # The positions, and how many of them were placed beside their neighbours since the
+    # last full layout.
+    spots, added = found.get(key) or (None, 0)
     if spots is None:
         placed_near = _place_near(graph, last) if last else None
-        if placed_near:
-            spots, added = placed_near
-        else:
-            spots = _place(graph)
-        cache.set(key, spots, LAYOUT_TTL)
+        spots, added = placed_near or (_place(graph), 0)
+        cache.set(key, (spots, added), LAYOUT_TTL)
     if graph.map_key and (last is None or last[0] != shape):
         cache.set(last_key, (shape, spots, added), LAYOUT_TTL)
     placed = _place_labels(graph.nodes, spots)
