@@ -1080,7 +1080,7 @@ def _streamed(root: ET.Element, parts: list[tuple[ET.Element, Iterator[ET.Elemen
         holder.text = f"\x00{number}\x00"
         markers.append(holder.text)
     document = ET.tostring(root, encoding="unicode")
-    yield b"<?xml version='1.0' encoding='utf-8'?>\n"
+    yield b'<?xml version=\'1.0\' encoding=\'utf-8\'?>\n'
     for marker, (_, elements) in zip(markers, parts, strict=True):
         before, document = document.split(marker, 1)
         yield before.encode()
