@@ -21,9 +21,9 @@ def cited(cast):
     factories.make_annotation(second, cast.analyst, people=[shukri, kaplan], **approve)
     # Only a draft puts Naji beside Qutb.
     factories.make_annotation(third, cast.analyst, people=[qutb, naji])
-    annotation = factories.make_annotation(first, cast.analyst, **approve)
-    annotation.mentions.create(person=qutb, work=milestones)
-    annotation.mentions.create(person=naji, work=savagery)
+    factories.make_annotation(
+        first, cast.analyst, works=[(qutb, milestones), (naji, savagery)], **approve
+    )
     return {"qutb": qutb, "shukri": shukri, "kaplan": kaplan, "naji": naji, "first": first}
 
 
