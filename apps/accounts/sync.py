@@ -126,8 +126,10 @@ def hold(project_id: int, using: str = DEFAULT_DB_ALIAS) -> None:
         return
     from apps.accounts.models import Project
 
-    # SQLite ignores FOR UPDATE: it runs one writing transaction at a time anyway.
-    list(Project.objects.using(using).select_for_update().filter(pk=project_id).values("pk"))
+    # The lock `take`'s UPDATE takes (FOR NO KEY UPDATE: rows referring to the project can still
+    # be inserted meanwhile). SQLite ignores it: it runs one writing transaction at a time.
+    rows = Project.objects.using(using).select_for_update(no_key=True).filter(pk=project_id)
+    list(rows.values("pk"))
 
 
 def stamp(model: type[models.Model], pk: int, project_id: int) -> int:
