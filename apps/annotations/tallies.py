@@ -152,7 +152,7 @@ def retally_many(changes: Iterable[tuple[Counted | None, Counted | None]]) -> No
     if project_id is None:
         return
     cited = {key: d for key, d in cited.items() if d != [0, 0]}
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the caller's transaction, or one of its own
         if cited:
             # Before any tally row's lock, as every writer (see `_move_cited`).
             hold(project_id)
@@ -312,7 +312,7 @@ def moving_citations(project_id: int, source_ids: Iterable[int]) -> Iterator[Non
     """Around a change that moves passages or cited works between sources without the tallies'
     step (a merge of sources): what these sources, and the sources citing them as works, cite
     is counted again after it, and their pairs move by the difference."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         hold(project_id)  # before reading what the change will move, as every writer
         ids = set(source_ids)
         citing_them = Mention.objects.filter(work_id__in=sorted(ids)).values_list(
