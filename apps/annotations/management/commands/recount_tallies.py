@@ -6,8 +6,8 @@ from apps.annotations.tallies import recount
 
 class Command(BaseCommand):
     help = (
-        "Count the passages per source, concept, person, claim and project again from the "
-        "annotations (they are kept current on every change; this repairs them after code "
+        "Count the passages per source, concept, person, claim and project, and the "
+        "co-citation pairs, again from the annotations (they are kept current on every change; this repairs them after code "
         "that bypassed the app wrote annotations or links directly)."
     )
 
