@@ -195,3 +195,29 @@ def test_the_corpus_generator_leaves_tallies_equal_to_the_mentions(cast, grow):
     grow(4)
     assert stored(cast.project)[1]
     assert_current(cast.project)
+
+
+def test_a_source_is_deleted_only_when_nothing_cites_it_so_pairs_stay_right(cast, client_for):
+    project = cast.project
+    qutb, naji = factories.make_person(project), factories.make_person(project)
+    citing, milestones, spare = (factories.make_source(project) for _ in range(3))
+    factories.make_annotation(
+        citing, cast.analyst, people=[naji], works=[(qutb, milestones)],
+        status="approved", reviewer=cast.supervisor,
+    )  # fmt: skip
+    client = client_for(cast.supervisor)
+    # Cited as a work, or holding passages: refused, the tallies untouched.
+    for source in (milestones, citing):
+        assert client.post(f"/p/review/sources/{source.pk}/delete/").status_code == 409
+    assert client.post(f"/p/review/sources/{spare.pk}/delete/").status_code == 302
+    assert stored(project)[0][citing.pk, "works", milestones.pk] == (1, 1)
+    assert_current(project)
+
+
+def test_deleting_a_project_takes_its_cocitation_tallies(cast):
+    source = factories.make_source(cast.project)
+    people = [factories.make_person(cast.project) for _ in range(2)]
+    factories.make_annotation(source, cast.analyst, people=people)
+    assert PairTally.objects.filter(project=cast.project).exists()
+    cast.project.delete()
+    assert not PairTally.objects.exists() and not CitedTally.objects.exists()
