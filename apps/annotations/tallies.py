@@ -370,6 +370,10 @@ def recount_cocitation(project: Project) -> None:
                 f" SELECT %s, %s, counted.* FROM ({sql}) AS counted",
                 [project.pk, kind, *params],
             )
+        if connection.vendor == "postgresql":
+            # Statistics for the rows just written, so the self-join below is planned as a
+            # hash join (without them PostgreSQL takes the table as empty).
+            cursor.execute(f"ANALYZE {cited_table}")
         # A pair per two people (works) one source cites, counted over the sources.
         cursor.execute(
             f"""
@@ -382,6 +386,7 @@ def recount_cocitation(project: Project) -> None:
                 ON b.source_id = a.source_id AND b.kind = a.kind AND b.cited > a.cited
             WHERE a.project_id = %s
             GROUP BY a.kind, a.cited, b.cited
+            ORDER BY a.kind, a.cited, b.cited  -- in the unique index's order: half the time
             """,
             [project.pk, project.pk],
         )
