@@ -84,12 +84,6 @@ def _blind(membership: Membership) -> bool:
     return can(membership, Action.ANNOTATE) and not can(membership, Action.SEE_ALL_ANNOTATIONS)
 
 
-def blind(membership: Membership) -> bool:
-    """Whether a blindness rule may hide passages from this member: then what members of the
-    same scope share (a cache, a tally) does not hold for them."""
-    return bool(_blindness) and _blind(membership)
-
-
 def visible_annotations_q(membership: Membership, prefix: str = "") -> Q:
     """The annotations this member may see, as a filter (prefix it to reach them via a relation).
 

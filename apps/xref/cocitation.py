@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import Case, Count, F, Q, When
 
 from apps.accounts.models import Membership
-from apps.accounts.policy import blind
+from apps.accounts.policy import tally_scope
 from apps.annotations.models import CitedKind, Mention, PairTally
 from apps.library.models import Source
 from apps.people.models import Person
@@ -84,9 +84,7 @@ def _tallied_level(membership: Membership) -> str | None:
     """The PairTally column that counts what this member sees, or None: an analyst sees their
     own drafts too and a blind coder misses co-coders' passages, which no shared tally counts,
     so they keep the computed path."""
-    if blind(membership):
-        return None
-    return {"approved": "approved", "all": "visible"}.get(visibility_key(membership))
+    return tally_scope(membership)
 
 
 def _tallied_pairs(

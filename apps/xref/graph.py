@@ -34,7 +34,7 @@ from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.urls import reverse
 
 from apps.accounts.models import Membership
-from apps.accounts.policy import Action, Scope, can, visible_annotations_q
+from apps.accounts.policy import Action, Scope, can, tally_scope, visible_annotations_q
 from apps.annotations.models import (
     Annotation,
     ClaimTally,
@@ -391,11 +391,7 @@ class _Scope:
         have a co-coder's passages hidden from them)."""
         if spec.is_narrowed or self.concept_ids is not None:
             return None
-        if can(self.viewer, Action.SEE_ALL_ANNOTATIONS):
-            return "approved" if self.viewer.approved_only else "visible"
-        if not can(self.viewer, Action.ANNOTATE):
-            return "approved"
-        return None
+        return tally_scope(self.viewer)
 
     def claims(self) -> QuerySet:
         """Claims the map may show: visible to the viewer, and, under a concept filter,
