@@ -728,11 +728,15 @@ def close(*, assignment: Assignment, by: User, reason: str, seen: str) -> Assign
                 "done, or once they are taken off it too."
             )
         # The passages the assignment hid from co-coders become visible to them: stamped, so
-        # that API clients syncing since an earlier version receive them.
-        everyone = list(current.coders.values_list("coder_id", flat=True))
+        # that API clients syncing since an earlier version receive them, and touched, so that
+        # what a coder's pages cached while blind (co-citation, the map, the matrix's columns:
+        # keyed on the latest edit, apps.xref.overview.project_stamp) is computed again.
+        # Blindness hides all a co-coder wrote in the assignment's sources, from before it too.
         Annotation.objects.filter(
-            scope_q(current, current.sources.all()), author_id__in=everyone
-        ).update(library_version=version)
+            project_id=current.project_id,
+            source_id__in=current.sources.values("source_id"),
+            author_id__in=current.coders.values("coder_id"),
+        ).update(library_version=version, updated_at=timezone.now())
         current.state = AssignmentState.CLOSED
         current.closed_at, current.closed_by, current.close_reason = timezone.now(), by, reason
         current.save(update_fields=["state", "closed_at", "closed_by", "close_reason"])

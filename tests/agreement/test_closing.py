@@ -3,6 +3,8 @@ may abandon one the review no longer needs: nothing is merged or withdrawn, the 
 go on in review as they are and, the assignment no longer open, nobody is blind to them. The
 report says it was closed, who was dropped and why, and gives no figures. No unit is stranded."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
 
@@ -137,14 +139,38 @@ def test_closed_nobody_is_blind_to_the_passages_any_more(cast, client_for, left_
         assert MARK in body(listed), user
 
 
+def test_a_cached_page_seen_while_blind_is_not_served_after_closing(cast, client_for, left_alone):
+    r, secret, _ = left_alone
+    qutb = factories.make_person(cast.project, "Sayyid Qutb")
+    Annotation.people.through.objects.create(annotation=secret, person=qutb, function="mentioning")
+    client = client_for(cast.analyst)
+    cocitation = reverse("xref:cocitation", args=["review"])
+    # Ranked once per change of the data and kept in the cache: blind, analyst sees no pair.
+    assert "Sayyid Qutb" not in client.get(cocitation).text
+    client_for(cast.supervisor).post(
+        url("assignment_close", r.assignment.pk), close_data(r.assignment)
+    )
+    assert "Sayyid Qutb" in client.get(cocitation).text
+
+
 def test_api_clients_syncing_receive_the_passages_that_became_visible(cast, client_for, left_alone):
     r, secret, waiting = left_alone
+    # analyst2's passage from before the round, hidden from analyst by it all the same.
+    earlier = factories.make_annotation(r.source, cast.analyst2, status="approved",
+                                        reviewer=cast.supervisor)  # fmt: skip
+    Annotation.objects.filter(pk=earlier.pk).update(
+        created_at=r.assignment.created_at - datetime.timedelta(days=1)
+    )
+    elsewhere = factories.make_annotation(
+        factories.make_source(cast.project, "Elsewhere"), cast.analyst2
+    )
     client_for(cast.supervisor).post(
         url("assignment_close", r.assignment.pk), close_data(r.assignment)
     )
     version = Project.objects.get(pk=cast.project.pk).library_version
-    stamped = Annotation.objects.filter(library_version=version)
-    assert {secret.pk, waiting.pk} <= set(stamped.values_list("pk", flat=True))
+    stamped = set(Annotation.objects.filter(library_version=version).values_list("pk", flat=True))
+    assert {secret.pk, waiting.pk, earlier.pk} <= stamped
+    assert elsewhere.pk not in stamped
 
 
 def test_the_report_page_json_and_csv_say_it_was_closed_with_fewer_than_two_coders(
