@@ -687,11 +687,6 @@ def finished(assignment: Assignment) -> str:
     return "This assignment is already compared."
 
 
-def coders_in_sample(assignment: Assignment) -> list[AssignmentCoder]:
-    """The coders still in the sample (not dropped), as loaded with the assignment."""
-    return [c for c in assignment.coders.all() if c.state in ACTIVE]
-
-
 def sample_key(coders: Iterable[AssignmentCoder]) -> str:
     """What a supervisor saw of the sample when they chose to close: the coders' rows and
     states. A close made on a page older than a change to the sample is refused."""

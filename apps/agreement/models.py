@@ -134,6 +134,15 @@ class Assignment(models.Model):
     def is_closed(self) -> bool:
         return self.state == AssignmentState.CLOSED
 
+    def coders_in_sample(self) -> list[AssignmentCoder]:
+        """The coders not dropped (from the coders loaded with the assignment)."""
+        return [c for c in self.coders.all() if c.state != CoderState.DROPPED]
+
+    @property
+    def is_stranded(self) -> bool:
+        """Open with fewer than two coders left: it can only be closed without measuring."""
+        return self.is_open and len(self.coders_in_sample()) < 2
+
     def variable_labels(self) -> list[str]:
         return [Variable(v).label for v in Variable.values if v in self.variables]
 

@@ -231,11 +231,11 @@ def assignment_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             ),
             "drop_form": DropForm(project=membership.project) if supervisor else None,
             "close_form": (
-                CloseForm(initial={"seen": coding.sample_key(coding.coders_in_sample(assignment))})
+                CloseForm(initial={"seen": coding.sample_key(assignment.coders_in_sample())})
                 if supervisor and assignment.is_open
                 else None
             ),
-            "in_sample": len(coding.coders_in_sample(assignment)),
+            "in_sample": len(assignment.coders_in_sample()),
             "closed_statement": report.statement(assignment) if assignment.is_closed else "",
         },
     )

@@ -21,7 +21,7 @@ def url(name, *args):
 
 
 def seen(assignment) -> str:
-    return coding.sample_key(coding.coders_in_sample(Assignment.objects.get(pk=assignment.pk)))
+    return coding.sample_key(Assignment.objects.get(pk=assignment.pk).coders_in_sample())
 
 
 def close_data(assignment, **changes) -> dict:
@@ -77,6 +77,10 @@ def test_left_with_one_coder_the_page_offers_closing_and_compare_says_why_not(
     assert "Fewer than two coders are left: there is nothing to compare." in refused.text
     assert "Close the assignment without measuring" in refused.text
     assert Assignment.objects.get(pk=r.assignment.pk).is_open
+    # The list says which open assignments wait for that, to supervisors.
+    hint = "Fewer than two coders left: close it without measuring."
+    assert hint in client.get(url("assignment_list")).text
+    assert hint not in client_for(cast.analyst2).get(url("assignment_list")).text
 
 
 def test_the_assignment_closes_without_merging_or_withdrawing_anything(
