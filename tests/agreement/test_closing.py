@@ -294,6 +294,24 @@ def test_a_supervisor_abandons_an_assignment_that_still_has_two_coders(
     assert again.is_open
 
 
+def test_abandoned_while_coders_work_supervisors_and_co_coders_see_the_passages(
+    cast, client_for, coding_round
+):
+    """Whatever hides an open assignment's passages (from co-coders, or from supervisors while
+    coders are at work) ends with it: nobody is done here, and the assignment is closed."""
+    r = coding_round
+    theirs = factories.make_annotation(r.source, cast.analyst2, quote=SECRET, note=f"Note {MARK}")
+    theirs.transition("submit", by=cast.analyst2)
+    client_for(cast.supervisor).post(
+        url("assignment_close", r.assignment.pk), close_data(r.assignment)
+    )
+    queue = client_for(cast.supervisor).get(reverse("review:queue", args=["review"]))
+    assert f"/annotations/{theirs.pk}/" in queue.text
+    theirs.transition("approve", by=cast.supervisor)
+    listed = client_for(cast.analyst).get(reverse("annotations:annotation_list", args=["review"]))
+    assert MARK in body(listed)
+
+
 # --- Refused ------------------------------------------------------------------------------------
 
 
