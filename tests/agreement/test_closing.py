@@ -363,7 +363,7 @@ def test_a_form_from_before_the_sample_changed_is_stale(cast, client_for, coding
     assert snapshot(r.assignment) == before
 
 
-def test_a_compared_or_closed_assignment_is_not_closed_again(cast, client_for, compared):
+def test_a_compared_assignment_is_not_closed(cast, client_for, compared):
     client = client_for(cast.supervisor)
     data = close_data(compared.assignment)
     before = snapshot(compared.assignment)
