@@ -161,6 +161,8 @@ POST_ENDPOINTS = {
         {**dict.fromkeys(ALL, 403), "analyst": 302, "analyst2": 302},
     ),
     "agreement:assignment_compare": ("assignment", {**SUPERVISORS, "supervisor": 302}),
+    # an empty form is refused with a message (and a compared assignment is not closed)
+    "agreement:assignment_close": ("assignment", {**SUPERVISORS, "supervisor": 302}),
     "agreement:accept_agreements": ("assignment", {**SUPERVISORS, "supervisor": 302}),
     "agreement:coder_drop": ("assignment_coder", {**SUPERVISORS, "supervisor": 302}),
 }

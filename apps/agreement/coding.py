@@ -179,8 +179,10 @@ def mark_done(*, assignment: Assignment, coder: User) -> int:
         if row is None:
             raise AgreementError("You are not a coder of this assignment.")
         current = Assignment.objects.get(pk=assignment.pk)
-        if current.state != AssignmentState.OPEN or row.state == CoderState.DONE:
+        if row.state == CoderState.DONE:
             raise AgreementError("Your work in this assignment is already done and locked.")
+        if current.state != AssignmentState.OPEN:
+            raise AgreementError(finished(current))
         if row.state == CoderState.DROPPED:
             raise AgreementError("You were taken off this assignment.")
         ranges = list(current.sources.all())
@@ -282,7 +284,7 @@ def compare(*, assignment: Assignment, by: User) -> dict[str, int]:
     with transaction.atomic():
         current = Assignment.objects.select_for_update().get(pk=assignment.pk)
         if current.state != AssignmentState.OPEN:
-            raise AgreementError("This assignment is already compared.")
+            raise AgreementError(finished(current))
         coders = list(current.coders.filter(state__in=ACTIVE))
         waiting = [c for c in coders if c.state != CoderState.DONE]
         if waiting:
@@ -291,7 +293,10 @@ def compare(*, assignment: Assignment, by: User) -> dict[str, int]:
                 "comparison waits until every coder has marked their work done."
             )
         if len(coders) < 2:
-            raise AgreementError("Fewer than two coders are left: there is nothing to compare.")
+            raise AgreementError(
+                "Fewer than two coders are left: there is nothing to compare. Close the "
+                "assignment without measuring: the passages go on in review as they are."
+            )
         coder_ids = [c.pk for c in coders]
         passages = list(
             CodedPassage.objects.filter(coder__in=coders).select_related("coder__coder")
@@ -673,16 +678,80 @@ def accept_agreements(*, assignment: Assignment, by: User) -> tuple[int, list[st
     return accepted, refused
 
 
+# --- Closing without measuring -------------------------------------------------------------------
+
+
+def finished(assignment: Assignment) -> str:
+    if assignment.state == AssignmentState.CLOSED:
+        return "This assignment is closed without measuring."
+    return "This assignment is already compared."
+
+
+def sample_key(coders: Iterable[AssignmentCoder]) -> str:
+    """What a supervisor saw of the sample when they chose to close: the coders' rows and
+    states. A close made on a page older than a change to the sample is refused."""
+    return ",".join(f"{c.pk}:{c.state}" for c in sorted(coders, key=lambda c: c.pk)) or "none"
+
+
+def close(*, assignment: Assignment, by: User, reason: str, seen: str) -> Assignment:
+    """Finish an open assignment without measuring it: nothing is merged or withdrawn, the
+    coders' passages go on in the ordinary review workflow as they are, and, no longer open,
+    it hides nothing from anyone (blindness). With fewer than two coders left in the sample it
+    is how the assignment ends, once those left are done; with two or more the supervisor
+    abandons it (the review no longer needs it). `seen` is sample_key() of the page the
+    supervisor decided on."""
+    reason = reason.strip()
+    if not reason:
+        raise AgreementError("Say why the assignment is closed without measuring.")
+    with transaction.atomic():
+        # The project's version first, as every writer takes it (apps.accounts.sync), then the
+        # assignment's row: a drop, a mark-done or a comparison waits or is refused.
+        version = bump(assignment.project_id)
+        current = Assignment.objects.select_for_update().get(pk=assignment.pk)
+        if current.state != AssignmentState.OPEN:
+            raise AgreementError(finished(current))
+        coders = list(current.coders.select_related("coder").filter(state__in=ACTIVE))
+        if sample_key(coders) != seen:
+            raise AgreementError(
+                "The coders of this assignment changed since you opened it (someone was "
+                "dropped, replaced or marked their work done): read it again before you close it."
+            )
+        waiting = [c.coder.username for c in coders if c.state != CoderState.DONE]
+        if len(coders) < 2 and waiting:
+            raise AgreementError(
+                f"{waiting[0]} is not done yet: the assignment closes once they mark their work "
+                "done, or once they are taken off it too."
+            )
+        # The passages the assignment hid from co-coders become visible to them: stamped, so
+        # that API clients syncing since an earlier version receive them, and touched, so that
+        # what a coder's pages cached while blind (co-citation, the map, the matrix's columns:
+        # keyed on the latest edit, apps.xref.overview.project_stamp) is computed again.
+        # Blindness hides all a co-coder wrote in the assignment's sources, from before it too.
+        Annotation.objects.filter(
+            project_id=current.project_id,
+            source_id__in=current.sources.values("source_id"),
+            author_id__in=current.coders.values("coder_id"),
+        ).update(library_version=version, updated_at=timezone.now())
+        current.state = AssignmentState.CLOSED
+        current.closed_at, current.closed_by, current.close_reason = timezone.now(), by, reason
+        current.save(update_fields=["state", "closed_at", "closed_by", "close_reason"])
+    return current
+
+
 # --- Members leaving -----------------------------------------------------------------------------
 
 
-def drop_coder(*, assignment: Assignment, coder: User, replacement: User | None = None) -> None:
+def drop_coder(
+    *, assignment: Assignment, coder: User, replacement: User | None = None, why: str = ""
+) -> None:
     """Take a coder off an open assignment: their passages leave the sample (the report counts
-    one coder fewer), or another analyst takes over their place."""
+    one coder fewer), or another analyst takes over their place. `why` is kept with them and
+    the report prints it."""
+    why = why.strip()
     with transaction.atomic():
         current = Assignment.objects.select_for_update().get(pk=assignment.pk)
         if current.state != AssignmentState.OPEN:
-            raise AgreementError("This assignment is already compared; its coders stay.")
+            raise AgreementError(f"{finished(current)} Its coders stay.")
         row = AssignmentCoder.objects.filter(assignment=current, coder=coder).first()
         if row is None or row.state == CoderState.DROPPED:
             raise AgreementError(f"{coder.username} is not coding this assignment.")
@@ -698,6 +767,8 @@ def drop_coder(*, assignment: Assignment, coder: User, replacement: User | None 
             note = f"Replaced by {replacement.username}."
         else:
             note = "Dropped from the sample."
+        if why:
+            note = f"{note} {why}"[: AssignmentCoder._meta.get_field("note").max_length]
         row.passages.all().delete()
         row.state, row.note = CoderState.DROPPED, note
         row.save(update_fields=["state", "note"])
@@ -730,8 +801,9 @@ def open_coding(member: Membership) -> list[str]:
         line = f"Codes “{row.assignment.title}”, not done yet."
         if row.in_sample <= 2:
             line += (
-                " Dropped, it would leave one coder, and an assignment is compared with two or "
-                "more: another analyst taking over keeps it going."
+                " Dropped, it would leave one coder: nothing would be compared or measured, and "
+                "a supervisor closes the assignment once the others are done (their passages "
+                "go on in review as they are). Another analyst taking over keeps it measured."
             )
         lines.append(line)
     return lines
@@ -743,7 +815,12 @@ def hand_over(member: Membership, *, replacement: User | None, by: User) -> list
     done = []
     for row in _open_places(member):
         try:
-            drop_coder(assignment=row.assignment, coder=member.user, replacement=replacement)
+            drop_coder(
+                assignment=row.assignment,
+                coder=member.user,
+                replacement=replacement,
+                why="They left the project.",
+            )
         except AgreementError as error:
             raise ProjectError(f"“{row.assignment.title}”: {error}") from None
         if replacement is not None:

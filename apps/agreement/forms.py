@@ -113,6 +113,9 @@ class DropForm(forms.Form):
         empty_label="Nobody: drop their units from the sample",
         help_text="Another analyst codes in their place, or their units leave the sample.",
     )
+    why = forms.CharField(
+        max_length=150, required=False, label="Why", help_text="The report says it beside them."
+    )
 
     def __init__(self, *args, project, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -127,3 +130,15 @@ class UnitFilter(forms.Form):
     variable differ (the report's list of disagreeing units, in full)."""
 
     disagreeing = forms.ChoiceField(choices=[("", "Every unit"), *Variable.choices], required=False)
+
+
+class CloseForm(forms.Form):
+    """Closing an open assignment without measuring it: confirmed, with why, on the sample
+    the supervisor saw (coding.sample_key)."""
+
+    confirm = forms.BooleanField(
+        label="I understand: nothing is compared or measured, and the passages go on in review "
+        "as they are, visible to all who may see them."
+    )
+    reason = forms.CharField(max_length=500, label="Why it is closed")
+    seen = forms.CharField(max_length=2000, widget=forms.HiddenInput)

@@ -37,6 +37,10 @@ class Variable(models.TextChoices):
 class AssignmentState(models.TextChoices):
     OPEN = "open", "Open: coders at work, blind"
     COMPARED = "compared", "Compared: units to resolve"
+    # Finished without measuring: fewer than two coders were left in the sample, or a
+    # supervisor abandoned it. Nothing is merged or withdrawn; the coders' passages go on in the
+    # ordinary review workflow and, no longer open, the assignment hides nothing.
+    CLOSED = "closed", "Closed without measuring"
 
 
 class AssignmentQuerySet(models.QuerySet):
@@ -56,7 +60,7 @@ class AssignmentQuerySet(models.QuerySet):
         return mine.filter(coders__coder_id=membership.user_id)
 
     def with_list_data(self) -> AssignmentQuerySet:
-        return self.select_related("created_by").prefetch_related(
+        return self.select_related("created_by", "closed_by").prefetch_related(
             models.Prefetch(
                 "coders", queryset=AssignmentCoder.objects.select_related("coder").order_by("pk")
             ),
@@ -88,6 +92,13 @@ class Assignment(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     compared_at = models.DateTimeField(null=True, blank=True)
+    # Who closed it without measuring, when and why (the coders in the sample then are the
+    # coders' rows, which keep their states and the notes of those dropped).
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    close_reason = models.CharField(max_length=500, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
 
@@ -96,6 +107,12 @@ class Assignment(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(state__in=AssignmentState.values), name="assignment_state_valid"
+            ),
+            # A closed assignment says when it was closed; no other has a closing date.
+            models.CheckConstraint(
+                condition=Q(state=AssignmentState.CLOSED, closed_at__isnull=False)
+                | (~Q(state=AssignmentState.CLOSED) & Q(closed_at__isnull=True)),
+                name="assignment_closed_dated",
             ),
         ]
         indexes = [
@@ -112,6 +129,19 @@ class Assignment(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state == AssignmentState.OPEN
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state == AssignmentState.CLOSED
+
+    def coders_in_sample(self) -> list[AssignmentCoder]:
+        """The coders not dropped (from the coders loaded with the assignment)."""
+        return [c for c in self.coders.all() if c.state != CoderState.DROPPED]
+
+    @property
+    def is_stranded(self) -> bool:
+        """Open with fewer than two coders left: it can only be closed without measuring."""
+        return self.is_open and len(self.coders_in_sample()) < 2
 
     def variable_labels(self) -> list[str]:
         return [Variable(v).label for v in Variable.values if v in self.variables]

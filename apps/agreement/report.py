@@ -122,6 +122,8 @@ class VariableReport:
     dropped: list[str] = field(default_factory=list)
     # (unit number, unit id) of the units where the coders' values differ.
     disagreeing: list[tuple[int, int]] = field(default_factory=list)
+    # False for an assignment closed without measuring: no unit, no coefficient.
+    measured: bool = True
 
     @property
     def disagreeing_shown(self) -> list[tuple[int, int]]:
@@ -142,6 +144,7 @@ class VariableReport:
     def as_json(self) -> dict:
         return {
             "variable": self.variable,
+            "measured": self.measured,
             "definition": self.definition,
             "coders": self.coders,
             "n_units": self.n_units,
@@ -195,6 +198,54 @@ def build(assignment: Assignment, summary: ReportSummary | None = None) -> list[
         report.disagreeing = [tuple(pair) for pair in report.disagreeing]
         reports.append(report)
     return reports
+
+
+def unmeasured(assignment: Assignment) -> list[VariableReport]:
+    """The report of an assignment closed without measuring: every counted variable with its
+    coders (those left in the sample, and those dropped with why), no unit and no figure."""
+    names, dropped = _coder_names(list(assignment.coders.all()))
+    return [
+        VariableReport(
+            variable=variable,
+            label=Variable(variable).label,
+            definition=DEFINITIONS[variable].format(tolerance=assignment.tolerance),
+            coders=names,
+            rows=[],
+            n_coders=len(names),
+            dropped=dropped,
+            measured=False,
+        )
+        for variable in counted(assignment)
+    ]
+
+
+def closing(assignment: Assignment) -> dict:
+    """What the report says of an assignment closed without measuring, for the JSON."""
+    names, dropped = _coder_names(list(assignment.coders.all()))
+    return {
+        "closed_at": assignment.closed_at.isoformat(),
+        "closed_by": assignment.closed_by.username if assignment.closed_by else None,
+        "reason": assignment.close_reason,
+        "fewer_than_two_coders": len(names) < 2,
+        "coders_in_sample": names,
+        "dropped_coders": dropped,
+        "statement": statement(assignment),
+    }
+
+
+def statement(assignment: Assignment) -> str:
+    """One sentence saying plainly why a closed assignment has no agreement figures."""
+    names, _ = _coder_names(list(assignment.coders.all()))
+    if len(names) < 2:
+        left = f"only {names[0]} was" if names else "no coder was"
+        return (
+            f"Closed without measuring: {left} left in the sample, and agreement needs two "
+            "coders. No unit was compared; the passages went on in review as they were."
+        )
+    return (
+        "Closed without measuring by a supervisor before it was compared: no unit was "
+        "compared; the passages went on in review as they were."
+    )
 
 
 def summary_of(assignment: Assignment) -> ReportSummary:

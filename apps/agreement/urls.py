@@ -10,6 +10,7 @@ urlpatterns = [
     path("agreement/<id:pk>/", views.assignment_detail, name="assignment_detail"),
     path("agreement/<id:pk>/done/", views.assignment_done, name="assignment_done"),
     path("agreement/<id:pk>/compare/", views.assignment_compare, name="assignment_compare"),
+    path("agreement/<id:pk>/close/", views.assignment_close, name="assignment_close"),
     path("agreement/<id:pk>/accept/", views.accept_agreements, name="accept_agreements"),
     path("agreement/<id:pk>/data.csv", views.report_csv, name="report_csv"),
     path("agreement/units/<id:pk>/", views.unit_detail, name="unit_detail"),

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, can, project_view
 from apps.agreement import coding, report
-from apps.agreement.forms import AssignmentForm, DropForm, ResolutionForm, UnitFilter
+from apps.agreement.forms import AssignmentForm, CloseForm, DropForm, ResolutionForm, UnitFilter
 from apps.agreement.jobs import COMPARE
 from apps.agreement.models import (
     Assignment,
@@ -112,6 +112,9 @@ def _assignment_json(
     }
     if assignment.state == AssignmentState.COMPARED:
         data["report"] = [r.as_json() for r in report.build(assignment, summary)]
+    elif assignment.state == AssignmentState.CLOSED:
+        data["closed_without_measuring"] = report.closing(assignment)
+        data["report"] = [r.as_json() for r in report.unmeasured(assignment)]
     return data
 
 
@@ -160,8 +163,13 @@ def assignment_detail(request: HttpRequest, membership: Membership, pk: int) -> 
             _assignment_json(request, assignment, summary),
             json_dumps_params={"ensure_ascii": False},
         )
-    reports = report.build(assignment, summary) if compared else []
-    counts = coding.progress(assignment) if not compared else {}
+    if compared:
+        reports = report.build(assignment, summary)
+    elif assignment.is_closed:
+        reports = report.unmeasured(assignment)
+    else:
+        reports = []
+    counts = coding.progress(assignment) if assignment.is_open else {}
     # Coders who left the project (or are no longer analysts) wait for a supervisor to take
     # them off or replace them, so that no unit is stranded.
     analysts = (
@@ -172,7 +180,7 @@ def assignment_detail(request: HttpRequest, membership: Membership, pk: int) -> 
                 user_id__in=[c.coder_id for c in assignment.coders.all()],
             ).values_list("user_id", flat=True)
         )
-        if supervisor and not compared
+        if supervisor and assignment.is_open
         else set()
     )
     page = None
@@ -222,6 +230,13 @@ def assignment_detail(request: HttpRequest, membership: Membership, pk: int) -> 
                 else 0
             ),
             "drop_form": DropForm(project=membership.project) if supervisor else None,
+            "close_form": (
+                CloseForm(initial={"seen": coding.sample_key(assignment.coders_in_sample())})
+                if supervisor and assignment.is_open
+                else None
+            ),
+            "in_sample": len(assignment.coders_in_sample()),
+            "closed_statement": report.statement(assignment) if assignment.is_closed else "",
         },
     )
 
@@ -249,7 +264,7 @@ def assignment_done(request: HttpRequest, membership: Membership, pk: int) -> Ht
 def assignment_compare(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     assignment = get_assignment_for_member(membership, pk)
     if assignment.state != AssignmentState.OPEN:
-        messages.error(request, "This assignment is already compared.")
+        messages.error(request, coding.finished(assignment))
         return redirect(assignment.get_absolute_url())
     job = start_job(
         kind=COMPARE,
@@ -265,6 +280,39 @@ def assignment_compare(request: HttpRequest, membership: Membership, pk: int) ->
         messages.success(request, job.summary)
         return redirect(assignment.get_absolute_url())
     return redirect(job_url(job))
+
+
+@require_POST
+@project_view(Action.REVIEW)
+def assignment_close(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Close an open assignment without measuring it (fewer than two coders left, or the review
+    no longer needs it): confirmed, with why, on the sample the supervisor saw."""
+    assignment = get_assignment_for_member(membership, pk)
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        if "seen" in form.errors:
+            messages.error(request, "The form was out of date or altered: open it again.")
+        else:
+            messages.error(
+                request,
+                "Tick the confirmation and say why to close the assignment without measuring.",
+            )
+        return redirect(assignment.get_absolute_url())
+    try:
+        coding.close(
+            assignment=assignment,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            seen=form.cleaned_data["seen"],
+        )
+    except coding.AgreementError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"“{assignment.title}” is closed without measuring; its passages go on in review.",
+        )
+    return redirect(assignment.get_absolute_url())
 
 
 @require_POST
@@ -390,6 +438,12 @@ def _add_link_labels(unit: Unit) -> None:
 def report_csv(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     assignment = get_assignment_for_member(membership, pk)
     variable = request.GET.get("variable", Variable.SPANS)
+    if assignment.state == AssignmentState.CLOSED:
+        return HttpResponse(
+            f"{report.statement(assignment)} There is no reliability data.\n",
+            status=409,
+            content_type="text/plain; charset=utf-8",
+        )
     if assignment.state != AssignmentState.COMPARED:
         return HttpResponse(
             "The reliability data exists once the assignment is compared.\n",
@@ -430,7 +484,12 @@ def coder_drop(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
         return redirect(back)
     replacement = form.cleaned_data["replacement"]
     try:
-        coding.drop_coder(assignment=row.assignment, coder=row.coder, replacement=replacement)
+        coding.drop_coder(
+            assignment=row.assignment,
+            coder=row.coder,
+            replacement=replacement,
+            why=form.cleaned_data["why"],
+        )
     except coding.AgreementError as error:
         messages.error(request, str(error))
     else:

@@ -63,13 +63,14 @@ def test_dropped_from_the_sample_the_report_counts_one_coder_fewer(
     assert states(coding_round.assignment)["analyst3"] == "dropped"
     spans = finish(cast, coding_round, [cast.analyst, cast.analyst2])
     assert spans.n_coders == 2
-    assert spans.dropped == ["analyst3: Dropped from the sample."]
+    dropped = "analyst3: Dropped from the sample. They left the project."
+    assert spans.dropped == [dropped]
     page = client_for(cast.supervisor).get(coding_round.assignment.get_absolute_url())
-    assert "analyst3: Dropped from the sample." in page.text
+    assert dropped in page.text
     json = client_for(cast.supervisor).get(
         coding_round.assignment.get_absolute_url() + "?format=json"
     )
-    assert json.json()["report"][0]["dropped_coders"] == ["analyst3: Dropped from the sample."]
+    assert json.json()["report"][0]["dropped_coders"] == [dropped]
 
 
 def test_reassigned_the_report_keeps_its_n_with_the_new_coder(cast, client_for, coding_round):
@@ -87,12 +88,12 @@ def test_reassigned_the_report_keeps_its_n_with_the_new_coder(cast, client_for, 
     }  # fmt: skip
     spans = finish(cast, coding_round, [cast.analyst, newcomer])
     assert (spans.n_coders, spans.coders) == (2, ["analyst", "analyst3"])
-    assert spans.dropped == ["analyst2: Replaced by analyst3."]
+    assert spans.dropped == ["analyst2: Replaced by analyst3. They left the project."]
 
 
 def test_the_choice_page_warns_when_dropping_would_leave_one_coder(cast, client_for, coding_round):
     response = client_for(cast.supervisor).post(remove_url(cast, cast.analyst2))
-    assert "it would leave one coder" in response.text
+    assert "it would leave one coder: nothing would be compared or measured" in response.text
 
 
 @pytest.mark.parametrize(

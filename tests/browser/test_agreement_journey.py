@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.accounts.models import User
+from apps.agreement import coding
 
 QUOTE = "Isolationist takfiri groups withdraw from society."
 # Matches no claim of the seed, so no suggestion covers the "new" box.
@@ -85,3 +86,41 @@ def test_blind_double_coding_from_assignment_to_feedback(live_server, seed_revie
         feedback = page.get_by_role("region", name="Your double-coding assignments")
         expect(feedback).to_contain_text(verdict)
         expect(feedback).to_contain_text("The article asserts it in its own voice.")
+
+
+def test_a_round_left_with_one_coder_is_closed_without_measuring(live_server, seed_review, as_user):
+    base = f"{live_server.url}/p/{seed_review.slug}"
+    source = seed_review.sources.get(citation_key="faras2016withdrawal")
+    supervisor_user, analyst, analyst2 = (
+        User.objects.get(username=n) for n in ("supervisor", "analyst", "analyst2")
+    )
+    assignment = coding.assign(
+        project=seed_review, title="Faras, alone", ranges=[coding.Range(source)],
+        coders=[analyst, analyst2], variables=["spans"], due_date=None, tolerance=10,
+        by=supervisor_user,
+    )  # fmt: skip
+    assignment_url = f"{base}/agreement/{assignment.pk}/"
+
+    # The supervisor takes analyst2 off (with why), the analyst left alone marks the work done.
+    supervisor = as_user("supervisor")
+    supervisor.goto(assignment_url)
+    row = supervisor.get_by_role("row", name=re.compile("analyst2"))
+    row.get_by_label("Why analyst2 is taken off").fill("On leave.")
+    row.get_by_role("button", name="Take off").click()
+    expect(supervisor.get_by_text("analyst2's units are dropped from the sample.")).to_be_visible()
+    page = as_user("analyst")
+    page.goto(assignment_url)
+    page.get_by_role("button", name="Mark my work done").click()
+    expect(page.get_by_text("Your work is done and locked")).to_be_visible()
+
+    # Nothing to compare: the supervisor confirms and closes it, and the report says why.
+    supervisor.goto(assignment_url)
+    expect(supervisor.get_by_role("button", name="Compare")).to_have_count(0)
+    supervisor.get_by_label("Why it is closed").fill("One coder cannot be measured.")
+    supervisor.get_by_label("I understand").check()
+    supervisor.get_by_role("button", name="Close without measuring").click()
+    expect(supervisor.get_by_text("is closed without measuring")).to_be_visible()
+    expect(supervisor.get_by_text("only analyst was left in the sample")).to_be_visible()
+    expect(supervisor.locator("[data-dropped]")).to_have_text(
+        "analyst2: Dropped from the sample. On leave."
+    )
