@@ -4,7 +4,9 @@ pages, lists, search, the matrix, the map, exports or the API. After resolution 
 from dataclasses import dataclass
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.agreement import coding
@@ -282,3 +284,61 @@ def test_a_dropped_coder_ends_the_blindness_when_the_others_are_done(cast, clien
         client_for(cast.supervisor).get(reverse("annotations:annotation_list", args=["review"]))
     )
     assert f"/annotations/{w.submitted.pk}/" in listed
+
+
+def page_queries(client, url) -> list[str]:
+    """The SQL of a second request of `url` (the first fills the caches), read to the end."""
+    body(client.get(url))
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body(response)
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_supervisor_pages_cost_one_query_more_at_most_and_none_when_nothing_is_hidden(
+    cast, client_for
+):
+    """Each page a supervisor opens: the same queries before any assignment and once every
+    coder is done, none of them asking about coders; at most one more while the coders work.
+
+    Measured (before / while the coders work / after): the project home 16 / 17 / 16 (the
+    queue's count is counted, not read from the tally); a passage opened directly 9 / 10 / 9
+    (decided for that one row); the matrix 11 / 8 / 11 (counted instead of read from the
+    tallies); every other page the same, the passages list included (its total is counted
+    instead of read, one query either way)."""
+    source = factories.make_source(cast.project, "Coded", full_text=TEXT)
+    other = factories.make_source(cast.project, "Not coded", full_text=TEXT)
+    concept = factories.make_concept(cast.project, "Isolation")
+    for coder in (cast.analyst, cast.analyst2):
+        for where in (source, other):
+            made = factories.make_annotation(where, coder, status="submitted", concepts=[concept])
+    own = factories.make_annotation(source, cast.supervisor, concepts=[concept])
+    r = Round(
+        assignment=None, source=source, claim=factories.make_claim(cast.project, "A claim"),
+        claim2=None, person=factories.make_person(cast.project, "Kaplan"), concept=concept,
+    )  # fmt: skip
+    client = client_for(cast.supervisor)
+    urls = [
+        *supervisor_pages(r),
+        reverse("claims:concept_list", args=["review"]),
+        reverse("claims:claim_list", args=["review"]),
+        reverse("annotations:annotation_detail", args=["review", own.pk]),
+        reverse("annotations:annotation_detail", args=["review", made.pk]),  # not coded
+    ]
+    before = {url: page_queries(client, url) for url in urls}
+    assignment = coding.assign(
+        project=cast.project, title="Round", ranges=[coding.Range(source)],
+        coders=[cast.analyst, cast.analyst2], variables=["spans"], due_date=None, tolerance=5,
+        by=cast.supervisor,
+    )  # fmt: skip
+    blind = {url: page_queries(client, url) for url in urls}
+    for coder in (cast.analyst, cast.analyst2):
+        coding.mark_done(assignment=assignment, coder=coder)
+    after = {url: page_queries(client, url) for url in urls}
+    for url in urls:
+        assert len(after[url]) == len(before[url]), url
+        assert not any("agreement_assignmentcoder" in sql for sql in after[url] + before[url]), url
+        assert len(blind[url]) <= len(before[url]) + 1, url
+    listed = reverse("annotations:annotation_list", args=["review"])
+    assert any("agreement_assignmentcoder" in sql for sql in blind[listed])
