@@ -1,6 +1,8 @@
 """While an assignment is open a coder never sees a co-coder's passages in its sources: not in
 pages, lists, search, the matrix, the map, exports or the API. After resolution they appear."""
 
+import csv
+import io
 from dataclasses import dataclass
 
 import pytest
@@ -247,8 +249,12 @@ def test_counts_say_what_the_lists_show(cast, client_for, at_work):
     matrix = body(
         client.get(reverse("xref:matrix_csv", args=["review"]) + "?rows=sources&cols=concepts")
     )
-    counted = [line for line in matrix.splitlines() if w.round.source.title in line]
-    assert counted and counted[0].rstrip().endswith("1"), matrix  # the supervisor's own only
+    codebook = body(client.get(reverse("claims:concept_list", args=["review"])))
+    assert 'coded with this concept">2</span>' in codebook  # their own and the one outside
+    rows = {row["Title"]: row for row in csv.DictReader(io.StringIO(matrix))}
+    # The assigned source: the supervisor's own passage only, in its total and in its cell.
+    assert rows[w.round.source.title]["Passages"] == "1", matrix
+    assert rows[w.round.source.title][w.round.concept.name] == "1", matrix
 
 
 def test_one_coder_done_is_not_every_coder_done(cast, client_for, at_work):
@@ -342,3 +348,20 @@ def test_supervisor_pages_cost_one_query_more_at_most_and_none_when_nothing_is_h
         assert len(blind[url]) <= len(before[url]) + 1, url
     listed = reverse("annotations:annotation_list", args=["review"])
     assert any("agreement_assignmentcoder" in sql for sql in blind[listed])
+
+
+def test_what_supervisors_see_is_cached_apart_while_coders_work(cast, at_work):
+    """The map's ranking and the co-citation lists are cached per what a member sees: a copy
+    made while passages were hidden is not served once they are shown, nor the other way."""
+    from apps.accounts.models import Membership
+    from apps.xref.overview import visibility_key
+
+    def key() -> str:
+        return visibility_key(
+            Membership.objects.select_related("project").get(user=cast.supervisor)
+        )
+
+    blind = key()
+    for coder in (cast.analyst, cast.analyst2):
+        coding.mark_done(assignment=at_work.round.assignment, coder=coder)
+    assert key() == "all" != blind
