@@ -65,6 +65,7 @@ def make_annotation(
     stance: str = "supports",
     people: list[Person] = (),
     concepts: list[Concept] = (),
+    works: list[tuple[Person, Source]] = (),
     **fields,
 ) -> Annotation:
     """An annotation brought to `status` through the real transitions (reviewer decides).
@@ -81,6 +82,8 @@ def make_annotation(
         Evidence.objects.create(annotation=annotation, claim=claim, stance=stance)
     for person in people:
         Mention.objects.create(annotation=annotation, person=person, function="mentioning")
+    for person, work in works:  # a person cited for one of their works
+        Mention.objects.create(annotation=annotation, person=person, work=work)
     annotation.concepts.set(concepts)
     # Counted as the app counts a new annotation (save_content does the same).
     retally(None, Counted.of(annotation.pk))

@@ -117,6 +117,21 @@ def bump(project_id: int, using: str = DEFAULT_DB_ALIAS) -> int:
     return take(project_id, using).version
 
 
+def hold(project_id: int, using: str = DEFAULT_DB_ALIAS) -> None:
+    """The project row's lock, without a new version: for a step that reads what it then adds
+    to (the co-citation tallies) in a transaction that may not have taken the version, so it is
+    ordered with the project's other writers. Costs nothing when this transaction took it."""
+    connection = transaction.get_connection(using)
+    if _current(connection, project_id) is not None:
+        return
+    from apps.accounts.models import Project
+
+    # The lock `take`'s UPDATE takes (FOR NO KEY UPDATE: rows referring to the project can still
+    # be inserted meanwhile). SQLite ignores it: it runs one writing transaction at a time.
+    rows = Project.objects.using(using).select_for_update(no_key=True).filter(pk=project_id)
+    list(rows.values("pk"))
+
+
 def stamp(model: type[models.Model], pk: int, project_id: int) -> int:
     """Mark one row of `model` as changed by this transaction (an UPDATE unless this
     transaction has stamped it already)."""

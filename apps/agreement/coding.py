@@ -441,6 +441,7 @@ def _merge_all(merges: list[tuple[Unit, Cluster]], *, title: str) -> None:
                 waiting=True, concepts=frozenset(p.concepts),
                 people=frozenset(x for x, _, _ in p.people),
                 claims=frozenset((c, s) for c, s in p.claims),
+                works=frozenset(w for _, w, _ in p.people if w),
             ))
             for a, p in zip(made, firsts, strict=True)
         ]

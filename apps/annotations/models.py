@@ -1157,3 +1157,68 @@ class ProjectTally(models.Model):
 
     def __str__(self) -> str:
         return f"project {self.project_id}: {self.approved}/{self.visible}"
+
+
+# --- Co-citation tallies ----------------------------------------------------------------------
+# Two people (or two works) are co-cited when one source's passages cite both; the strength of
+# a pair is how many sources do. `CitedTally` counts, per source, the passages citing each
+# person or work; `PairTally` counts the sources citing both of a pair. Both are kept current
+# with the other tallies (apps/annotations/tallies.py: a (source, cited) count going 0 → 1 adds
+# the source to the pairs of the cited with every other cited of the source, 1 → 0 takes it
+# away), so the co-citation page reads a page of an index instead of joining every mention of
+# the project with itself. Rows at 0 are deleted. `cited` and `first`/`second` hold a person's
+# id or a source's id (a work), by `kind`: no foreign key, since both are protected from
+# deletion while a mention points at them, and the page loads their names fresh.
+
+
+class CitedKind(models.TextChoices):
+    PEOPLE = "people", "people"
+    WORKS = "works", "works"
+
+
+class CitedTally(Tally):
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=6, choices=CitedKind.choices)
+    cited = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            # One row per (source, cited): the key the upsert adds to; it also serves "what
+            # does this source cite" when a passage of it changes.
+            models.UniqueConstraint(fields=["source", "kind", "cited"], name="tally_cited_unique"),
+            models.CheckConstraint(condition=Q(kind__in=CitedKind.values), name="tally_cited_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} cites {self.kind} {self.cited}: {self.approved}/{self.visible}"
+
+
+class PairTally(Tally):
+    kind = models.CharField(max_length=6, choices=CitedKind.choices)
+    first = models.IntegerField()
+    second = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            # The upsert's key; it also serves the pairs of one person or work as `first`.
+            models.UniqueConstraint(fields=["kind", "first", "second"], name="tally_pair_unique"),
+            models.CheckConstraint(condition=Q(first__lt=F("second")), name="tally_pair_ordered"),
+            models.CheckConstraint(condition=Q(kind__in=CitedKind.values), name="tally_pair_kind"),
+        ]
+        indexes = [
+            # The co-citation page: the strongest pairs of a project (approved work; everything
+            # visible), a page at a time.
+            models.Index(
+                fields=["project", "kind", "-approved", "first", "second"],
+                name="tally_pair_approved",
+            ),
+            models.Index(
+                fields=["project", "kind", "-visible", "first", "second"],
+                name="tally_pair_visible",
+            ),
+            # The pairs of one person or work as `second`.
+            models.Index(fields=["kind", "second", "first"], name="tally_pair_second"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.first} & {self.second}: {self.approved}/{self.visible}"

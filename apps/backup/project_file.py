@@ -582,6 +582,8 @@ NOT_IN_THE_FILE = {
             "annotations.PersonTally",
             "annotations.ClaimTally",
             "annotations.ProjectTally",
+            "annotations.CitedTally",
+            "annotations.PairTally",
         ],
         "counts derived from the annotations; recounted after an import",
     ),

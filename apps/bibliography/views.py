@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.accounts.models import Membership
 from apps.accounts.policy import Action, project_view
 from apps.annotations.models import Annotation
-from apps.annotations.tallies import recount_sources
+from apps.annotations.tallies import moving_citations, recount_sources
 from apps.bibliography import formatted
 from apps.bibliography.forms import ConfirmForm, ExportForm, MergeForm, UploadForm
 from apps.bibliography.importing import (
@@ -373,8 +373,10 @@ def duplicate_merge(request: HttpRequest, membership: Membership) -> HttpRespons
     others = [source for source in form.cleaned_data["sources"] if source.pk != keep.pk]
     try:
         with transaction.atomic():
-            for source in others:
-                keep = source.merge_into(keep, by=request.user)
+            # What the merged sources cite (and the pairs it makes) moves to the kept one.
+            with moving_citations(membership.project.pk, [keep.pk, *(s.pk for s in others)]):
+                for source in others:
+                    keep = source.merge_into(keep, by=request.user)
             # The kept source now holds the others' passages.
             recount_sources([keep.pk])
     except Source.DoesNotExist:

@@ -57,14 +57,19 @@ def concept_list(request: HttpRequest, membership: Membership) -> HttpResponse:
     concept_url = url_for_ids("xref:concept_detail", membership.project.slug)
     person_url = url_for_ids("xref:person_detail", membership.project.slug)
     for concept in concepts:
+        # Text, not numbers: a number printed in a template is localized, ten times the cost.
         concept.annotation_count = counts.get(concept.pk, 0)
+        concept.count_text = str(concept.annotation_count)
         concept.url = concept_url(concept.pk)
         if concept.originator_id:
             concept.originator_url = person_url(concept.originator_id)
+    tree = concept_tree(concepts)
+    for concept, depth in tree:
+        concept.depth_class = f"depth-{min(depth, 10)}"
     return render(
         request,
         "claims/concept_list.html",
-        {"membership": membership, "project": membership.project, "tree": concept_tree(concepts)},
+        {"membership": membership, "project": membership.project, "tree": tree},
     )
 
 

@@ -25,6 +25,7 @@ from apps.annotations.models import (
     ReviewAction,
     Status,
 )
+from apps.annotations.tallies import Counted, retally
 from apps.claims.models import Claim, Concept
 from apps.library.models import Source
 from apps.people.models import Person
@@ -237,7 +238,6 @@ def load_coding_round(
     assigned, coded blind, marked done, compared, and one conflict resolved."""
     from apps.agreement import coding, report
     from apps.agreement.models import Assignment, Unit
-    from apps.annotations.tallies import Counted, retally
 
     spec = data["coding"]
     where = "The coding round"
@@ -382,7 +382,8 @@ def _load_annotation(
         )
         for link in entry.get("mentions", [])
     )
-
+    # Counted as save_content counts a new annotation; the transitions below move it on.
+    retally(None, Counted.of(annotation.pk))
     annotation.record_revision(by=author)
 
     # Replay the review history that leads to the fixture's status.

@@ -29,7 +29,9 @@ class Round:
     person: object
     concept: object
 
-    def code(self, coder, words: str, *, stance="supports", claims=None, people=(), shift=0):
+    def code(
+        self, coder, words: str, *, stance="supports", claims=None, people=(), works=(), shift=0
+    ):
         """A passage by `coder` on `words` (moved by `shift` characters at its end)."""
         start, end = span(TEXT, words)
         end += shift
@@ -42,6 +44,7 @@ class Round:
             claims=[self.claim] if claims is None else claims,
             stance=stance,
             people=list(people),
+            works=list(works),
         )
         return annotation
 

@@ -240,6 +240,9 @@ def compared_written(cast, compared):
 def test_the_comparison_keeps_the_tallies_right(cast, compared):
     from apps.annotations.models import ClaimTally, PersonTally, ProjectTally, SourceTally
     from apps.annotations.tallies import recount
+    from tests.annotations.test_cocitation_tallies import (
+        assert_current as assert_cocitation_current,
+    )
 
     def tallies():
         # A row that does not exist counts 0, as one at 0 does.
@@ -254,8 +257,30 @@ def test_the_comparison_keeps_the_tallies_right(cast, compared):
         ]
 
     kept = tallies()
+    # What each source cites and the pairs it makes: as the mentions say.
+    assert_cocitation_current(cast.project)
     recount(cast.project)
     assert tallies() == kept
+
+
+def test_a_merged_agreement_cites_what_its_coders_cited_in_the_cocitation_tallies(
+    cast, coding_round
+):
+    from apps.annotations.models import CitedTally
+    from tests.annotations.test_cocitation_tallies import assert_current
+
+    r = coding_round
+    qutb = factories.make_person(cast.project, "Sayyid Qutb")
+    milestones = factories.make_source(cast.project, "Milestones")
+    for coder in (cast.analyst, cast.analyst2):
+        words = "Isolationist takfiri groups will spread"
+        r.code(coder, words, people=[r.person], works=[(qutb, milestones)])
+        coding.mark_done(assignment=r.assignment, coder=coder)
+    coding.compare(assignment=r.assignment, by=cast.supervisor)
+    # The coders' drafts are withdrawn; the merged passage cites the work in their place.
+    cited = CitedTally.objects.get(source=r.source, kind="works", cited=milestones.pk)
+    assert (cited.approved, cited.visible) == (0, 1)
+    assert_current(cast.project)
 
 
 def test_api_clients_syncing_see_the_merged_passages_and_the_withdrawn_originals(

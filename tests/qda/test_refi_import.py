@@ -188,9 +188,13 @@ def test_round_trip_into_an_empty_project_keeps_passages_codings_claims_and_stan
     # The tallies count the new drafts as saving each through the form would.
     from apps.annotations.models import ConceptTally, SourceTally
     from apps.annotations.tallies import recount
+    from tests.annotations.test_cocitation_tallies import (
+        assert_current as assert_cocitation_current,
+    )
 
     counted = {(t.pk, t.visible) for t in ConceptTally.objects.filter(project=other)}
     sources = {(t.pk, t.visible) for t in SourceTally.objects.filter(project=other)}
+    assert_cocitation_current(other)
     recount(other)
     assert counted == {(t.pk, t.visible) for t in ConceptTally.objects.filter(project=other)}
     assert sources == {(t.pk, t.visible) for t in SourceTally.objects.filter(project=other)}

@@ -1,5 +1,11 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from apps.accounts.models import Membership
+from apps.annotations.models import Annotation, ReviewAction
+from apps.xref import cocitation
+from apps.xref.views import pages
 from tests import factories
 
 URL = "/p/review/cocitation/"
@@ -21,9 +27,9 @@ def cited(cast):
     factories.make_annotation(second, cast.analyst, people=[shukri, kaplan], **approve)
     # Only a draft puts Naji beside Qutb.
     factories.make_annotation(third, cast.analyst, people=[qutb, naji])
-    annotation = factories.make_annotation(first, cast.analyst, **approve)
-    annotation.mentions.create(person=qutb, work=milestones)
-    annotation.mentions.create(person=naji, work=savagery)
+    factories.make_annotation(
+        first, cast.analyst, works=[(qutb, milestones), (naji, savagery)], **approve
+    )
     return {"qutb": qutb, "shukri": shukri, "kaplan": kaplan, "naji": naji, "first": first}
 
 
@@ -87,8 +93,69 @@ def test_an_empty_project_explains_itself(cast, client_for):
     assert "are cited in the same source yet" in client_for(cast.student).get(URL).text
 
 
-def test_query_count_does_not_grow(cast, assert_constant_queries):
+@pytest.mark.parametrize("role", ["student", "supervisor"])
+def test_query_count_does_not_grow(cast, assert_constant_queries, role):
+    # 1 session, 2 user, 3 membership + project, 4 a page of pairs from the tallies, 5 how
+    # many (up to a bound), 6 the names of the page's people
+    assert_constant_queries(getattr(cast, role), lambda: URL, 6)
+
+
+def test_query_count_does_not_grow_for_an_analyst(cast, assert_constant_queries):
     # 1 session, 2 user, 3 membership + project, 4-5 the project's latest review and edit (the
     # cache key); when the pairs are not cached yet: 6 the most cited (candidates), 7 their
     # pairs, ranked; 8 the names of a page of pairs
-    assert_constant_queries(cast.student, lambda: URL, 8)
+    assert_constant_queries(cast.analyst, lambda: URL, 8)
+
+
+def membership_of(cast, user) -> Membership:
+    return Membership.objects.select_related("project").get(project=cast.project, user=user)
+
+
+@pytest.mark.parametrize("role", ["student", "supervisor"])
+@pytest.mark.parametrize("works", [False, True])
+def test_the_tallies_rank_pairs_as_the_computed_path_does(cast, grow, monkeypatch, role, works):
+    grow(8)
+    membership = membership_of(cast, getattr(cast, role))
+    monkeypatch.setattr(cocitation, "CANDIDATES", 10_000)  # every cited takes part
+    column = "work_id" if works else "person_id"
+    for minimum in (1, 2):
+        computed, total = cocitation._ranked_pairs(membership, column, works, minimum)
+        assert computed, "the corpus has pairs"
+        tallied, tallied_total = cocitation.cocited_pairs(
+            membership, works=works, minimum=minimum, limit=10_000
+        )
+        assert [(p.first.pk, p.second.pk, p.shared) for p in tallied] == computed
+        assert tallied_total == total
+    around = computed[0][0]
+    rows, total = cocitation._pairs_around(
+        membership, column, works, around, 1, limit=10_000, offset=0
+    )
+    tallied, tallied_total = cocitation.cocited_pairs(
+        membership, works=works, around=around, limit=10_000
+    )
+    assert [(p.first.pk, p.second.pk, p.shared) for p in tallied] == [tuple(r) for r in rows]
+    assert tallied_total == total
+
+
+def test_a_write_shows_at_once_without_recounting(cast, client_for, cited):
+    client = client_for(cast.student)
+    assert ("Sayyid Qutb", "Abu Bakr Naji", 1) in pairs(client.get(URL))
+    draft = Annotation.objects.get(source__title="Source C")
+    draft.transition(ReviewAction.SUBMIT, by=cast.analyst)
+    draft.transition(ReviewAction.APPROVE, by=cast.supervisor)
+    cited["naji"].display_name = "Abu Bakr Naji (pseudonym)"
+    cited["naji"].save()
+    with CaptureQueriesContext(connection) as queries:
+        found = pairs(client.get(URL))
+    # Source A (the works its passage names) and now source C cite both.
+    assert ("Sayyid Qutb", "Abu Bakr Naji (pseudonym)", 2) in found
+    # Read from the tallies: no statement touches the passages or their mentions.
+    assert not [q for q in queries.captured_queries if "annotations_mention" in q["sql"]]
+
+
+def test_past_the_counted_pairs_the_page_says_more_than(cast, client_for, cited, monkeypatch):
+    monkeypatch.setattr(cocitation, "COUNTED_PAIRS", 2)
+    monkeypatch.setattr(pages, "COUNTED_PAIRS", 2)
+    response = client_for(cast.supervisor).get(URL)
+    assert "More than 2 pairs" in response.text
+    assert response.context["total"] == 3

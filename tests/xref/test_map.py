@@ -1,12 +1,14 @@
 """The network map: what it draws, for whom, how it trims, filters, refuses bad input and
 lays out, and what it costs in queries."""
 
+import math
 import re
 
 import pytest
 from django.core.cache import cache
 
 from apps.annotations.models import Mention, ReviewAction
+from apps.annotations.tallies import Counted, retally
 from apps.claims.models import ClaimRelation
 from apps.demo.seed import load_seed_review
 from apps.library.models import Contributor
@@ -20,8 +22,11 @@ URL = "/p/review/map/"
 def passage(source, author, reviewer=None, *, status="approved", mentions=(), **links):
     """An annotation with mentions of (person, work, function), brought to `status`."""
     annotation = factories.make_annotation(source, author, **links)
+    before = Counted.of(annotation.pk)
     for person, work, function in mentions:
         Mention.objects.create(annotation=annotation, person=person, work=work, function=function)
+    # Counted as the app counts a change of links (the map of a large project reads tallies).
+    retally(before, Counted.of(annotation.pk))
     if status != "draft":
         annotation.transition(ReviewAction.SUBMIT, by=author)
     if status == "approved":
@@ -302,26 +307,47 @@ def test_an_empty_project_shows_how_the_map_fills(cast, client_for):
     assert "Show the whole map" in filtered.text
 
 
-def test_a_large_project_remembers_its_ranking_but_never_shows_unapproved_links(
-    cast, world, client_for, monkeypatch
+@pytest.mark.parametrize(
+    "reader, scope, ranking",
+    [
+        # Supervisors and students: the ranking comes from the tallies.
+        ("supervisor", "visible", "ranking_from_tallies"),
+        ("student", "approved", "ranking_from_tallies"),
+        # An analyst's own drafts (and blind coding) have no tally: the computed ranking,
+        # served as last computed while it is computed again after a write.
+        ("analyst", "visible", "ranking_cached"),
+        ("analyst", "approved", "ranking_cached"),
+    ],
+)
+def test_a_large_project_ranks_without_recounting_but_never_shows_unapproved_links(
+    cast, world, client_for, monkeypatch, reader, scope, ranking
 ):
-    # Every project counts as large: which nodes are kept comes from the cache.
+    # Every project counts as large.
     monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
-    supervisor = client_for(cast.supervisor).get(URL, {"scope": "visible"})
-    assert supervisor.context["graph"].ranking_cached
-    assert key("claim", world["unsupported"]) in nodes_of(supervisor)
-    student = client_for(cast.student).get(URL)
-    assert key("claim", world["unsupported"]) not in nodes_of(student)
-    # Withdrawn after the ranking was remembered: its links go at once.
+    client = client_for(getattr(cast, reader))
+    first = client.get(URL, {"scope": scope})
+    assert getattr(first.context["graph"], ranking)
+    # The analyst's draft: in their own map and the supervisor's, never in approved-only ones.
+    drafted = key("claim", world["unsupported"]) in nodes_of(first)
+    assert drafted == (scope == "visible")
+    # Withdrawn after the ranking was read: its links go at once.
     for annotation in world["report"].annotations.all():
         annotation.transition(ReviewAction.WITHDRAW, by=cast.supervisor)
-    again = client_for(cast.student).get(URL)
+    again = client.get(URL, {"scope": scope})
     assert key("source", world["report"]) not in nodes_of(again)
-    assert key("claim", world["split"]) not in nodes_of(again)
-    # A review decision is a change of the data: a newly approved source is ranked at once.
+    if scope == "approved":
+        # Its only evidence is gone (with everything visible, a claim relation still shows it).
+        assert key("claim", world["split"]) not in nodes_of(again)
+    # A review decision is a change of the data: a newly approved source is ranked at once
+    # by the tallies; the computed ranking answers the first request as it was, while it is
+    # computed again (in the tests, before that request ends), and ranks it for the next.
     newcomer = factories.make_source(cast.project, "Approved just now")
     passage(newcomer, cast.analyst, cast.supervisor, concepts=[world["crime"]])
-    assert key("source", newcomer) in nodes_of(client_for(cast.student).get(URL))
+    response = client.get(URL, {"scope": scope})
+    if ranking == "ranking_cached":
+        assert key("source", newcomer) not in nodes_of(response)
+        response = client.get(URL, {"scope": scope})
+    assert key("source", newcomer) in nodes_of(response)
 
 
 def test_the_seed_map_joins_both_articles_through_the_spread_claim(db, client_for):
@@ -380,12 +406,205 @@ def test_query_count_of_a_large_map_with_its_ranking_remembered_does_not_grow(
     cast, assert_constant_queries, client_for, monkeypatch
 ):
     monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    url = URL + "?scope=approved"
 
     def warm() -> None:
-        client_for(cast.student).get(URL)
+        client_for(cast.analyst).get(url)
 
+    # An analyst (blind coding may hide passages from them: no tally counts what they see):
     # 1 session, 2 user, 3 membership + project, 4 is the scope large (capped count),
     # 5-6 the project's latest review event and edit (the ranking's cache key),
     # 7-12 the links among the remembered candidates, one per kind, and 13 which of them
-    # are claims the student may see; 14-17 labels; 18 the concepts of the filter's choices
-    assert_constant_queries(cast.student, lambda: URL, 18, before=warm, after=warm)
+    # are claims the analyst may see; 14-17 labels; 18 the concepts of the filter's choices
+    assert_constant_queries(cast.analyst, lambda: url, 18, before=warm, after=warm)
+
+
+# 1 session, 2 user, 3 membership + project, 4 is the project large (its tally row),
+# 5-8 nodes with passages per kind (tally rows), 9-12 the most annotated per kind (the top of
+# each tally's index), 13-14 the works the candidate sources cite most and their authors;
+# 15-20 the links among the candidates, one per kind, and 21 which candidate claims the
+# member may see; 22-25 labels of sources, people, claims, concepts; 26 the concepts of the
+# filter's choices
+TALLY_PATH_QUERIES = 26
+
+
+@pytest.mark.parametrize("reader, scope", [("student", "approved"), ("supervisor", "visible")])
+def test_query_count_of_a_large_map_ranked_by_the_tallies_does_not_grow(
+    cast, assert_constant_queries, monkeypatch, reader, scope
+):
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    url = f"{URL}?scope={scope}"
+    assert_constant_queries(getattr(cast, reader), lambda: url, TALLY_PATH_QUERIES)
+
+
+LINK_TABLES = ("annotations_mention", "annotations_evidence", "annotations_annotation_concepts")
+
+
+def whole_project_aggregates(queries) -> list[str]:
+    """The captured statements that group or count a table of links (mentions, evidence,
+    codings) without naming the few rows they are about: a whole-project aggregate."""
+    found = []
+    for query in queries:
+        sql = query["sql"]
+        aggregates = "GROUP BY" in sql or "COUNT(" in sql
+        links = any(f'"{table}"' in sql for table in LINK_TABLES)
+        # The candidates' links are asked about by id: `… IN (1, 2, …)`.
+        if aggregates and links and not re.search(r"_id\" IN \(\d", sql):
+            found.append(sql)
+    return found
+
+
+@pytest.mark.parametrize("reader, scope", [("student", "approved"), ("supervisor", "visible")])
+def test_a_large_map_never_aggregates_all_the_links_warm_or_after_a_write(
+    cast, world, client_for, monkeypatch, reader, scope
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    client = client_for(getattr(cast, reader))
+    client.get(URL, {"scope": scope})  # warm
+    with CaptureQueriesContext(connection) as warm:
+        client.get(URL, {"scope": scope})
+    passage(world["report"], cast.analyst, cast.supervisor, concepts=[world["crime"]])
+    with CaptureQueriesContext(connection) as after_write:
+        response = client.get(URL, {"scope": scope})
+    assert response.context["graph"].ranking_from_tallies
+    assert len(warm.captured_queries) == len(after_write.captured_queries)
+    assert whole_project_aggregates(warm.captured_queries) == []
+    # (The links among the candidates are grouped, by id.)
+    assert sum("GROUP BY" in q["sql"] and LINK_TABLES[0] in q["sql"] for q in warm) >= 2
+    assert whole_project_aggregates(after_write.captured_queries) == []
+    # The computed ranking (small projects) is such an aggregate: the check can fail.
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 10_000)
+    with CaptureQueriesContext(connection) as exact:
+        client.get(URL, {"scope": scope})
+    assert whole_project_aggregates(exact.captured_queries)
+
+
+def drawn(response) -> tuple[dict, dict]:
+    """What the member sees: the links with their weights, and each node's weight."""
+    return edges_of(response), {k: n.weight for k, n in nodes_of(response).items()}
+
+
+@pytest.mark.parametrize("reader, scope", [("student", "approved"), ("supervisor", "visible")])
+def test_the_tallies_draw_the_map_the_computed_ranking_draws(
+    cast, world, client_for, monkeypatch, reader, scope
+):
+    client = client_for(getattr(cast, reader))
+    exact = client.get(URL, {"scope": scope})
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    from_tallies = client.get(URL, {"scope": scope})
+    assert from_tallies.context["graph"].ranking_from_tallies
+    assert drawn(from_tallies) == drawn(exact)
+    # Faras only wrote (drawn through the article's authors), and Milestones is only cited
+    # (drawn through the article's citations): neither has passages, so neither is in the
+    # totals read from the tallies (the "left out" counts of a large project).
+    assert key("person", world["faras"]) in nodes_of(from_tallies)
+    assert key("source", world["milestones"]) in nodes_of(from_tallies)
+    totals = exact.context["graph"].totals
+    assert from_tallies.context["graph"].totals == {
+        **totals,
+        "source": totals["source"] - 1,
+        "person": totals["person"] - 1,
+    }
+
+
+def test_the_tallies_keep_the_nodes_the_computed_ranking_keeps_when_trimming(
+    cast, client_for, monkeypatch
+):
+    # Passages with one link each: a node's passages are its degree, so both rankings agree.
+    project = cast.project
+    concepts = [factories.make_concept(project, f"Theme {n}") for n in range(6)]
+    hub = factories.make_source(project, "The hub")
+    for concept in concepts:
+        passage(hub, cast.analyst, cast.supervisor, concepts=[concept])
+    for number in range(14):
+        source = factories.make_source(project, f"Minor {number}")
+        for _ in range(number % 3 + 1):
+            passage(source, cast.analyst, cast.supervisor, concepts=[concepts[number % 6]])
+    # One candidate per place, so the ranking alone decides what is kept.
+    monkeypatch.setattr(graph_module, "POOL", 1)
+    client = client_for(cast.student)
+    exact = client.get(URL, {"limit": 10})
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    from_tallies = client.get(URL, {"limit": 10})
+    assert from_tallies.context["graph"].ranking_from_tallies
+    assert len(nodes_of(exact)) == 10 and key("source", hub) in nodes_of(exact)
+    assert drawn(from_tallies) == drawn(exact)
+    assert from_tallies.context["graph"].totals == exact.context["graph"].totals
+    assert "left out: 10 sources, 1 concept" in from_tallies.text
+
+
+def positions(response) -> dict[str, tuple[float, float]]:
+    return {k: (n.x, n.y) for k, n in nodes_of(response).items()}
+
+
+def test_one_more_passage_shows_its_weight_at_once_and_keeps_the_layout(
+    cast, world, client_for, monkeypatch
+):
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    layouts = []
+    place = graph_module._place
+    monkeypatch.setattr(graph_module, "_place", lambda graph: layouts.append(1) or place(graph))
+    client = client_for(cast.student)
+    before = client.get(URL)
+    article, spread = key("source", world["article"]), key("claim", world["spread"])
+    assert edges_of(before)[("evidence", article, spread, "asserts")] == 2
+    # A third approved passage of the article asserting the spread claim: one more unit of
+    # weight on links already drawn.
+    passage(world["article"], cast.analyst, cast.supervisor, claims=[world["spread"]],
+            stance="asserts", concepts=[world["hijra"]])  # fmt: skip
+    after = client.get(URL)
+    assert edges_of(after)[("evidence", article, spread, "asserts")] == 3
+    assert nodes_of(after)[spread].weight == nodes_of(before)[spread].weight + 1
+    assert nodes_of(after)[spread].r > nodes_of(before)[spread].r
+    # Drawn where it was: the spring layout ran for the first request only.
+    assert positions(after) == positions(before)
+    assert len(layouts) == 1
+    # A new link between nodes drawn already: drawn between them where they are.
+    passage(world["report"], cast.analyst, cast.supervisor, concepts=[world["hijra"]])
+    again = client.get(URL)
+    assert ("coded", key("source", world["report"]), key("concept", world["hijra"]), "") in (
+        edges_of(again)
+    )
+    assert positions(again) == positions(before)
+    assert len(layouts) == 1
+
+
+def test_a_new_node_goes_beside_its_neighbours_and_nothing_else_moves(
+    cast, world, client_for, monkeypatch
+):
+    layouts = []
+    place = graph_module._place
+    monkeypatch.setattr(graph_module, "_place", lambda graph: layouts.append(1) or place(graph))
+    client = client_for(cast.student)
+    before = positions(client.get(URL))
+    kaplan = factories.make_person(cast.project, "Jeffrey Kaplan")
+    passage(world["report"], cast.analyst, cast.supervisor, people=[kaplan])
+    after = positions(client.get(URL))
+    assert len(layouts) == 1
+    newcomer = after.pop(key("person", kaplan))
+    assert after == before
+    # Near the report, apart from every other node.
+    report = before[key("source", world["report"])]
+    assert math.dist(newcomer, report) < 150
+    assert min(math.dist(newcomer, spot) for spot in before.values()) >= graph_module.NEAR_GAP
+    # Many new nodes at once: the whole graph is laid out again.
+    for number in range(5):
+        theme = factories.make_concept(cast.project, f"Theme {number}")
+        passage(world["article"], cast.analyst, cast.supervisor, concepts=[theme])
+    client.get(URL)
+    assert len(layouts) == 2
+
+
+def test_the_picture_of_a_shape_does_not_depend_on_the_way_there_once_cached(
+    cast, world, client_for
+):
+    client = client_for(cast.student)
+    client.get(URL)
+    kaplan = factories.make_person(cast.project, "Jeffrey Kaplan")
+    passage(world["report"], cast.analyst, cast.supervisor, people=[kaplan])
+    placed_near = positions(client.get(URL))
+    # Another member who sees the same nodes and links gets the same picture.
+    assert positions(client_for(cast.supervisor).get(URL, {"scope": "approved"})) == placed_near

@@ -3,12 +3,15 @@ rename) the other shows on its next request, numbers and names alike."""
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
+import time
 
 import pytest
 from django.db import connection
+from django.test import Client
 
 from apps.annotations.models import ReviewAction
 from tests import factories
@@ -42,7 +45,7 @@ def redis_answers() -> bool:
 
 
 class OtherProcess:
-    def __init__(self, username: str, prefix: str) -> None:
+    def __init__(self, username: str, prefix: str, prelude: str = "") -> None:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -51,8 +54,10 @@ class OtherProcess:
             "CACHE_KEY_PREFIX": prefix,
             "ALLOWED_HOSTS": "testserver",
         }
+        # `prelude` runs after django.setup(), before the first request.
+        script = OTHER.replace("client = Client()", prelude + "client = Client()")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", OTHER, username],
+            [sys.executable, "-c", script, username],
             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
 
@@ -121,5 +126,63 @@ def test_a_write_and_a_rename_show_in_the_other_process(transactional_db, cast, 
         assert "J. Kaplan" in matrix and "Jeffrey Kaplan" not in matrix
         cocited = other.get("/p/review/cocitation/")
         assert "Jeffrey Kaplan" not in cocited
+    finally:
+        other.close()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite test databases live in one process"
+)
+def test_after_a_write_one_process_ranks_the_map_again_while_both_serve_the_last_ranking(
+    transactional_db, cast, settings, monkeypatch
+):
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.xref import graph as graph_module
+
+    if not redis_answers():
+        pytest.skip(f"Redis does not answer at {REDIS_URL}")
+    prefix = f"test-{secrets.token_hex(4)}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    # Both processes treat the project as large; an analyst's map has no tally, so its
+    # ranking is the computed one.
+    monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
+    prelude = "import apps.xref.graph as g\ng.EXACT_ANNOTATIONS = 0\n"
+    project = cast.project
+    isolation = factories.make_concept(project, "Isolation")
+    approve = {"status": "approved", "reviewer": cast.supervisor}
+    factories.make_annotation(
+        factories.make_source(project, "Ranked before"), cast.analyst, concepts=[isolation],
+        **approve,
+    )  # fmt: skip
+    url = "/p/review/map/?scope=visible"
+    other = OtherProcess("analyst", prefix, prelude)
+    try:
+        assert "Ranked before" in other.get(url)
+        newcomer = factories.make_source(project, "Approved after the ranking")
+        factories.make_annotation(newcomer, cast.analyst, concepts=[isolation], **approve)
+        # The first request after the write: the last ranking, at once; the other process
+        # computes the new one in the background.
+        assert "Approved after the ranking" not in other.get(url)
+        # Meanwhile this process neither waits nor computes it too.
+        client = Client()
+        client.force_login(cast.analyst)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        grouped = [q["sql"] for q in queries if "GROUP BY" in q["sql"]]
+        assert grouped and all(re.search(r'_id" IN \(\d', sql) for sql in grouped)
+        for _ in range(100):
+            if "Approved after the ranking" in other.get(url):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("The other process never ranked the new source.")
+        assert "Approved after the ranking" in client.get(url).text
     finally:
         other.close()

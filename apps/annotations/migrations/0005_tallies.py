@@ -10,7 +10,7 @@ def count_existing_projects(apps, schema_editor):
     from apps.annotations.tallies import recount
 
     for project in Project.objects.all():
-        recount(project)
+        recount(project, cocitation=False)
 
 
 class Migration(migrations.Migration):

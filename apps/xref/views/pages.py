@@ -26,7 +26,7 @@ from apps.claims.views import get_claim_for_user
 from apps.library.citations import source_citations
 from apps.library.models import Contributor, Source, source_texts
 from apps.people.models import Person
-from apps.xref.cocitation import cocited_pairs, shared_sources
+from apps.xref.cocitation import COUNTED_PAIRS, cocited_pairs, shared_sources
 from apps.xref.filters import SourceFilter
 from apps.xref.overview import overview
 
@@ -374,7 +374,8 @@ def cocitation(request: HttpRequest, membership: Membership) -> HttpResponse:
             shared=shared,
             works=form.is_valid() and form.cleaned_data["kind"] == "works",
             page_number=page_number,
-            has_next=page_number * PAIR_PAGE < total,
+            has_next=page_number * PAIR_PAGE < min(total, COUNTED_PAIRS),
+            counted_up_to=COUNTED_PAIRS,
         ),
     )
 

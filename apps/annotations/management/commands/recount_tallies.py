@@ -6,9 +6,10 @@ from apps.annotations.tallies import recount
 
 class Command(BaseCommand):
     help = (
-        "Count the passages per source, concept, person, claim and project again from the "
-        "annotations (they are kept current on every change; this repairs them after code "
-        "that bypassed the app wrote annotations or links directly)."
+        "Count the passages per source, concept, person, claim and project, and the "
+        "co-citation pairs, again from the annotations (they are kept current on every "
+        "change; this repairs them after code that bypassed the app wrote annotations or "
+        "links directly)."
     )
 
     def add_arguments(self, parser):
