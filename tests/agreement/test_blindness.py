@@ -1,5 +1,6 @@
 """While an assignment is open a coder never sees a co-coder's passages in its sources: not in
-pages, lists, search, the matrix, the map, exports or the API. After resolution they appear."""
+pages, lists, search, the matrix, the map, exports or the API. After resolution they appear.
+Supervisors see none of the coders' passages there either until every coder is done."""
 
 import csv
 import io
