@@ -10,8 +10,9 @@ are listed, counted, searched or exported — from two kinds of member.
   passages excepted. Once every coder still in the sample is done (or dropped, or the
   assignment compared) they are shown again, for the comparison and the resolution.
 
-Both rules hide by source, whole or a range, and whatever the passage's date: they must also
-filter the search index, whose rows know a passage's source and author, not its place or age.
+Both rules hide by source (the whole source, even when only a range of it is assigned) and
+whatever the passage's date: they must also filter the search index, whose rows know a
+passage's source and author, not its place or age.
 
 The access policy (apps.accounts.policy) is the one place that decides which passages a member
 sees; it offers a hook (`Blindness`) for these rules, filled when this app is ready. The
