@@ -60,6 +60,13 @@ class Project(models.Model):
     # Taken by every write to the project's synced rows, in the write's transaction
     # (apps.accounts.sync): what API clients sync by.
     library_version = models.PositiveBigIntegerField(default=1, editable=False)
+    # Set while some double-coding assignment is open with a coder not done yet, so that
+    # supervisors' lists leave its coders' passages out: when what they may not see last
+    # changed (caches of what supervisors see are keyed by it); None when nothing is hidden.
+    # Kept current by apps.agreement.blindness in the transaction that changes an assignment,
+    # and read with the project, so a supervisor's page pays for that filter only while it
+    # can hide something.
+    coding_blind_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ProjectQuerySet.as_manager()
 

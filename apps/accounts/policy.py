@@ -8,6 +8,7 @@ right get 403.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import wraps
 from typing import TYPE_CHECKING, Any
@@ -66,21 +67,53 @@ def approved_annotations_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}status": APPROVED, f"{prefix}withdrawn_at__isnull": True})
 
 
-# Hooks of higher apps that hide passages from some members (apps.agreement: a coder does not
-# see a co-coder's work while their assignment is open): a filter for lists, and the same rule
-# for one loaded annotation. Registered in those apps' AppConfig.ready().
-_blindness: list[tuple[Callable[[Membership, str], Q], Callable[[Membership, Any], bool]]] = []
+@dataclass(frozen=True)
+class Blindness:
+    """A rule of a higher app that hides passages from some members (apps.agreement: while an
+    assignment is open, a coder does not see a co-coder's work, nor a supervisor the coders').
+    Registered in that app's AppConfig.ready()."""
+
+    # Whether the rule may hide anything from this member now: asked for every list, so it
+    # reads only what is loaded with the membership (its role, its project), never the database.
+    applies: Callable[[Membership], bool]
+    # The passages the member may still see, as a filter (with the prefix of the relation).
+    as_filter: Callable[[Membership, str], Q]
+    # Whether it hides this one loaded annotation from the member.
+    for_one: Callable[[Membership, Any], bool]
+    # A part of the keys of caches of what members see, which changes whenever what the rule
+    # hides changes other than by an edit or a review decision (those change the keys anyway).
+    key: Callable[[Membership], str] = lambda membership: ""
 
 
-def register_blindness(
-    as_filter: Callable[[Membership, str], Q], for_one: Callable[[Membership, Any], bool]
-) -> None:
-    if (as_filter, for_one) not in _blindness:
-        _blindness.append((as_filter, for_one))
+_blindness: list[Blindness] = []
 
 
-def _blind(membership: Membership) -> bool:
-    """Whether blindness rules apply: to members who annotate but do not see everything."""
+def register_blindness(rule: Blindness) -> None:
+    if rule not in _blindness:
+        _blindness.append(rule)
+
+
+def blindness_for(membership: Membership) -> list[Blindness]:
+    """The blindness rules that apply to this member now."""
+    return [rule for rule in _blindness if rule.applies(membership)]
+
+
+def unblinded_q(membership: Membership, prefix: str = "") -> Q:
+    """The passages no blindness rule hides from this member (as a filter, prefixed)."""
+    shown = Q()
+    for rule in blindness_for(membership):
+        shown &= rule.as_filter(membership, prefix)
+    return shown
+
+
+def blindness_key(membership: Membership) -> str:
+    """What the blindness rules that apply to this member hide now, as a part of cache keys."""
+    return "".join(f":{rule.key(membership)}" for rule in blindness_for(membership))
+
+
+def annotates_blind(membership: Membership) -> bool:
+    """Members who annotate but do not see everything: coders, whom a co-coder's work is
+    hidden from."""
     return can(membership, Action.ANNOTATE) and not can(membership, Action.SEE_ALL_ANNOTATIONS)
 
 
@@ -88,7 +121,9 @@ def visible_annotations_q(membership: Membership, prefix: str = "") -> Q:
     """The annotations this member may see, as a filter (prefix it to reach them via a relation).
 
     Supervisors see everything; analysts see approved work and their own; students see approved
-    work only, and so does anyone who chose the "approved only" scope. Withdrawn annotations are
+    work only, and so does anyone who chose the "approved only" scope. Blindness rules
+    (`Blindness`) then hide some passages from coders, and from supervisors while double coding
+    is under way. Withdrawn annotations are
     in nobody's lists, and only the member's own project counts, whatever relation leads to the
     annotation. `can_see_annotation` below is the same rule for one loaded row (a page opened
     directly shows what the member may see, whatever the scope of the lists).
@@ -96,9 +131,7 @@ def visible_annotations_q(membership: Membership, prefix: str = "") -> Q:
     shown = Q(
         **{f"{prefix}withdrawn_at__isnull": True, f"{prefix}project_id": membership.project_id}
     )
-    if _blind(membership):
-        for as_filter, _ in _blindness:
-            shown &= as_filter(membership, prefix)
+    shown &= unblinded_q(membership, prefix)
     if membership.approved_only:
         return shown & approved_annotations_q(prefix)
     if can(membership, Action.SEE_ALL_ANNOTATIONS):
@@ -138,8 +171,9 @@ def tally_scope(membership: Membership) -> str | None:
     """Which column of the project's tallies counts exactly what this member sees: "approved"
     (students, and anyone reading approved work only), "visible" (supervisors: everything not
     withdrawn), or None when nothing stored does (analysts see approved work plus their own,
-    and blindness may hide a co-coder's passages from them), so the count is made live."""
-    if _blind(membership):
+    and blindness may hide a co-coder's passages from them; supervisors too while an open
+    assignment hides its coders' passages from them), so the count is made live."""
+    if blindness_for(membership):
         return None
     if membership.approved_only or not can(membership, Action.ANNOTATE):
         return "approved"
@@ -151,7 +185,7 @@ def tally_scope(membership: Membership) -> str | None:
 def can_see_annotation(membership: Membership, annotation: Any) -> bool:
     if annotation.withdrawn_at is not None or annotation.project_id != membership.project_id:
         return False
-    if _blind(membership) and any(hides(membership, annotation) for _, hides in _blindness):
+    if any(rule.for_one(membership, annotation) for rule in blindness_for(membership)):
         return False
     if can(membership, Action.SEE_ALL_ANNOTATIONS):
         return True
@@ -161,8 +195,13 @@ def can_see_annotation(membership: Membership, annotation: Any) -> bool:
 
 
 def can_see_withdrawn(membership: Membership, annotation: Any) -> bool:
-    """A withdrawn annotation stays reachable for supervisors (to restore) and its author."""
-    return can(membership, Action.REVIEW) or annotation.author_id == membership.user_id
+    """A withdrawn annotation stays reachable for supervisors (to restore) and its author,
+    unless double coding hides it from the supervisor for now."""
+    if annotation.author_id == membership.user_id:
+        return True
+    if not can(membership, Action.REVIEW):
+        return False
+    return not any(rule.for_one(membership, annotation) for rule in blindness_for(membership))
 
 
 def can_see_review_history(membership: Membership, annotation: Any) -> bool:

@@ -7,12 +7,13 @@ class AgreementConfig(AppConfig):
     verbose_name = "Double coding and agreement"
 
     def ready(self) -> None:
-        # Blindness: the access policy asks this app which passages a coder may not see while
-        # an assignment is open (a hook the lower app offers, filled here).
+        # Blindness: the access policy asks this app which passages a coder, or a supervisor,
+        # may not see while an assignment is open (a hook the lower app offers, filled here).
         from apps.accounts import policy
-        from apps.agreement.blindness import hidden_from_coder, hides_annotation
+        from apps.agreement import blindness
 
-        policy.register_blindness(hidden_from_coder, hides_annotation)
+        policy.register_blindness(blindness.CODERS)
+        policy.register_blindness(blindness.SUPERVISORS)
         # The reading view lists a source's double-coding units once compared.
         from apps.agreement.views import reader_units
         from apps.annotations import reader

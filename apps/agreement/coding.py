@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Membership, Project, ProjectError, Role, User
 from apps.accounts.sync import bump
+from apps.agreement import blindness
 from apps.agreement.models import (
     AssignedSource,
     Assignment,
@@ -131,6 +132,7 @@ def assign(
         AssignmentCoder.objects.bulk_create(
             AssignmentCoder(assignment=assignment, coder=coder) for coder in dict.fromkeys(coders)
         )
+        blindness.refresh(project.pk)
     return assignment
 
 
@@ -209,6 +211,8 @@ def mark_done(*, assignment: Assignment, coder: User) -> int:
         )
         row.state, row.done_at = CoderState.DONE, timezone.now()
         row.save(update_fields=["state", "done_at"])
+        # The last coder done: supervisors see the coders' passages again.
+        blindness.refresh(current.project_id)
         return row.passages.count()
 
 
@@ -340,6 +344,7 @@ def compare(*, assignment: Assignment, by: User) -> dict[str, int]:
         )
         current.state, current.compared_at = AssignmentState.COMPARED, timezone.now()
         current.save(update_fields=["state", "compared_at"])
+        blindness.refresh(current.project_id)
     return counts
 
 
@@ -772,6 +777,8 @@ def drop_coder(
         row.passages.all().delete()
         row.state, row.note = CoderState.DROPPED, note
         row.save(update_fields=["state", "note"])
+        # Dropping the last coder at work ends the blindness; a replacement keeps it.
+        blindness.refresh(current.project_id)
 
 
 def _open_places(member: Membership):

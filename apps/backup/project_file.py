@@ -258,7 +258,11 @@ PROJECT = Table(
         Column("allow_self_approval", "allow_self_approval", since=4),
         Column("created_at", "created_at", TIME),
     ],
-    excluded={**NO_ID, **SYNC},
+    excluded={
+        **NO_ID,
+        **SYNC,
+        "coding_blind_at": "derived from this site's double-coding rounds, which do not travel",
+    },
 )
 USERS = Table(
     User,

@@ -18,6 +18,7 @@ from apps.accounts.policy import (
     Action,
     approved_annotations_q,
     can,
+    tally_scope,
     visible_annotations_q,
 )
 from apps.accounts.references import MAX_CANDIDATES, Resolution, query_words, referenced_id
@@ -328,9 +329,22 @@ class ConceptQuerySet(models.QuerySet):
         Read from the concepts' tallies, which the annotations app keeps current with every
         review decision and link change (`tally` is its reverse relation): approved work, or
         everything for supervisors. An analyst's own unapproved passages are added by counting
-        them, which costs what their own backlog holds, not the project.
+        them, which costs what their own backlog holds, not the project. While double coding
+        hides the coders' passages from a supervisor, the tally would count them: counted.
         """
         sees_all = can(membership, Action.SEE_ALL_ANNOTATIONS)
+        if sees_all and tally_scope(membership) is None:
+            codings = self.model.annotations.through.objects
+            return dict(
+                codings.filter(
+                    visible_annotations_q(membership, prefix="annotation__"),
+                    concept__in=self.values("pk"),
+                )
+                .values("concept_id")
+                .annotate(n=models.Count("annotation_id"))
+                .values_list("concept_id", "n")
+                .order_by()
+            )
         if membership.approved_only or not can(membership, Action.ANNOTATE):
             scope, own = "approved", False
         else:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.accounts.models import Membership, Role
-from apps.accounts.policy import Action, project_view
+from apps.accounts.policy import Action, project_view, unblinded_q
 from apps.annotations.forms import DecisionForm, decision_draft
 from apps.annotations.models import Annotation, ReviewAction, ReviewEvent, TransitionError
 from apps.review.filters import QueueFilter
@@ -120,6 +120,7 @@ def withdrawn(request: HttpRequest, membership: Membership) -> HttpResponse:
     annotations = (
         Annotation.objects.for_project(membership.project)
         .withdrawn()
+        .filter(unblinded_q(membership))
         .with_list_data()
         .select_related("withdrawn_by")
         .order_by("-withdrawn_at", "-pk")

@@ -32,7 +32,8 @@ from django.db import models
 from django.db.models import Count, OuterRef, Subquery
 
 from apps.accounts.models import Membership, Project
-from apps.accounts.policy import Action, can
+from apps.accounts.policy import Action, blindness_key, can
+from apps.accounts.policy import tally_scope as policy_tally_scope
 from apps.annotations.models import (
     Annotation,
     AnnotationQuerySet,
@@ -319,14 +320,13 @@ def build_matrix(membership: Membership, query: MatrixQuery, concepts: list[Conc
 
 def tally_scope(membership: Membership, query: MatrixQuery) -> str | None:
     """Which tally answers this matrix ("approved", "visible"), or None when it must be
-    counted: rows narrowed by a filter, or an analyst's own unapproved work among them."""
+    counted: rows narrowed by a filter, an analyst's own unapproved work among them, or
+    passages double coding hides from a supervisor (policy.tally_scope)."""
     if query.narrows_rows:
         return None
     if query.approved_only or not can(membership, Action.ANNOTATE):
         return "approved"
-    if can(membership, Action.SEE_ALL_ANNOTATIONS):
-        return "visible"
-    return None
+    return policy_tally_scope(membership)
 
 
 def _tally_rows(membership: Membership, query: MatrixQuery, scope: str) -> TallyRows:
@@ -409,7 +409,7 @@ def _columns_key(
     if query.approved_only:
         viewer = "approved"
     elif membership.may.see_all_annotations:
-        viewer = "all"
+        viewer = f"all{blindness_key(membership)}"
     else:
         viewer = f"own-{membership.user_id}"
     state = (

@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.db.models.functions import Coalesce
 
 from apps.accounts.models import Membership
-from apps.accounts.policy import Action, approved_annotations_q, can
+from apps.accounts.policy import Action, approved_annotations_q, blindness_key, can
 from apps.annotations.models import Annotation, ClaimTally, Mention, PersonTally, ReviewEvent
 from apps.claims.models import Concept
 
@@ -41,7 +41,7 @@ def visibility_key(membership: Membership) -> str:
     if membership.approved_only or not can(membership, Action.ANNOTATE):
         return "approved"
     if can(membership, Action.SEE_ALL_ANNOTATIONS):
-        return "all"
+        return f"all{blindness_key(membership)}"
     return f"user{membership.user_id}"
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from apps.accounts.models import Membership
-from apps.accounts.policy import project_view
+from apps.accounts.policy import blindness_for, project_view
 from apps.annotations.models import (
     Annotation,
     Evidence,
@@ -88,7 +88,10 @@ def project_home(request: HttpRequest, membership: Membership) -> HttpResponse:
             by_status[annotation.status].append(annotation)
         own_work = [(Status(status), items) for status, items in by_status.items()]
     if membership.may.review:
-        waiting = tally["waiting"]
+        # While double coding hides the coders' passages from supervisors, the tally also
+        # counts the hidden ones they submitted: the queue's own count says what it will show.
+        hidden = blindness_for(membership)
+        waiting = annotations.waiting_for_review().count() if hidden else tally["waiting"]
     elif membership.may.annotate:
         # Analysts code in double-coding rounds: their assignments and how they were resolved.
         from apps.agreement.views import coder_home
