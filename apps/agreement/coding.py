@@ -740,6 +740,7 @@ def close(*, assignment: Assignment, by: User, reason: str, seen: str) -> Assign
         current.state = AssignmentState.CLOSED
         current.closed_at, current.closed_by, current.close_reason = timezone.now(), by, reason
         current.save(update_fields=["state", "closed_at", "closed_by", "close_reason"])
+        blindness.refresh(current.project_id)
     return current
 
 

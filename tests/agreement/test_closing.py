@@ -307,6 +307,10 @@ def test_abandoned_while_coders_work_supervisors_and_co_coders_see_the_passages(
     )
     queue = client_for(cast.supervisor).get(reverse("review:queue", args=["review"]))
     assert f"/annotations/{theirs.pk}/" in queue.text
+    # Nothing hides anything any more: supervisors' lists lose their filter and count from
+    # the tallies again.
+    cast.project.refresh_from_db()
+    assert cast.project.coding_blind_at is None
     theirs.transition("approve", by=cast.supervisor)
     listed = client_for(cast.analyst).get(reverse("annotations:annotation_list", args=["review"]))
     assert MARK in body(listed)

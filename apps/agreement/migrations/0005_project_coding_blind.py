@@ -16,7 +16,7 @@ def mark_blind_projects(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0006_project_coding_blind_at"),
-        ("agreement", "0003_report_summary"),
+        ("agreement", "0004_assignment_closed"),
     ]
 
     operations = [migrations.RunPython(mark_blind_projects, migrations.RunPython.noop)]
