@@ -32,6 +32,10 @@ def main() -> None:
         help="drop and re-create the --database-url database first (PostgreSQL)",
     )  # fmt: skip
     parser.add_argument("--project", default="bench", help="slug of the corpus project")
+    parser.add_argument(
+        "--concepts", type=int,
+        help="size of the codebook (default: one concept per 100 sources)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     if args.database_url:
@@ -69,7 +73,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     cpu = time.process_time()
-    stats = generate_corpus(create_corpus_project(args.project), sources=args.sources)
+    stats = generate_corpus(
+        create_corpus_project(args.project), sources=args.sources, concepts=args.concepts
+    )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     elapsed = time.perf_counter() - started
