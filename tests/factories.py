@@ -131,3 +131,22 @@ def close_response(response) -> None:
         for connection in connections.all(initialized_only=True):
             stack.enter_context(mock.patch.object(connection, "close_if_unusable_or_obsolete"))
         response.close()
+
+
+def streamed(chunks) -> tuple[str, int, int]:
+    """The sha256 of what `chunks` yields, its size, and the most memory Python held while
+    they were written (each chunk is hashed and let go, as a download sends it)."""
+    import hashlib
+    import tracemalloc
+
+    digest, size = hashlib.sha256(), 0
+    tracemalloc.start()
+    try:
+        for chunk in chunks:
+            data = chunk.encode()
+            digest.update(data)
+            size += len(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return digest.hexdigest(), size, peak

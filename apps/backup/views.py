@@ -57,9 +57,7 @@ def project_export(request: HttpRequest, membership: Membership) -> HttpResponse
     try:
         place = slots.take(f"project-export:{project.pk}", places=EXPORT_PLACES)
     except slots.Busy as busy:
-        response = HttpResponse(str(busy), status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = "60"
-        return response
+        return slots.busy_response(busy)
     # Written as it is read, a batch of rows at a time: the first bytes leave at once and
     # memory stays flat however large the project.
     response = StreamingHttpResponse(

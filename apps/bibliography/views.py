@@ -295,9 +295,7 @@ def export_file(request: HttpRequest, membership: Membership) -> HttpResponse:
         try:
             place = slots.take(f"bibliography-export:{membership.project_id}", places=EXPORT_PLACES)
         except slots.Busy as busy:
-            response = HttpResponse(str(busy), status=503, content_type="text/plain; charset=utf-8")
-            response["Retry-After"] = "30"
-            return response
+            return slots.busy_response(busy)
         # Written as it is read: the first entries leave at once, memory stays flat.
         return stream_download(
             slots.Held(place, source_pieces(sources, chosen)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.core.cache import cache
+from django.http import HttpResponse
 
 
 class Busy(Exception):
@@ -27,6 +28,13 @@ def take(kind: str, *, places: int, timeout: int = 900) -> str:
         f"{places} export{'s' if places != 1 else ''} of this kind "
         f"{'are' if places != 1 else 'is'} being written right now; try again in a minute."
     )
+
+
+def busy_response(busy: Busy) -> HttpResponse:
+    """What a request is answered when every place is taken: 503, come back in a minute."""
+    response = HttpResponse(str(busy), status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = "60"
+    return response
 
 
 def release(key: str) -> None:

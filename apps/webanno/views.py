@@ -34,12 +34,6 @@ EXPORT_PLACES = 3
 DIRECT_LIMIT = 10_000
 
 
-def busy_response(busy: slots.Busy) -> HttpResponse:
-    response = HttpResponse(str(busy), status=503, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = "60"
-    return response
-
-
 def _context(membership: Membership, **extra) -> dict:
     return {"membership": membership, "project": membership.project, **extra}
 
@@ -133,7 +127,7 @@ def _annotations_file(
     try:
         place = slots.take(f"annotations-export:{membership.project_id}", places=EXPORT_PLACES)
     except slots.Busy as busy:
-        return busy_response(busy)
+        return slots.busy_response(busy)
     # Written as it is read: the first bytes leave at once and memory stays flat.
     response = StreamingHttpResponse(
         slots.Held(

@@ -90,3 +90,25 @@ def compared(cast, coding_round) -> Round:
     coding.compare(assignment=r.assignment, by=cast.supervisor)
     r.assignment.refresh_from_db()
     return r
+
+
+# A co-coder's passage, not in the source's text, and a word of it found nowhere else: seeing
+# it on a page means the passage leaked.
+SECRET = "Organisations outlive zebraquartz causes"
+MARK = "zebraquartz"
+
+
+@pytest.fixture
+def co_coded(cast, coding_round):
+    """analyst2 coded SECRET in the open assignment, and a supervisor approved it; analyst2
+    had also an approved passage on the source from before."""
+    r = coding_round
+    r.code(cast.analyst, "The Islamic State's retreat will not end jihadism.")
+    start, end = len("The Islamic State's retreat"), len("The Islamic State's retreat will")
+    theirs = factories.make_annotation(
+        r.source, cast.analyst2, quote=SECRET, start=start, end=end, note=f"Note {MARK}",
+        claims=[r.claim], people=[r.person], concepts=[r.concept],
+    )  # fmt: skip
+    theirs.transition("submit", by=cast.analyst2)
+    theirs.transition("approve", by=cast.supervisor)
+    return r, theirs

@@ -15,11 +15,7 @@ from django.urls import reverse
 from apps.agreement import coding
 from apps.agreement.models import Unit
 from tests import factories
-from tests.agreement.conftest import TEXT, Round, span
-
-# Not in the source's text, so that finding it on a page means the passage leaked.
-SECRET = "Organisations outlive zebraquartz causes"
-MARK = "zebraquartz"
+from tests.agreement.conftest import MARK, SECRET, TEXT, Round, span
 
 
 def pages(r, project="review"):
@@ -51,22 +47,6 @@ def body(response) -> str:
         text = response.content.decode()
     factories.close_response(response)
     return text
-
-
-@pytest.fixture
-def co_coded(cast, coding_round):
-    """analyst2 coded SECRET in the open assignment, and a supervisor approved it; analyst2
-    had also an approved passage on the source from before."""
-    r = coding_round
-    r.code(cast.analyst, "The Islamic State's retreat will not end jihadism.")
-    start, end = len("The Islamic State's retreat"), len("The Islamic State's retreat will")
-    theirs = factories.make_annotation(
-        r.source, cast.analyst2, quote=SECRET, start=start, end=end, note=f"Note {MARK}",
-        claims=[r.claim], people=[r.person], concepts=[r.concept],
-    )  # fmt: skip
-    theirs.transition("submit", by=cast.analyst2)
-    theirs.transition("approve", by=cast.supervisor)
-    return r, theirs
 
 
 def test_a_coder_sees_nothing_of_a_co_coder_in_an_open_assignment(cast, client_for, co_coded):

@@ -13,7 +13,8 @@ from apps.agreement import coding
 from apps.agreement.models import Assignment, AssignmentCoder, CodedPassage, Unit
 from apps.annotations.models import Annotation, ReviewEvent
 from tests import factories
-from tests.agreement.test_blindness import MARK, SECRET, body, pages
+from tests.agreement.conftest import MARK, SECRET
+from tests.agreement.test_blindness import body, pages
 
 
 def url(name, *args):
@@ -44,19 +45,11 @@ def snapshot(assignment) -> tuple:
 
 
 @pytest.fixture
-def left_alone(cast, client_for, coding_round):
+def left_alone(cast, client_for, co_coded):
     """analyst is taken off the round (on leave); analyst2, left alone in it, has an approved
     passage (SECRET, hidden from analyst while the round is open: the walk of test_blindness)
     and a submitted one, and marks their work done."""
-    r = coding_round
-    r.code(cast.analyst, "The Islamic State's retreat will not end jihadism.")
-    start, end = len("The Islamic State's retreat"), len("The Islamic State's retreat will")
-    secret = factories.make_annotation(
-        r.source, cast.analyst2, quote=SECRET, start=start, end=end, note=f"Note {MARK}",
-        claims=[r.claim], people=[r.person], concepts=[r.concept],
-    )  # fmt: skip
-    secret.transition("submit", by=cast.analyst2)
-    secret.transition("approve", by=cast.supervisor)
+    r, secret = co_coded
     waiting = r.code(cast.analyst2, "Naji planned for savagery.")
     waiting.transition("submit", by=cast.analyst2)
     row = AssignmentCoder.objects.get(assignment=r.assignment, coder=cast.analyst)

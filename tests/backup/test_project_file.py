@@ -659,24 +659,6 @@ def test_a_job_that_imports_a_damaged_file_fails_with_the_reason_and_keeps_nothi
 # --- Larger than the memory it may use --------------------------------------------------------
 
 
-def streamed(chunks) -> tuple[str, int, int]:
-    """The sha256 of what `chunks` yields, its size, and the most memory Python held while
-    they were written (each chunk is hashed and let go, as a download sends it)."""
-    import tracemalloc
-
-    digest, size = hashlib.sha256(), 0
-    tracemalloc.start()
-    try:
-        for chunk in chunks:
-            data = chunk.encode()
-            digest.update(data)
-            size += len(data)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return digest.hexdigest(), size, peak
-
-
 # What a streamed project file may hold at once in these tests, with batches of 25 rows.
 BUDGET = 1_500_000
 
@@ -693,6 +675,6 @@ def test_a_project_larger_than_its_memory_budget_streams_the_reference_file(
     reference = "".join(project_file.iter_project_file(project)).encode()
     monkeypatch.setattr(project_file, "BATCH", 25)
     monkeypatch.setattr(project_file, "SOURCE_BATCH", 5)
-    digest, size, peak = streamed(project_file.iter_project_file(project))
+    digest, size, peak = factories.streamed(project_file.iter_project_file(project))
     assert (digest, size) == (hashlib.sha256(reference).hexdigest(), len(reference))
     assert peak < BUDGET < size

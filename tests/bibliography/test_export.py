@@ -102,25 +102,6 @@ def test_export_bibliography_command_writes_every_format(cast, capsys, tmp_path)
 # --- Streamed, within a memory budget ----------------------------------------------------------
 
 
-def _streamed(pieces) -> tuple[str, int, int]:
-    """The sha256 of what `pieces` yields, its size, and the most memory Python held while
-    they were written (each piece hashed and let go, as a download sends it)."""
-    import hashlib
-    import tracemalloc
-
-    digest, size = hashlib.sha256(), 0
-    tracemalloc.start()
-    try:
-        for piece in pieces:
-            data = piece.encode()
-            digest.update(data)
-            size += len(data)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return digest.hexdigest(), size, peak
-
-
 def test_a_bibliography_streams_the_reference_files_in_memory_that_does_not_grow(
     cast, grow, monkeypatch
 ):
@@ -152,9 +133,9 @@ def test_a_bibliography_streams_the_reference_files_in_memory_that_does_not_grow
     for format, reference in references.items():
         monkeypatch.setattr(importing, "EXPORT_BATCH", 10**6)
         "".join(importing.source_pieces(sources, format))  # what any first call loads
-        _, _, whole_peak = _streamed(importing.source_pieces(sources, format))
+        _, _, whole_peak = factories.streamed(importing.source_pieces(sources, format))
         monkeypatch.setattr(importing, "EXPORT_BATCH", 20)
-        digest, size, peak = _streamed(importing.source_pieces(sources, format))
+        digest, size, peak = factories.streamed(importing.source_pieces(sources, format))
         expected = reference.encode()
         assert (digest, size) == (hashlib.sha256(expected).hexdigest(), len(expected))
         # Reading everything at once holds twice what batches of 20 do here; bench/exports.py
@@ -174,7 +155,7 @@ def test_the_download_is_streamed_and_busy_places_answer_503(cast, client_for, m
     first = client.get(FILE, {"format": "ris"})
     assert first.streaming and first.status_code == 200
     busy = client.get(FILE, {"format": "bibtex"})
-    assert busy.status_code == 503 and busy["Retry-After"] == "30"
+    assert busy.status_code == 503 and busy["Retry-After"] == "60"
     assert "try again in a minute" in busy.getvalue().decode()
     factories.close_response(first)  # the client went away before reading anything
     again = client.get(FILE, {"format": "bibtex"})

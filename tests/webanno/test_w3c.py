@@ -818,7 +818,6 @@ def test_an_export_larger_than_its_memory_budget_streams_the_reference_file(
     """The file is larger than the memory the export may use, and is the one written in a
     single batch of everything."""
     import hashlib
-    import tracemalloc
 
     site = w3c.Site(base="http://testserver", slug=cast.project.slug)
     annotations = Annotation.objects.for_project(cast.project)
@@ -829,14 +828,7 @@ def test_an_export_larger_than_its_memory_budget_streams_the_reference_file(
     grow(120)  # 120 sources, about 1,200 annotations with their links
     reference = "".join(chunks()).encode()
     monkeypatch.setattr(w3c, "BATCH", 20)
-    digest, size = hashlib.sha256(), 0
-    tracemalloc.start()
-    for chunk in chunks():
-        data = chunk.encode()
-        digest.update(data)
-        size += len(data)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert (digest.hexdigest(), size) == (hashlib.sha256(reference).hexdigest(), len(reference))
+    digest, size, peak = factories.streamed(chunks())
+    assert (digest, size) == (hashlib.sha256(reference).hexdigest(), len(reference))
     assert json.loads(reference)["total"] == annotations.count()
     assert peak < BUDGET < size

@@ -44,6 +44,22 @@ def redis_answers() -> bool:
         return False
 
 
+def shared_redis(settings) -> str:
+    """Point this process's cache at Redis under a fresh key prefix (skip without Redis), as
+    the other process's will be: the prefix to give it."""
+    if not redis_answers():
+        pytest.skip(f"Redis does not answer at {REDIS_URL}")
+    prefix = f"test-{secrets.token_hex(4)}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    return prefix
+
+
 class OtherProcess:
     def __init__(self, username: str, prefix: str, prelude: str = "") -> None:
         env = {
@@ -77,16 +93,7 @@ class OtherProcess:
     connection.vendor != "postgresql", reason="SQLite test databases live in one process"
 )
 def test_a_write_and_a_rename_show_in_the_other_process(transactional_db, cast, settings):
-    if not redis_answers():
-        pytest.skip(f"Redis does not answer at {REDIS_URL}")
-    prefix = f"test-{secrets.token_hex(4)}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": prefix,
-        }
-    }
+    prefix = shared_redis(settings)
     project = cast.project
     isolation = factories.make_concept(project, "Isolation")
     kaplan = factories.make_person(project, "Jeffrey Kaplan")
@@ -140,16 +147,7 @@ def test_after_a_write_one_process_ranks_the_map_again_while_both_serve_the_last
 
     from apps.xref import graph as graph_module
 
-    if not redis_answers():
-        pytest.skip(f"Redis does not answer at {REDIS_URL}")
-    prefix = f"test-{secrets.token_hex(4)}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": prefix,
-        }
-    }
+    prefix = shared_redis(settings)
     # Both processes treat the project as large; an analyst's map has no tally, so its
     # ranking is the computed one.
     monkeypatch.setattr(graph_module, "EXACT_ANNOTATIONS", 0)
