@@ -113,9 +113,14 @@ def test_a_round_left_with_one_coder_is_closed_without_measuring(live_server, se
     page.get_by_role("button", name="Mark my work done").click()
     expect(page.get_by_text("Your work is done and locked")).to_be_visible()
 
-    # Nothing to compare: the supervisor confirms and closes it, and the report says why.
+    # Nothing to compare: the supervisor confirms and closes it, and the report says why; on a
+    # phone too.
+    supervisor.set_viewport_size({"width": 390, "height": 844})
     supervisor.goto(assignment_url)
     expect(supervisor.get_by_role("button", name="Compare")).to_have_count(0)
+    assert supervisor.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]"
+    ) == [390, 390]
     supervisor.get_by_label("Why it is closed").fill("One coder cannot be measured.")
     supervisor.get_by_label("I understand").check()
     supervisor.get_by_role("button", name="Close without measuring").click()

@@ -9,6 +9,7 @@ from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
 from apps.accounts.mail import email_change_token
+from apps.agreement.models import Assignment, Unit
 from apps.annotations.anchoring import replace_text
 from apps.annotations.models import Annotation, Status
 from apps.claims.models import Claim, Concept
@@ -43,6 +44,8 @@ def page_types(project) -> dict[str, str]:
         annotation.save()
     p = f"/p/{project.slug}"
     annotation = Annotation.objects.filter(project=project, status=Status.APPROVED).first()
+    assignment = Assignment.objects.filter(project=project).first()
+    unit = Unit.objects.filter(assignment=assignment).first()
     return {
         "projects": "/",
         "home": f"{p}/",
@@ -70,6 +73,10 @@ def page_types(project) -> dict[str, str]:
         "source form": f"{p}/sources/{source.pk}/edit/",
         "source text": f"{p}/sources/{read.pk}/text/",
         "members": f"{p}/members/",
+        "agreement": f"{p}/agreement/",
+        "new assignment": f"{p}/agreement/new/",
+        "assignment and its report": f"{p}/agreement/{assignment.pk}/",
+        "double-coding unit": f"{p}/agreement/units/{unit.pk}/",
         "jobs": f"{p}/jobs/",
         "project settings": f"{p}/edit/",
         "profile": "/accounts/profile/",
