@@ -35,6 +35,8 @@ def code(page, base, source, stance, *, new_claim):
         page.locator("#id_evidence-0-new_claim").check()
         page.locator("#id_evidence-0-claim_kind").select_option("thesis")
     else:  # the other coder made it meanwhile (without seeing how they used it)
+        # Typing before lookup.js has made the field a combobox asks nothing.
+        expect(claim).to_have_attribute("role", "combobox")
         claim.press_sequentially("desert")
         listbox = page.locator("#" + claim.get_attribute("aria-controls"))
         listbox.get_by_role("option", name=re.compile(CLAIM)).click()

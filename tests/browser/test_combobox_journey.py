@@ -15,6 +15,7 @@ QUOTE = "Occasionally, the ultra-extremists shift their loyalty to new religious
 
 def choose_with_the_keyboard(page, field, typed: str, wanted: str) -> None:
     """Type part of a name into `field`, then ArrowDown to the option `wanted` and Enter."""
+    expect(field).to_have_attribute("role", "combobox")  # lookup.js is listening
     field.press_sequentially(typed)
     listbox = page.locator("#" + field.get_attribute("aria-controls"))
     expect(listbox).to_be_visible()
@@ -83,6 +84,7 @@ def test_escape_closes_the_suggestions_and_a_click_chooses_one(
     page.goto(f"{live_server.url}/p/{project.slug}/sources/{source.pk}/annotations/new/")
 
     claim = page.locator("#id_evidence-0-claim")
+    expect(claim).to_have_attribute("role", "combobox")
     claim.press_sequentially("Reading circ")
     listbox = page.locator("#" + claim.get_attribute("aria-controls"))
     expect(listbox).to_be_visible()
